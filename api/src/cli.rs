@@ -1,0 +1,92 @@
+//! What `main` hands over to: runs the chosen command and turns failures into a message and
+//! an exit code.
+
+use std::process::ExitCode;
+
+use crate::config::{Command, Config, SeedMode, ServeArgs};
+use crate::db;
+use crate::service::seed::{self, Mode};
+use crate::state::AppState;
+
+/// Runs the command the configuration names (serving by default).
+pub async fn run(config: Config) -> ExitCode {
+    match run_inner(config).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("iuc-graph: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run_inner(config: Config) -> Result<(), String> {
+    let command = config
+        .command
+        .clone()
+        .unwrap_or_else(|| Command::Serve(config.serve.clone()));
+    if let Command::PrintSchema = command {
+        print!("{}", crate::graphql::sdl());
+        return Ok(());
+    }
+    let (conn, statements) = db::connect(&config.database_url, config.db_max_connections)
+        .await
+        .map_err(|e| e.to_string())?;
+    db::migrate(&conn).await.map_err(|e| e.to_string())?;
+    tracing::info!(database = %db::redact(&config.database_url), "database migrated");
+    match command {
+        Command::PrintSchema => Ok(()),
+        Command::Migrate => Ok(()),
+        Command::Seed { file, dry_run } => {
+            let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
+            let changes = match file {
+                Some(path) => {
+                    let text = std::fs::read_to_string(&path)
+                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                    seed::load_text(&conn, &path.display().to_string(), &text, mode).await
+                }
+                None => seed::load_text(&conn, seed::SEED_FILE_NAME, seed::SEED_JSON, mode).await,
+            }
+            .map_err(|e| e.to_string())?;
+            let verb = if dry_run {
+                "would change (dry run, nothing written)"
+            } else {
+                "loaded"
+            };
+            println!("seed {verb}: {changes}");
+            Ok(())
+        }
+        Command::Serve(args) => serve(conn, statements, args).await,
+    }
+}
+
+async fn serve(
+    conn: sea_orm::DatabaseConnection,
+    statements: db::StatementCounter,
+    args: ServeArgs,
+) -> Result<(), String> {
+    let seed_now = match args.seed {
+        SeedMode::Never => false,
+        SeedMode::Always => true,
+        SeedMode::Auto => seed::is_empty(&conn)
+            .await
+            .map_err(|e| format!("cannot read the database: {e}"))?,
+    };
+    if seed_now {
+        let changes = seed::load_seed(&conn).await.map_err(|e| e.to_string())?;
+        tracing::info!(%changes, "seed dataset loaded");
+    }
+    let listener = crate::server::bind(args.addr)
+        .await
+        .map_err(|e| e.to_string())?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let state = AppState::new(conn, statements, args.graphiql);
+    tracing::info!("iuc-graph listening on http://{addr}/graphql");
+    if args.graphiql {
+        eprintln!("iuc-graph: GraphiQL at http://{addr}/graphql (open it in a browser)");
+    } else {
+        eprintln!("iuc-graph: GraphQL at http://{addr}/graphql");
+    }
+    crate::server::serve(listener, state)
+        .await
+        .map_err(|e| format!("server error: {e}"))
+}

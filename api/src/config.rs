@@ -1,0 +1,106 @@
+//! One typed configuration, from command-line flags and environment variables, with defaults
+//! in code. Every variable is listed in `.env.example` and in the README.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// iuc-graph: the EU International Urban Cooperation programme as a GraphQL API.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "iuc-graph", version, about)]
+pub struct Config {
+    /// Database to use: an SQLite file (`sqlite://iuc-graph.db?mode=rwc`, created if missing) or
+    /// PostgreSQL (`postgres://user@host:5432/dbname`).
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://iuc-graph.db?mode=rwc",
+        global = true
+    )]
+    pub database_url: String,
+
+    /// Log filter, in `tracing` syntax (`info`, `iuc_graph=debug,sqlx=warn`, …).
+    #[arg(long, env = "IUC_LOG", default_value = "info", global = true)]
+    pub log: String,
+
+    /// Log format: `text` for people, `json` for log collectors.
+    #[arg(long, env = "IUC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
+    pub log_format: LogFormat,
+
+    /// Most connections in the database pool.
+    #[arg(
+        long,
+        env = "IUC_DB_MAX_CONNECTIONS",
+        default_value_t = 10,
+        global = true
+    )]
+    pub db_max_connections: u32,
+
+    #[command(subcommand)]
+    pub command: Option<Command>,
+
+    #[command(flatten)]
+    pub serve: ServeArgs,
+}
+
+/// What the binary does; without a subcommand it serves.
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Run the migrations, seed if asked, and serve GraphQL (the default).
+    Serve(ServeArgs),
+    /// Run the migrations and stop.
+    Migrate,
+    /// Load a dataset file (default: the seed dataset built into the binary). Idempotent: a
+    /// second load of the same file changes nothing.
+    Seed {
+        /// A dataset file in the seed format (see data/README.md) instead of the built-in one.
+        #[arg(long)]
+        file: Option<PathBuf>,
+        /// Validate and report what would change, then roll back.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// Print the GraphQL schema (SDL) to standard output; `schema.graphql` is its output.
+    PrintSchema,
+}
+
+/// How the server runs.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ServeArgs {
+    /// Address and port to listen on.
+    #[arg(long, env = "IUC_ADDR", default_value = "127.0.0.1:8000")]
+    pub addr: SocketAddr,
+
+    /// When to load the built-in seed dataset at start-up: `auto` (only into an empty database),
+    /// `always` (upsert it on every start) or `never`.
+    #[arg(long, env = "IUC_SEED", value_enum, default_value_t = SeedMode::Auto)]
+    pub seed: SeedMode,
+
+    /// Serve the GraphiQL IDE on `GET /graphql` for browsers.
+    #[arg(long, env = "IUC_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
+    pub graphiql: bool,
+}
+
+impl Default for ServeArgs {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
+            seed: SeedMode::Auto,
+            graphiql: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum SeedMode {
+    Auto,
+    Always,
+    Never,
+}

@@ -1,0 +1,107 @@
+//! Connecting to the database and migrating it. SQLite is the embedded default; PostgreSQL is
+//! chosen by the URL. Both get the same migrations.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use migration::{Migrator, MigratorTrait};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+
+/// Counts every SQL statement the connection runs (sea-orm's metric callback). Tests read it to
+/// prove that a request's statements are bounded by the query's shape.
+#[derive(Debug, Clone, Default)]
+pub struct StatementCounter(Arc<AtomicU64>);
+
+impl StatementCounter {
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Why start-up could not use the database.
+#[derive(Debug, thiserror::Error)]
+pub enum DbSetupError {
+    #[error("cannot connect to the database at {url}: {source}")]
+    Connect { url: String, source: DbErr },
+    #[error("the database migrations failed: {0}")]
+    Migrate(DbErr),
+}
+
+/// Hides a password in a URL before it is logged or printed.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let credentials = &url[scheme + 3..at];
+            match credentials.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &credentials[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+/// Opens a pool on `url` and installs the statement counter.
+pub async fn connect(
+    url: &str,
+    max_connections: u32,
+) -> Result<(DatabaseConnection, StatementCounter), DbSetupError> {
+    let mut options = ConnectOptions::new(url.to_owned());
+    options
+        .max_connections(max_connections)
+        .connect_timeout(Duration::from_secs(5))
+        .acquire_timeout(Duration::from_secs(5))
+        // Statements are traced by our own spans; sqlx's per-statement INFO logs would flood.
+        .sqlx_logging(false);
+    if url.starts_with("sqlite:") {
+        // WAL lets readers go on while a write commits; foreign keys are enforced (sqlx turns them
+        // on by default, stated here because the schema relies on it).
+        options.map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(5))
+        });
+    }
+    let mut db = Database::connect(options)
+        .await
+        .map_err(|source| DbSetupError::Connect {
+            url: redact(url),
+            source,
+        })?;
+    let counter = StatementCounter::default();
+    let count = counter.0.clone();
+    db.set_metric_callback(move |_info| {
+        count.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok((db, counter))
+}
+
+/// Applies every pending migration.
+pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbSetupError> {
+    Migrator::up(db, None).await.map_err(DbSetupError::Migrate)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn redacts_passwords_only() {
+        assert_eq!(
+            super::redact("postgres://u:secret@h:5432/d"),
+            "postgres://u:***@h:5432/d"
+        );
+        assert_eq!(
+            super::redact("postgres://postgres@h/d"),
+            "postgres://postgres@h/d"
+        );
+        assert_eq!(
+            super::redact("sqlite://iuc.db?mode=rwc"),
+            "sqlite://iuc.db?mode=rwc"
+        );
+    }
+}

@@ -1,0 +1,63 @@
+//! One error type for the API, with the machine-readable codes clients switch on
+//! (`extensions.code`). Internal failures are logged with their details and returned as a
+//! generic message: SQL text, driver errors and stack details never reach a client.
+
+use async_graphql::ErrorExtensions;
+
+/// An error a resolver returns. Build it, and `?` turns it into a GraphQL error with a code.
+///
+/// Deliberately not `Display`: async-graphql converts any `Display` error into a message with
+/// no code (and would print internal details). Without `Display`, the only way into a GraphQL
+/// error is the `From` below, which sets `extensions.code` and masks internals.
+#[derive(Debug)]
+pub enum AppError {
+    /// The request is wrong: a malformed id, an argument out of range.
+    BadUserInput(String),
+    /// A write names a record that does not exist.
+    NotFound(String),
+    /// Something failed on our side; the details are in the log, not in the response.
+    Internal(String),
+}
+
+impl AppError {
+    /// The message a client sees.
+    pub fn message(&self) -> &str {
+        match self {
+            AppError::BadUserInput(m) | AppError::NotFound(m) => m,
+            AppError::Internal(_) => "internal error: the server could not complete the request",
+        }
+    }
+
+    pub fn code(&self) -> &'static str {
+        match self {
+            AppError::BadUserInput(_) => "BAD_USER_INPUT",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+impl From<sea_orm::DbErr> for AppError {
+    fn from(error: sea_orm::DbErr) -> Self {
+        AppError::Internal(error.to_string())
+    }
+}
+
+impl From<std::sync::Arc<sea_orm::DbErr>> for AppError {
+    fn from(error: std::sync::Arc<sea_orm::DbErr>) -> Self {
+        AppError::Internal(error.to_string())
+    }
+}
+
+impl From<AppError> for async_graphql::Error {
+    fn from(error: AppError) -> Self {
+        if let AppError::Internal(detail) = &error {
+            tracing::error!(error = %detail, "internal error while resolving a request");
+        }
+        let code = error.code();
+        async_graphql::Error::new(error.message()).extend_with(|_, e| e.set("code", code))
+    }
+}
+
+/// The result type of resolvers.
+pub type Result<T, E = AppError> = std::result::Result<T, E>;

@@ -1,0 +1,50 @@
+//! Rows by a foreign key: `SELECT … WHERE fk IN (…) ORDER BY fk, …`, grouped per parent. One
+//! statement per batch, whatever the number of parents.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use sea_orm::{
+    ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait, Order, QueryFilter, QueryOrder, Value,
+};
+
+use super::LoadError;
+
+/// Loads the rows of `E` whose `column` (a foreign key) is one of the keys, in `order`.
+pub struct Children<E: EntityTrait> {
+    db: DatabaseConnection,
+    column: E::Column,
+    order: Vec<(E::Column, Order)>,
+}
+
+impl<E: EntityTrait> Children<E> {
+    pub fn new(db: DatabaseConnection, column: E::Column, order: Vec<(E::Column, Order)>) -> Self {
+        Self { db, column, order }
+    }
+}
+
+impl<E> Loader<i32> for Children<E>
+where
+    E: EntityTrait,
+    E::Model: Clone + Send + Sync + 'static,
+    E::Column: Send + Sync,
+{
+    type Value = Vec<E::Model>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Vec<E::Model>>, LoadError> {
+        let mut query = E::find().filter(self.column.is_in(keys.iter().copied()));
+        for (column, order) in &self.order {
+            query = query.order_by(*column, order.clone());
+        }
+        let rows = query.all(&self.db).await.map_err(Arc::new)?;
+        let mut grouped: HashMap<i32, Vec<E::Model>> = HashMap::with_capacity(keys.len());
+        for row in rows {
+            if let Value::Int(Some(key)) = row.get(self.column) {
+                grouped.entry(key).or_default().push(row);
+            }
+        }
+        Ok(grouped)
+    }
+}

@@ -1,0 +1,197 @@
+//! Per-request batched loaders. Every relation field resolves through one of these, so that a
+//! level of the query issues one `WHERE key IN (…)` statement however many parents it has.
+//! They are built per request (see `Loaders::new`): their caches never outlive one request,
+//! so nothing leaks between callers.
+
+mod by_id;
+mod children;
+
+use std::sync::Arc;
+
+use async_graphql::dataloader::DataLoader;
+use entity::*;
+use sea_orm::{DatabaseConnection, DbErr};
+
+pub use by_id::ById;
+pub use children::Children;
+
+/// What a loader fails with: `Clone`, as DataLoader requires.
+pub type LoadError = Arc<DbErr>;
+
+/// Largest batch one statement carries. Keys per level are bounded by the query's shape (page
+/// sizes times fan-out), and both SQLite (32766) and PostgreSQL (65535) accept this many
+/// parameters; one batch per level keeps the statement count independent of the data.
+const MAX_BATCH: usize = 20_000;
+
+fn loader<T: Send + Sync + 'static>(inner: T) -> DataLoader<T> {
+    DataLoader::new(inner, tokio::spawn).max_batch_size(MAX_BATCH)
+}
+
+/// Every loader of one request.
+pub struct Loaders {
+    pub country: DataLoader<ById<country::Entity>>,
+    pub programme_region: DataLoader<ById<programme_region::Entity>>,
+    pub theme: DataLoader<ById<theme::Entity>>,
+    pub sdg: DataLoader<ById<sdg::Entity>>,
+    pub section_type: DataLoader<ById<ucap_section_type::Entity>>,
+    pub city: DataLoader<ById<city::Entity>>,
+    pub region: DataLoader<ById<region::Entity>>,
+    pub pairing: DataLoader<ById<pairing::Entity>>,
+    pub stakeholder: DataLoader<ById<stakeholder::Entity>>,
+    pub activity: DataLoader<ById<activity::Entity>>,
+    pub project: DataLoader<ById<project::Entity>>,
+    pub ucap: DataLoader<ById<ucap::Entity>>,
+
+    pub cities_by_country: DataLoader<Children<city::Entity>>,
+    pub regions_by_country: DataLoader<Children<region::Entity>>,
+    pub participants_by_pairing: DataLoader<Children<pairing_participant::Entity>>,
+    pub participants_by_city: DataLoader<Children<pairing_participant::Entity>>,
+    pub participants_by_region: DataLoader<Children<pairing_participant::Entity>>,
+    pub themes_by_pairing: DataLoader<Children<pairing_theme::Entity>>,
+    pub pairings_by_theme: DataLoader<Children<pairing_theme::Entity>>,
+    pub sdgs_by_pairing: DataLoader<Children<pairing_sdg::Entity>>,
+    pub pairings_by_sdg: DataLoader<Children<pairing_sdg::Entity>>,
+    pub ucap_by_pairing: DataLoader<Children<ucap::Entity>>,
+    pub sections_by_ucap: DataLoader<Children<ucap_section::Entity>>,
+    pub projects_by_ucap: DataLoader<Children<project::Entity>>,
+    pub involvements_by_pairing: DataLoader<Children<involvement::Entity>>,
+    pub involvements_by_ucap: DataLoader<Children<involvement::Entity>>,
+    pub involvements_by_project: DataLoader<Children<involvement::Entity>>,
+    pub involvements_by_stakeholder: DataLoader<Children<involvement::Entity>>,
+    pub stakeholders_by_city: DataLoader<Children<stakeholder::Entity>>,
+    pub activities_by_pairing: DataLoader<Children<activity_pairing::Entity>>,
+    pub pairings_by_activity: DataLoader<Children<activity_pairing::Entity>>,
+    pub stakeholders_by_activity: DataLoader<Children<activity_stakeholder::Entity>>,
+    pub activities_by_stakeholder: DataLoader<Children<activity_stakeholder::Entity>>,
+    pub activities_by_city: DataLoader<Children<activity::Entity>>,
+}
+
+impl Loaders {
+    pub fn new(db: &DatabaseConnection) -> Self {
+        use sea_orm::Order::Asc;
+        fn by_id<E>(db: &DatabaseConnection) -> ById<E> {
+            ById::new(db.clone())
+        }
+        Self {
+            country: loader(by_id(db)),
+            programme_region: loader(by_id(db)),
+            theme: loader(by_id(db)),
+            sdg: loader(by_id(db)),
+            section_type: loader(by_id(db)),
+            city: loader(by_id(db)),
+            region: loader(by_id(db)),
+            pairing: loader(by_id(db)),
+            stakeholder: loader(by_id(db)),
+            activity: loader(by_id(db)),
+            project: loader(by_id(db)),
+            ucap: loader(by_id(db)),
+
+            cities_by_country: loader(Children::new(
+                db.clone(),
+                city::Column::CountryId,
+                vec![(city::Column::Name, Asc)],
+            )),
+            regions_by_country: loader(Children::new(
+                db.clone(),
+                region::Column::CountryId,
+                vec![(region::Column::Name, Asc)],
+            )),
+            participants_by_pairing: loader(Children::new(
+                db.clone(),
+                pairing_participant::Column::PairingId,
+                vec![(pairing_participant::Column::Position, Asc)],
+            )),
+            participants_by_city: loader(Children::new(
+                db.clone(),
+                pairing_participant::Column::CityId,
+                vec![(pairing_participant::Column::PairingId, Asc)],
+            )),
+            participants_by_region: loader(Children::new(
+                db.clone(),
+                pairing_participant::Column::RegionId,
+                vec![(pairing_participant::Column::PairingId, Asc)],
+            )),
+            themes_by_pairing: loader(Children::new(
+                db.clone(),
+                pairing_theme::Column::PairingId,
+                vec![(pairing_theme::Column::ThemeId, Asc)],
+            )),
+            pairings_by_theme: loader(Children::new(
+                db.clone(),
+                pairing_theme::Column::ThemeId,
+                vec![(pairing_theme::Column::PairingId, Asc)],
+            )),
+            sdgs_by_pairing: loader(Children::new(
+                db.clone(),
+                pairing_sdg::Column::PairingId,
+                vec![(pairing_sdg::Column::SdgId, Asc)],
+            )),
+            pairings_by_sdg: loader(Children::new(
+                db.clone(),
+                pairing_sdg::Column::SdgId,
+                vec![(pairing_sdg::Column::PairingId, Asc)],
+            )),
+            ucap_by_pairing: loader(Children::new(db.clone(), ucap::Column::PairingId, vec![])),
+            sections_by_ucap: loader(Children::new(
+                db.clone(),
+                ucap_section::Column::UcapId,
+                vec![(ucap_section::Column::SectionTypeId, Asc)],
+            )),
+            projects_by_ucap: loader(Children::new(
+                db.clone(),
+                project::Column::UcapId,
+                vec![(project::Column::Position, Asc)],
+            )),
+            involvements_by_pairing: loader(Children::new(
+                db.clone(),
+                involvement::Column::PairingId,
+                vec![(involvement::Column::Id, Asc)],
+            )),
+            involvements_by_ucap: loader(Children::new(
+                db.clone(),
+                involvement::Column::UcapId,
+                vec![(involvement::Column::Id, Asc)],
+            )),
+            involvements_by_project: loader(Children::new(
+                db.clone(),
+                involvement::Column::ProjectId,
+                vec![(involvement::Column::Id, Asc)],
+            )),
+            involvements_by_stakeholder: loader(Children::new(
+                db.clone(),
+                involvement::Column::StakeholderId,
+                vec![(involvement::Column::Id, Asc)],
+            )),
+            stakeholders_by_city: loader(Children::new(
+                db.clone(),
+                stakeholder::Column::CityId,
+                vec![(stakeholder::Column::Name, Asc)],
+            )),
+            activities_by_pairing: loader(Children::new(
+                db.clone(),
+                activity_pairing::Column::PairingId,
+                vec![(activity_pairing::Column::ActivityId, Asc)],
+            )),
+            pairings_by_activity: loader(Children::new(
+                db.clone(),
+                activity_pairing::Column::ActivityId,
+                vec![(activity_pairing::Column::PairingId, Asc)],
+            )),
+            stakeholders_by_activity: loader(Children::new(
+                db.clone(),
+                activity_stakeholder::Column::ActivityId,
+                vec![(activity_stakeholder::Column::StakeholderId, Asc)],
+            )),
+            activities_by_stakeholder: loader(Children::new(
+                db.clone(),
+                activity_stakeholder::Column::StakeholderId,
+                vec![(activity_stakeholder::Column::ActivityId, Asc)],
+            )),
+            activities_by_city: loader(Children::new(
+                db.clone(),
+                activity::Column::CityId,
+                vec![(activity::Column::Date, Asc), (activity::Column::Id, Asc)],
+            )),
+        }
+    }
+}

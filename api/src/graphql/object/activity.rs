@@ -1,0 +1,100 @@
+use async_graphql::{Context, ID, Object};
+use entity::{activity, activity_stakeholder};
+
+use super::{
+    ActivityKind, City, Pairing, PartialDate, Stakeholder, load_children, load_one, load_ordered,
+    loaders, required, sources,
+};
+use crate::error::Result;
+use crate::graphql::id::{NodeType, encode};
+use crate::partial_date;
+
+/// A dated event on the programme's timeline: a mission, a workshop, an agreement signed.
+pub struct Activity(pub activity::Model);
+
+#[Object]
+impl Activity {
+    /// Global ID (opaque).
+    async fn id(&self) -> ID {
+        encode(NodeType::Activity, self.0.id)
+    }
+    /// Stable key.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// When it happened, to the precision the sources give.
+    async fn date(&self) -> PartialDate {
+        PartialDate(partial_date::PartialDate::new(
+            self.0.date,
+            self.0.date_precision,
+        ))
+    }
+    /// What kind of event it was.
+    async fn kind(&self) -> ActivityKind {
+        self.0.kind.into()
+    }
+    /// Title.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// What happened, from the sources.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// Where it took place, as the sources print it (e.g. "Zhengzhou", "online").
+    async fn place(&self) -> Option<&str> {
+        self.0.place.as_deref()
+    }
+    /// The city it took place in, when that city is in the dataset.
+    async fn city(&self, ctx: &Context<'_>) -> Result<Option<City>> {
+        let Some(id) = self.0.city_id else {
+            return Ok(None);
+        };
+        Ok(load_one(&loaders(ctx)?.city, id).await?.map(City))
+    }
+    /// The source documents this record was taken from.
+    async fn sources(&self) -> Vec<String> {
+        sources(&self.0.sources)
+    }
+    /// Editorial notes, e.g. how an approximate date was inferred.
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    /// The pairings whose timeline the activity belongs to (none for a programme-wide event).
+    async fn pairings(&self, ctx: &Context<'_>) -> Result<Vec<Pairing>> {
+        let loaders = loaders(ctx)?;
+        let links = load_children(&loaders.pairings_by_activity, self.0.id).await?;
+        let rows = load_ordered(
+            &loaders.pairing,
+            links.iter().map(|l| l.pairing_id).collect(),
+        )
+        .await?;
+        Ok(rows.into_iter().map(Pairing).collect())
+    }
+    /// The organisations that took part, each with its role.
+    async fn stakeholders(&self, ctx: &Context<'_>) -> Result<Vec<ActivityParticipation>> {
+        let rows = load_children(&loaders(ctx)?.stakeholders_by_activity, self.0.id).await?;
+        Ok(rows.into_iter().map(ActivityParticipation).collect())
+    }
+}
+
+/// An organisation's part in an activity.
+pub struct ActivityParticipation(pub activity_stakeholder::Model);
+
+#[Object]
+impl ActivityParticipation {
+    /// The role it played, e.g. "signed the MoU".
+    async fn role(&self) -> Option<&str> {
+        self.0.role.as_deref()
+    }
+    /// The organisation.
+    async fn stakeholder(&self, ctx: &Context<'_>) -> Result<Stakeholder> {
+        let row = load_one(&loaders(ctx)?.stakeholder, self.0.stakeholder_id).await?;
+        Ok(Stakeholder(required(row, "stakeholder")?))
+    }
+    /// The activity.
+    async fn activity(&self, ctx: &Context<'_>) -> Result<Activity> {
+        let row = load_one(&loaders(ctx)?.activity, self.0.activity_id).await?;
+        Ok(Activity(required(row, "activity")?))
+    }
+}

@@ -1,0 +1,75 @@
+//! GraphQL object types. Each wraps a sea-orm model (`pub struct City(pub city::Model)`):
+//! relation fields need the per-request loaders, and the API's shape is designed here rather
+//! than mirrored from the tables.
+
+mod activity;
+mod enums;
+mod pairing;
+mod place;
+mod stakeholder;
+mod theme;
+mod ucap;
+
+pub use activity::*;
+pub use enums::*;
+pub use pairing::*;
+pub use place::*;
+pub use stakeholder::*;
+pub use theme::*;
+pub use ucap::*;
+
+use std::collections::HashMap;
+use std::hash::Hash;
+
+use async_graphql::Context;
+use async_graphql::dataloader::{DataLoader, Loader};
+
+use super::loader::{LoadError, Loaders};
+use crate::error::{AppError, Result};
+
+/// The loaders of the request being resolved.
+pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
+    ctx.data::<Loaders>()
+        .map_err(|_| AppError::Internal("the request has no loaders".into()))
+}
+
+/// One row by key through a loader.
+pub(crate) async fn load_one<L, K>(loader: &DataLoader<L>, key: K) -> Result<Option<L::Value>>
+where
+    L: Loader<K, Error = LoadError>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+{
+    Ok(loader.load_one(key).await?)
+}
+
+/// Rows by keys through a loader, in the order of `keys`, skipping keys with no row.
+pub(crate) async fn load_ordered<L, K>(
+    loader: &DataLoader<L>,
+    keys: Vec<K>,
+) -> Result<Vec<L::Value>>
+where
+    L: Loader<K, Error = LoadError>,
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+{
+    let mut found: HashMap<K, L::Value> = loader.load_many(keys.iter().cloned()).await?;
+    Ok(keys.iter().filter_map(|k| found.remove(k)).collect())
+}
+
+/// The rows a children loader holds for one parent (none is an empty list).
+pub(crate) async fn load_children<L, T>(loader: &DataLoader<L>, key: i32) -> Result<Vec<T>>
+where
+    L: Loader<i32, Value = Vec<T>, Error = LoadError>,
+    T: Send + Sync + Clone + 'static,
+{
+    Ok(loader.load_one(key).await?.unwrap_or_default())
+}
+
+/// A row the database must hold (a foreign key points at it): missing is an internal error.
+pub(crate) fn required<T>(row: Option<T>, what: &str) -> Result<T> {
+    row.ok_or_else(|| AppError::Internal(format!("dangling reference to {what}")))
+}
+
+/// The `sources` column: a JSON array of seed-file prefixes.
+pub(crate) fn sources(text: &str) -> Vec<String> {
+    serde_json::from_str(text).unwrap_or_default()
+}

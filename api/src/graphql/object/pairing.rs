@@ -1,0 +1,188 @@
+use async_graphql::{Context, ID, Object};
+use chrono::NaiveDate;
+use entity::{pairing, pairing_participant};
+
+use super::{
+    Activity, City, DatePrecision, Involvement, PairingKind, PairingStatus, ParticipantRole, Place,
+    ProgrammeRegion, Region, Sdg, Side, Theme, Ucap, load_children, load_one, load_ordered,
+    loaders, required, sources,
+};
+use crate::error::Result;
+use crate::graphql::id::{NodeType, encode};
+use crate::partial_date;
+
+/// A date known to a given precision: many facts are only "July 2018".
+pub struct PartialDate(pub partial_date::PartialDate);
+
+#[Object]
+impl PartialDate {
+    /// The date as text whose form gives its precision: `2018`, `2019-H1`, `2019-Q3`,
+    /// `2018-07` or `2018-07-12`.
+    async fn text(&self) -> String {
+        self.0.to_string()
+    }
+    /// How precise the date is.
+    async fn precision(&self) -> DatePrecision {
+        self.0.precision.into()
+    }
+    /// The first day of the period.
+    async fn start(&self) -> NaiveDate {
+        self.0.start
+    }
+    /// The last day of the period.
+    async fn end(&self) -> NaiveDate {
+        self.0.end()
+    }
+}
+
+/// A city-to-city or region-to-region pairing: two or more cities or regions, at least one on
+/// each side, cooperating on themes. Some pairings are clusters of several cities.
+pub struct Pairing(pub pairing::Model);
+
+#[Object]
+impl Pairing {
+    /// Global ID (opaque).
+    async fn id(&self) -> ID {
+        encode(NodeType::Pairing, self.0.id)
+    }
+    /// Stable key for URLs, e.g. `rome-yantai`.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// City-to-city or region-to-region.
+    async fn kind(&self) -> PairingKind {
+        self.0.kind.into()
+    }
+    /// Title, e.g. "Rome – Yantai".
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// One line on what the pairing cooperates on.
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+    /// Longer description, from the sources.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The programme component the pairing belongs to (IUC Asia, India, Japan, …).
+    async fn programme_region(&self, ctx: &Context<'_>) -> Result<ProgrammeRegion> {
+        let row = load_one(&loaders(ctx)?.programme_region, self.0.programme_region_id).await?;
+        Ok(ProgrammeRegion(required(row, "programme region")?))
+    }
+    /// When the cooperation started, to the precision the sources give.
+    async fn start(&self) -> Option<PartialDate> {
+        Some(PartialDate(partial_date::PartialDate::new(
+            self.0.start_date?,
+            self.0.start_precision?,
+        )))
+    }
+    /// Where the pairing stands.
+    async fn status(&self) -> PairingStatus {
+        self.0.status.into()
+    }
+    /// The source documents this record was taken from.
+    async fn sources(&self) -> Vec<String> {
+        sources(&self.0.sources)
+    }
+    /// Editorial notes, e.g. judgement calls made where the sources were ambiguous.
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    /// The cities and regions taking part, each with its side and role, in the sources' order.
+    async fn participants(&self, ctx: &Context<'_>) -> Result<Vec<Participant>> {
+        let rows = load_children(&loaders(ctx)?.participants_by_pairing, self.0.id).await?;
+        Ok(rows.into_iter().map(Participant).collect())
+    }
+    /// The themes the pairing works on, in every scheme.
+    async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
+        let loaders = loaders(ctx)?;
+        let links = load_children(&loaders.themes_by_pairing, self.0.id).await?;
+        let rows = load_ordered(&loaders.theme, links.iter().map(|l| l.theme_id).collect()).await?;
+        Ok(rows.into_iter().map(Theme).collect())
+    }
+    /// The Sustainable Development Goals the pairing contributes to.
+    async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
+        let loaders = loaders(ctx)?;
+        let links = load_children(&loaders.sdgs_by_pairing, self.0.id).await?;
+        let rows = load_ordered(&loaders.sdg, links.iter().map(|l| l.sdg_id).collect()).await?;
+        Ok(rows.into_iter().map(Sdg).collect())
+    }
+    /// The pairing's Urban Cooperation Action Plan, if it has one.
+    async fn ucap(&self, ctx: &Context<'_>) -> Result<Option<Ucap>> {
+        let rows = load_children(&loaders(ctx)?.ucap_by_pairing, self.0.id).await?;
+        Ok(rows.into_iter().next().map(Ucap))
+    }
+    /// The stakeholder organisations involved in the pairing, each with its role.
+    async fn stakeholders(&self, ctx: &Context<'_>) -> Result<Vec<Involvement>> {
+        let rows = load_children(&loaders(ctx)?.involvements_by_pairing, self.0.id).await?;
+        Ok(rows.into_iter().map(Involvement).collect())
+    }
+    /// The pairing's timeline: missions, workshops, agreements, in date order.
+    async fn activities(&self, ctx: &Context<'_>) -> Result<Vec<Activity>> {
+        let loaders = loaders(ctx)?;
+        let links = load_children(&loaders.activities_by_pairing, self.0.id).await?;
+        let mut rows = load_ordered(
+            &loaders.activity,
+            links.iter().map(|l| l.activity_id).collect(),
+        )
+        .await?;
+        rows.sort_by_key(|a| (a.date, a.id));
+        Ok(rows.into_iter().map(Activity).collect())
+    }
+}
+
+/// A city or region taking part in a pairing, on a side, with a role.
+pub struct Participant(pub pairing_participant::Model);
+
+#[Object]
+impl Participant {
+    /// Global ID (opaque).
+    async fn id(&self) -> ID {
+        encode(NodeType::Participant, self.0.id)
+    }
+    /// The European side or the partner side.
+    async fn side(&self) -> Side {
+        self.0.side.into()
+    }
+    /// Lead participant, or associated member of a cluster.
+    async fn role(&self) -> ParticipantRole {
+        self.0.role.into()
+    }
+    /// The city or region taking part.
+    async fn place(&self, ctx: &Context<'_>) -> Result<Place> {
+        let loaders = loaders(ctx)?;
+        match (self.0.city_id, self.0.region_id) {
+            (Some(id), _) => Ok(Place::City(City(required(
+                load_one(&loaders.city, id).await?,
+                "city",
+            )?))),
+            (None, Some(id)) => Ok(Place::Region(Region(required(
+                load_one(&loaders.region, id).await?,
+                "region",
+            )?))),
+            (None, None) => Err(crate::error::AppError::Internal(
+                "participant without a place".into(),
+            )),
+        }
+    }
+    /// The city taking part, when the participant is a city.
+    async fn city(&self, ctx: &Context<'_>) -> Result<Option<City>> {
+        let Some(id) = self.0.city_id else {
+            return Ok(None);
+        };
+        Ok(load_one(&loaders(ctx)?.city, id).await?.map(City))
+    }
+    /// The region taking part, when the participant is a region.
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
+        let Some(id) = self.0.region_id else {
+            return Ok(None);
+        };
+        Ok(load_one(&loaders(ctx)?.region, id).await?.map(Region))
+    }
+    /// The pairing.
+    async fn pairing(&self, ctx: &Context<'_>) -> Result<Pairing> {
+        let row = load_one(&loaders(ctx)?.pairing, self.0.pairing_id).await?;
+        Ok(Pairing(required(row, "pairing")?))
+    }
+}

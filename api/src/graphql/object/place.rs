@@ -1,0 +1,236 @@
+use async_graphql::{Context, ID, Object, SimpleObject, Union};
+use entity::{city, country, programme_region, region};
+
+use super::{
+    Activity, CityKind, Participant, Stakeholder, load_children, load_one, loaders, required,
+    sources,
+};
+use crate::error::Result;
+use crate::graphql::id::{NodeType, encode};
+
+/// A country, identified by its ISO 3166-1 alpha-2 code.
+pub struct Country(pub country::Model);
+
+#[Object]
+impl Country {
+    /// Global ID (opaque).
+    async fn id(&self) -> ID {
+        encode(NodeType::Country, self.0.id)
+    }
+    /// ISO 3166-1 alpha-2 code, e.g. `IT`, `CN`, `GB` (the key to filter by).
+    async fn code(&self) -> &str {
+        &self.0.code
+    }
+    /// English short name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Editorial notes, e.g. how the source printed the country.
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    /// Cities of this country taking part in the programme, by name.
+    async fn cities(&self, ctx: &Context<'_>) -> Result<Vec<City>> {
+        let rows = load_children(&loaders(ctx)?.cities_by_country, self.0.id).await?;
+        Ok(rows.into_iter().map(City).collect())
+    }
+    /// Regions of this country taking part in the programme, by name.
+    async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
+        let rows = load_children(&loaders(ctx)?.regions_by_country, self.0.id).await?;
+        Ok(rows.into_iter().map(Region).collect())
+    }
+}
+
+/// A regional component of the IUC programme: IUC Asia, India, Japan, Latin America and the
+/// Caribbean, North America.
+pub struct ProgrammeRegion(pub programme_region::Model);
+
+#[Object]
+impl ProgrammeRegion {
+    /// Global ID (opaque).
+    async fn id(&self) -> ID {
+        encode(NodeType::ProgrammeRegion, self.0.id)
+    }
+    /// Stable key, e.g. `asia`, `latin-america-caribbean`.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Name, e.g. "IUC Asia".
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// What the component covers.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+}
+
+/// A point on the globe (WGS 84).
+#[derive(SimpleObject)]
+pub struct Coordinates {
+    /// Latitude in decimal degrees, -90 to 90.
+    pub latitude: f64,
+    /// Longitude in decimal degrees, -180 to 180.
+    pub longitude: f64,
+}
+
+fn coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Option<Coordinates> {
+    Some(Coordinates {
+        latitude: latitude?,
+        longitude: longitude?,
+    })
+}
+
+/// A city taking part in the programme; also districts, metropolitan areas and consortia of
+/// municipalities.
+pub struct City(pub city::Model);
+
+#[Object]
+impl City {
+    /// Global ID (opaque).
+    async fn id(&self) -> ID {
+        encode(NodeType::City, self.0.id)
+    }
+    /// Stable key for URLs, e.g. `rome`.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Name as the sources spell it.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// City, town, district, metropolitan area or consortium.
+    async fn kind(&self) -> CityKind {
+        self.0.kind.into()
+    }
+    /// The country the city is in.
+    async fn country(&self, ctx: &Context<'_>) -> Result<Country> {
+        let row = load_one(&loaders(ctx)?.country, self.0.country_id).await?;
+        Ok(Country(required(row, "country")?))
+    }
+    /// Inhabitants, as the sources give them.
+    async fn population(&self) -> Option<i64> {
+        self.0.population
+    }
+    /// Area in square kilometres.
+    async fn area_km2(&self) -> Option<f64> {
+        self.0.area_km2
+    }
+    /// Mayor or leader, as the sources name them.
+    async fn leader(&self) -> Option<&str> {
+        self.0.leader.as_deref()
+    }
+    /// Location (WGS 84), where known.
+    async fn coordinates(&self) -> Option<Coordinates> {
+        coordinates(self.0.latitude, self.0.longitude)
+    }
+    /// Credit line of the city's photo on its pairing page.
+    async fn photo_credit(&self) -> Option<&str> {
+        self.0.photo_credit.as_deref()
+    }
+    /// Wikidata item, e.g. `Q220`.
+    async fn wikidata(&self) -> Option<&str> {
+        self.0.wikidata.as_deref()
+    }
+    /// GeoNames id.
+    async fn geonames_id(&self) -> Option<i64> {
+        self.0.geonames_id
+    }
+    /// The source documents this record was taken from.
+    async fn sources(&self) -> Vec<String> {
+        sources(&self.0.sources)
+    }
+    /// Editorial notes, e.g. the original spelling where the source was corrected.
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    /// The city's places in pairings (each with its pairing, side and role).
+    async fn participations(&self, ctx: &Context<'_>) -> Result<Vec<Participant>> {
+        let rows = load_children(&loaders(ctx)?.participants_by_city, self.0.id).await?;
+        Ok(rows.into_iter().map(Participant).collect())
+    }
+    /// Stakeholder organisations located in the city.
+    async fn stakeholders(&self, ctx: &Context<'_>) -> Result<Vec<Stakeholder>> {
+        let rows = load_children(&loaders(ctx)?.stakeholders_by_city, self.0.id).await?;
+        Ok(rows.into_iter().map(Stakeholder).collect())
+    }
+    /// Activities that took place in the city, in date order.
+    async fn activities(&self, ctx: &Context<'_>) -> Result<Vec<Activity>> {
+        let rows = load_children(&loaders(ctx)?.activities_by_city, self.0.id).await?;
+        Ok(rows.into_iter().map(Activity).collect())
+    }
+}
+
+/// A sub-national region taking part in region-to-region partnerships.
+pub struct Region(pub region::Model);
+
+#[Object]
+impl Region {
+    /// Global ID (opaque).
+    async fn id(&self) -> ID {
+        encode(NodeType::Region, self.0.id)
+    }
+    /// Stable key for URLs, e.g. `minas-gerais`.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Name as the sources spell it.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// The country the region is in.
+    async fn country(&self, ctx: &Context<'_>) -> Result<Country> {
+        let row = load_one(&loaders(ctx)?.country, self.0.country_id).await?;
+        Ok(Country(required(row, "country")?))
+    }
+    /// Inhabitants, as the sources give them.
+    async fn population(&self) -> Option<i64> {
+        self.0.population
+    }
+    /// Area in square kilometres.
+    async fn area_km2(&self) -> Option<f64> {
+        self.0.area_km2
+    }
+    /// Leader (governor, president), as the sources name them.
+    async fn leader(&self) -> Option<&str> {
+        self.0.leader.as_deref()
+    }
+    /// Location (WGS 84), where known.
+    async fn coordinates(&self) -> Option<Coordinates> {
+        coordinates(self.0.latitude, self.0.longitude)
+    }
+    /// Credit line of the region's photo.
+    async fn photo_credit(&self) -> Option<&str> {
+        self.0.photo_credit.as_deref()
+    }
+    /// Wikidata item.
+    async fn wikidata(&self) -> Option<&str> {
+        self.0.wikidata.as_deref()
+    }
+    /// GeoNames id.
+    async fn geonames_id(&self) -> Option<i64> {
+        self.0.geonames_id
+    }
+    /// The source documents this record was taken from.
+    async fn sources(&self) -> Vec<String> {
+        sources(&self.0.sources)
+    }
+    /// Editorial notes.
+    async fn notes(&self) -> Option<&str> {
+        self.0.notes.as_deref()
+    }
+    /// The region's places in pairings (each with its pairing, side and role).
+    async fn participations(&self, ctx: &Context<'_>) -> Result<Vec<Participant>> {
+        let rows = load_children(&loaders(ctx)?.participants_by_region, self.0.id).await?;
+        Ok(rows.into_iter().map(Participant).collect())
+    }
+}
+
+/// A city or a region: what takes part in a pairing.
+#[derive(Union)]
+pub enum Place {
+    /// A city (or district, metropolitan area, consortium).
+    City(City),
+    /// A sub-national region.
+    Region(Region),
+}

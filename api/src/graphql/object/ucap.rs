@@ -1,0 +1,151 @@
+use async_graphql::{Context, ID, Object};
+use entity::{project, ucap, ucap_section, ucap_section_type};
+
+use super::{
+    City, Involvement, Pairing, ProjectKind, Region, UcapStatus, load_children, load_one, loaders,
+    required,
+};
+use crate::error::Result;
+use crate::graphql::id::{NodeType, encode};
+
+/// An Urban Cooperation Action Plan: what a pairing (or cluster) plans to do together, in
+/// sections, with its key cooperation and pilot projects.
+pub struct Ucap(pub ucap::Model);
+
+#[Object]
+impl Ucap {
+    /// Global ID (opaque).
+    async fn id(&self) -> ID {
+        encode(NodeType::Ucap, self.0.id)
+    }
+    /// Where the plan stands.
+    async fn status(&self) -> UcapStatus {
+        self.0.status.into()
+    }
+    /// The pairing the plan belongs to.
+    async fn pairing(&self, ctx: &Context<'_>) -> Result<Pairing> {
+        let row = load_one(&loaders(ctx)?.pairing, self.0.pairing_id).await?;
+        Ok(Pairing(required(row, "pairing")?))
+    }
+    /// The plan's sections that have text, in the plan's order.
+    async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<UcapSection>> {
+        let loaders = loaders(ctx)?;
+        let rows = load_children(&loaders.sections_by_ucap, self.0.id).await?;
+        let mut sections = Vec::with_capacity(rows.len());
+        for row in rows {
+            let section_type = required(
+                load_one(&loaders.section_type, row.section_type_id).await?,
+                "section type",
+            )?;
+            sections.push(UcapSection {
+                section: row,
+                section_type,
+            });
+        }
+        sections.sort_by_key(|s| s.section_type.position);
+        Ok(sections)
+    }
+    /// The plan's key cooperation and pilot projects.
+    async fn projects(&self, ctx: &Context<'_>) -> Result<Vec<Project>> {
+        let rows = load_children(&loaders(ctx)?.projects_by_ucap, self.0.id).await?;
+        Ok(rows.into_iter().map(Project).collect())
+    }
+    /// Stakeholders involved in the plan, each with its role.
+    async fn stakeholders(&self, ctx: &Context<'_>) -> Result<Vec<Involvement>> {
+        let rows = load_children(&loaders(ctx)?.involvements_by_ucap, self.0.id).await?;
+        Ok(rows.into_iter().map(Involvement).collect())
+    }
+}
+
+/// A kind of UCAP section, in the plan's order: the cities' contexts, areas of cooperation
+/// and objectives, transfer measures, actions in each city, key learnings, commitments.
+pub struct UcapSectionType(pub ucap_section_type::Model);
+
+#[Object]
+impl UcapSectionType {
+    /// Global ID (opaque).
+    async fn id(&self) -> ID {
+        encode(NodeType::UcapSectionType, self.0.id)
+    }
+    /// Stable key, e.g. `areas-of-cooperation`.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Heading, e.g. "Areas of cooperation and objectives".
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+    /// Place in the plan, from 1.
+    async fn position(&self) -> i32 {
+        self.0.position
+    }
+}
+
+/// The text of one section of a UCAP.
+pub struct UcapSection {
+    section: ucap_section::Model,
+    section_type: ucap_section_type::Model,
+}
+
+#[Object]
+impl UcapSection {
+    /// Which section this is.
+    async fn section_type(&self) -> UcapSectionType {
+        UcapSectionType(self.section_type.clone())
+    }
+    /// The section's text.
+    async fn body(&self) -> &str {
+        &self.section.body
+    }
+}
+
+/// A key cooperation project or pilot project of a UCAP.
+pub struct Project(pub project::Model);
+
+#[Object]
+impl Project {
+    /// Global ID (opaque).
+    async fn id(&self) -> ID {
+        encode(NodeType::Project, self.0.id)
+    }
+    /// Stable key.
+    async fn slug(&self) -> &str {
+        &self.0.slug
+    }
+    /// Key cooperation project or pilot project.
+    async fn kind(&self) -> ProjectKind {
+        self.0.kind.into()
+    }
+    /// Title, as the sources give it.
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// Description.
+    async fn description(&self) -> Option<&str> {
+        self.0.description.as_deref()
+    }
+    /// The city that runs the project, if one does.
+    async fn city(&self, ctx: &Context<'_>) -> Result<Option<City>> {
+        let Some(id) = self.0.city_id else {
+            return Ok(None);
+        };
+        Ok(load_one(&loaders(ctx)?.city, id).await?.map(City))
+    }
+    /// The region that runs the project, if one does.
+    async fn region(&self, ctx: &Context<'_>) -> Result<Option<Region>> {
+        let Some(id) = self.0.region_id else {
+            return Ok(None);
+        };
+        Ok(load_one(&loaders(ctx)?.region, id).await?.map(Region))
+    }
+    /// The UCAP the project belongs to.
+    async fn ucap(&self, ctx: &Context<'_>) -> Result<Ucap> {
+        let row = load_one(&loaders(ctx)?.ucap, self.0.ucap_id).await?;
+        Ok(Ucap(required(row, "UCAP")?))
+    }
+    /// Stakeholders involved in the project, each with its role.
+    async fn stakeholders(&self, ctx: &Context<'_>) -> Result<Vec<Involvement>> {
+        let rows = load_children(&loaders(ctx)?.involvements_by_project, self.0.id).await?;
+        Ok(rows.into_iter().map(Involvement).collect())
+    }
+}

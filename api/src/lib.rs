@@ -1,0 +1,21 @@
+//! iuc-graph: the EU International Urban Cooperation programme as a GraphQL relation graph.
+//!
+//! The GraphQL schema (`graphql`) is a library that knows no HTTP; `http` mounts it on an axum
+//! router; `server` binds, serves and shuts down gracefully; `service` holds database logic
+//! that knows neither GraphQL nor HTTP.
+
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod error;
+pub mod graphql;
+pub mod http;
+pub mod partial_date;
+pub mod server;
+pub mod service;
+pub mod state;
+pub mod telemetry;
+pub mod text;
+
+pub use config::Config;
+pub use state::AppState;

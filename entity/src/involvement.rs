@@ -1,0 +1,20 @@
+//! A stakeholder's involvement, with a role, in a pairing, a UCAP or a project.
+
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "involvement")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    pub stakeholder_id: i32,
+    pub pairing_id: Option<i32>,
+    pub ucap_id: Option<i32>,
+    pub project_id: Option<i32>,
+    pub role: Option<String>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,25 @@
+//! A key cooperation project or pilot project of a UCAP.
+
+use crate::enums::*;
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "project")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i32,
+    #[sea_orm(unique)]
+    pub slug: String,
+    pub ucap_id: i32,
+    pub kind: ProjectKind,
+    pub title: String,
+    pub description: Option<String>,
+    pub city_id: Option<i32>,
+    pub region_id: Option<i32>,
+    pub position: i32,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

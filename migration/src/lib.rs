@@ -1,0 +1,16 @@
+//! Schema migrations for iuc-graph. Schema only: the seed data is loaded by the api crate's
+//! `seed` service, never by a migration, so that a migration means the same on every install.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261123_000001_create_programme_graph;
+
+/// Every migration, in order. The binary runs them at start-up, before it binds.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261123_000001_create_programme_graph::Migration)]
+    }
+}
