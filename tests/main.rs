@@ -1,1 +1,12 @@
-fn main() {}
+//! The integration tests: one binary (it links once). Every test drives the real stack: real
+//! migrations, the real router, GraphQL over HTTP. Each behaviour runs on SQLite and, when
+//! `IUC_TEST_POSTGRES_URL` is set, on PostgreSQL too, in a database of its own that is
+//! dropped afterwards.
+
+mod common;
+
+mod graphiql;
+mod http_graphql;
+mod migrations;
+mod schema;
+mod seed;

@@ -9,9 +9,9 @@ use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
 use crate::partial_date;
 
-/// A dated event on the programme's timeline: a mission, a workshop, an agreement signed.
 pub struct Activity(pub activity::Model);
 
+/// A dated event on the programme's timeline: a mission, a workshop, an agreement signed.
 #[Object]
 impl Activity {
     /// Global ID (opaque).
@@ -78,9 +78,9 @@ impl Activity {
     }
 }
 
-/// An organisation's part in an activity.
 pub struct ActivityParticipation(pub activity_stakeholder::Model);
 
+/// An organisation's part in an activity.
 #[Object]
 impl ActivityParticipation {
     /// The role it played, e.g. "signed the MoU".

@@ -11,9 +11,9 @@ use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
 use crate::partial_date;
 
-/// A date known to a given precision: many facts are only "July 2018".
 pub struct PartialDate(pub partial_date::PartialDate);
 
+/// A date known to a given precision: many facts are only "July 2018".
 #[Object]
 impl PartialDate {
     /// The date as text whose form gives its precision: `2018`, `2019-H1`, `2019-Q3`,
@@ -35,10 +35,10 @@ impl PartialDate {
     }
 }
 
-/// A city-to-city or region-to-region pairing: two or more cities or regions, at least one on
-/// each side, cooperating on themes. Some pairings are clusters of several cities.
 pub struct Pairing(pub pairing::Model);
 
+/// A city-to-city or region-to-region pairing: two or more cities or regions, at least one on
+/// each side, cooperating on themes. Some pairings are clusters of several cities.
 #[Object]
 impl Pairing {
     /// Global ID (opaque).
@@ -132,9 +132,9 @@ impl Pairing {
     }
 }
 
-/// A city or region taking part in a pairing, on a side, with a role.
 pub struct Participant(pub pairing_participant::Model);
 
+/// A city or region taking part in a pairing, on a side, with a role.
 #[Object]
 impl Participant {
     /// Global ID (opaque).

@@ -8,9 +8,9 @@ use super::{
 use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
 
-/// A country, identified by its ISO 3166-1 alpha-2 code.
 pub struct Country(pub country::Model);
 
+/// A country, identified by its ISO 3166-1 alpha-2 code.
 #[Object]
 impl Country {
     /// Global ID (opaque).
@@ -41,10 +41,10 @@ impl Country {
     }
 }
 
-/// A regional component of the IUC programme: IUC Asia, India, Japan, Latin America and the
-/// Caribbean, North America.
 pub struct ProgrammeRegion(pub programme_region::Model);
 
+/// A regional component of the IUC programme: IUC Asia, India, Japan, Latin America and the
+/// Caribbean, North America.
 #[Object]
 impl ProgrammeRegion {
     /// Global ID (opaque).
@@ -81,10 +81,10 @@ fn coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Option<Coordina
     })
 }
 
-/// A city taking part in the programme; also districts, metropolitan areas and consortia of
-/// municipalities.
 pub struct City(pub city::Model);
 
+/// A city taking part in the programme; also districts, metropolitan areas and consortia of
+/// municipalities.
 #[Object]
 impl City {
     /// Global ID (opaque).
@@ -161,9 +161,9 @@ impl City {
     }
 }
 
-/// A sub-national region taking part in region-to-region partnerships.
 pub struct Region(pub region::Model);
 
+/// A sub-national region taking part in region-to-region partnerships.
 #[Object]
 impl Region {
     /// Global ID (opaque).

@@ -8,10 +8,10 @@ use super::{
 use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
 
-/// An organisation of the quadruple helix (academia, business, civil society, government)
-/// involved in pairings, UCAPs, projects and activities.
 pub struct Stakeholder(pub stakeholder::Model);
 
+/// An organisation of the quadruple helix (academia, business, civil society, government)
+/// involved in pairings, UCAPs, projects and activities.
 #[Object]
 impl Stakeholder {
     /// Global ID (opaque).
@@ -83,9 +83,9 @@ impl Stakeholder {
     }
 }
 
-/// A stakeholder's involvement, with a role, in a pairing, a UCAP or a project (exactly one).
 pub struct Involvement(pub involvement::Model);
 
+/// A stakeholder's involvement, with a role, in a pairing, a UCAP or a project (exactly one).
 #[Object]
 impl Involvement {
     /// The role the organisation plays, e.g. "signed the MoU".

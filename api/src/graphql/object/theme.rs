@@ -5,10 +5,10 @@ use super::{Pairing, ThemeScheme, load_children, load_ordered, loaders};
 use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
 
-/// A theme pairings work on, in one of three schemes: the programme's six thematic streams,
-/// the EU Urban Agenda's partnership topics, and the topic labels of the pairing pages.
 pub struct Theme(pub theme::Model);
 
+/// A theme pairings work on, in one of three schemes: the programme's six thematic streams,
+/// the EU Urban Agenda's partnership topics, and the topic labels of the pairing pages.
 #[Object]
 impl Theme {
     /// Global ID (opaque).
@@ -44,9 +44,9 @@ impl Theme {
     }
 }
 
-/// One of the 17 UN Sustainable Development Goals.
 pub struct Sdg(pub sdg::Model);
 
+/// One of the 17 UN Sustainable Development Goals.
 #[Object]
 impl Sdg {
     /// Global ID (opaque).

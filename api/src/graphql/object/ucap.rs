@@ -8,10 +8,10 @@ use super::{
 use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
 
-/// An Urban Cooperation Action Plan: what a pairing (or cluster) plans to do together, in
-/// sections, with its key cooperation and pilot projects.
 pub struct Ucap(pub ucap::Model);
 
+/// An Urban Cooperation Action Plan: what a pairing (or cluster) plans to do together, in
+/// sections, with its key cooperation and pilot projects.
 #[Object]
 impl Ucap {
     /// Global ID (opaque).
@@ -57,10 +57,10 @@ impl Ucap {
     }
 }
 
-/// A kind of UCAP section, in the plan's order: the cities' contexts, areas of cooperation
-/// and objectives, transfer measures, actions in each city, key learnings, commitments.
 pub struct UcapSectionType(pub ucap_section_type::Model);
 
+/// A kind of UCAP section, in the plan's order: the cities' contexts, areas of cooperation
+/// and objectives, transfer measures, actions in each city, key learnings, commitments.
 #[Object]
 impl UcapSectionType {
     /// Global ID (opaque).
@@ -87,6 +87,7 @@ pub struct UcapSection {
     section_type: ucap_section_type::Model,
 }
 
+/// The text of one section of a UCAP.
 #[Object]
 impl UcapSection {
     /// Which section this is.
@@ -99,9 +100,9 @@ impl UcapSection {
     }
 }
 
-/// A key cooperation project or pilot project of a UCAP.
 pub struct Project(pub project::Model);
 
+/// A key cooperation project or pilot project of a UCAP.
 #[Object]
 impl Project {
     /// Global ID (opaque).
