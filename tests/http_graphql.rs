@@ -72,7 +72,7 @@ async fn a_graphql_request_over_http_returns_seed_data() {
         let server = tokio::spawn(api::server::serve(listener, app.state.clone()));
 
         // "Every pairing with its cities and their countries."
-        let query = json!({ "query": "{ pairings { slug title participants { side place { ... on City { name country { code name } } ... on Region { name country { code } } } } } }" });
+        let query = json!({ "query": "{ pairings(first: 100) { totalCount nodes { slug title participants { side place { ... on City { name country { code name } } ... on Region { name country { code } } } } } } }" });
         let (status, body) = tokio::task::spawn_blocking(move || {
             http(
                 addr,
@@ -91,8 +91,12 @@ async fn a_graphql_request_over_http_returns_seed_data() {
         );
         let response: Value = serde_json::from_str(&body).expect("JSON");
         assert!(response.get("errors").is_none(), "{}", response["errors"]);
-        let pairings = response["data"]["pairings"].as_array().unwrap();
+        let pairings = response["data"]["pairings"]["nodes"].as_array().unwrap();
         assert_eq!(pairings.len() as i64, app.db.count("pairing").await);
+        assert_eq!(
+            response["data"]["pairings"]["totalCount"].as_i64(),
+            Some(app.db.count("pairing").await)
+        );
         let rome_yantai = pairings
             .iter()
             .find(|p| p["slug"] == "rome-yantai")
@@ -147,7 +151,9 @@ async fn unknown_keys_give_null_and_errors_carry_codes() {
             data,
             json!({ "pairing": null, "city": null, "country": null })
         );
-        let response = app.graphql("{ pairings { nonsense } }", json!({})).await;
+        let response = app
+            .graphql("{ pairings { nodes { nonsense } } }", json!({}))
+            .await;
         assert!(
             response["errors"][0]["message"]
                 .as_str()

@@ -216,7 +216,7 @@ async fn the_pairing_pages_are_in_the_dataset_as_the_sources_give_them() {
                 kind status programmeRegion { slug }
                 participants { side place { ... on City { name population areaKm2 leader country { code } } } }
                 themes { scheme name }
-                ucap { projects { kind title city { name } } }
+                ucap { projects { nodes { kind title city { name } } } }
               }
             }"#;
         let barnsley = app.data(query, json!({ "slug": "barnsley-liuzhou" })).await;
@@ -258,7 +258,7 @@ async fn the_pairing_pages_are_in_the_dataset_as_the_sources_give_them() {
         ] {
             assert!(topics.contains(&label), "missing topic {label}: {topics:?}");
         }
-        let projects = p["ucap"]["projects"].as_array().unwrap();
+        let projects = p["ucap"]["projects"]["nodes"].as_array().unwrap();
         assert!(projects.iter().any(|x| {
             x["title"]
                 .as_str()
@@ -287,11 +287,11 @@ async fn the_pairing_pages_are_in_the_dataset_as_the_sources_give_them() {
         // The MoU signed in Yantai in November 2018, with the corrected name of its signatory.
         let timeline = app
             .data(
-                r#"{ pairing(slug: "rome-yantai") { activities { date { text precision } kind stakeholders { stakeholder { name } } } } }"#,
+                r#"{ pairing(slug: "rome-yantai") { activities { nodes { date { text precision } kind stakeholders { stakeholder { name } } } } } }"#,
                 json!({}),
             )
             .await;
-        let mou = timeline["pairing"]["activities"]
+        let mou = timeline["pairing"]["activities"]["nodes"]
             .as_array()
             .unwrap()
             .iter()

@@ -2,6 +2,7 @@
 //! `print-schema` command use it directly.
 
 pub mod id;
+pub mod input;
 pub mod loader;
 pub mod object;
 pub mod query;

@@ -1,4 +1,4 @@
-//! Plain reads of whole (small) tables and lookups by natural key.
+//! Lookups by natural key, and the short fixed reference lists.
 
 use entity::*;
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
@@ -58,44 +58,25 @@ pub async fn sdg_by_number(
         .await
 }
 
-pub async fn all_pairings(db: &impl ConnectionTrait) -> Result<Vec<pairing::Model>, DbErr> {
-    pairing::Entity::find()
-        .order_by_asc(pairing::Column::Title)
-        .all(db)
-        .await
-}
-pub async fn all_cities(db: &impl ConnectionTrait) -> Result<Vec<city::Model>, DbErr> {
-    city::Entity::find()
-        .order_by_asc(city::Column::Name)
-        .all(db)
-        .await
-}
-pub async fn all_regions(db: &impl ConnectionTrait) -> Result<Vec<region::Model>, DbErr> {
-    region::Entity::find()
-        .order_by_asc(region::Column::Name)
-        .all(db)
-        .await
-}
-pub async fn all_countries(db: &impl ConnectionTrait) -> Result<Vec<country::Model>, DbErr> {
-    country::Entity::find()
-        .order_by_asc(country::Column::Name)
-        .all(db)
-        .await
-}
-pub async fn all_themes(
+pub async fn stakeholder_by_slug(
     db: &impl ConnectionTrait,
-    scheme: Option<enums::ThemeScheme>,
-) -> Result<Vec<theme::Model>, DbErr> {
-    let mut query = theme::Entity::find();
-    if let Some(scheme) = scheme {
-        query = query.filter(theme::Column::Scheme.eq(scheme));
-    }
-    query
-        .order_by_asc(theme::Column::Scheme)
-        .order_by_asc(theme::Column::Name)
-        .all(db)
+    slug: &str,
+) -> Result<Option<stakeholder::Model>, DbErr> {
+    stakeholder::Entity::find()
+        .filter(stakeholder::Column::Slug.eq(slug))
+        .one(db)
         .await
 }
+pub async fn activity_by_slug(
+    db: &impl ConnectionTrait,
+    slug: &str,
+) -> Result<Option<activity::Model>, DbErr> {
+    activity::Entity::find()
+        .filter(activity::Column::Slug.eq(slug))
+        .one(db)
+        .await
+}
+
 pub async fn all_sdgs(db: &impl ConnectionTrait) -> Result<Vec<sdg::Model>, DbErr> {
     sdg::Entity::find()
         .order_by_asc(sdg::Column::Number)
@@ -115,19 +96,6 @@ pub async fn all_section_types(
 ) -> Result<Vec<ucap_section_type::Model>, DbErr> {
     ucap_section_type::Entity::find()
         .order_by_asc(ucap_section_type::Column::Position)
-        .all(db)
-        .await
-}
-pub async fn all_stakeholders(db: &impl ConnectionTrait) -> Result<Vec<stakeholder::Model>, DbErr> {
-    stakeholder::Entity::find()
-        .order_by_asc(stakeholder::Column::Name)
-        .all(db)
-        .await
-}
-pub async fn all_activities(db: &impl ConnectionTrait) -> Result<Vec<activity::Model>, DbErr> {
-    activity::Entity::find()
-        .order_by_asc(activity::Column::Date)
-        .order_by_asc(activity::Column::Id)
         .all(db)
         .await
 }

@@ -2,4 +2,8 @@
 
 pub mod catalog;
 pub mod dataset;
+pub mod page;
+pub mod relations;
+pub mod search;
 pub mod seed;
+pub mod summary;

@@ -5,6 +5,7 @@
 
 mod by_id;
 mod children;
+mod page;
 
 use std::sync::Arc;
 
@@ -14,6 +15,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 pub use by_id::ById;
 pub use children::Children;
+pub use page::{Counts, PageLoadError, Pages};
 
 /// What a loader fails with: `Clone`, as DataLoader requires.
 pub type LoadError = Arc<DbErr>;
@@ -41,29 +43,27 @@ pub struct Loaders {
     pub activity: DataLoader<ById<activity::Entity>>,
     pub project: DataLoader<ById<project::Entity>>,
     pub ucap: DataLoader<ById<ucap::Entity>>,
+    pub participant: DataLoader<ById<pairing_participant::Entity>>,
 
-    pub cities_by_country: DataLoader<Children<city::Entity>>,
-    pub regions_by_country: DataLoader<Children<region::Entity>>,
     pub participants_by_pairing: DataLoader<Children<pairing_participant::Entity>>,
     pub participants_by_city: DataLoader<Children<pairing_participant::Entity>>,
     pub participants_by_region: DataLoader<Children<pairing_participant::Entity>>,
     pub themes_by_pairing: DataLoader<Children<pairing_theme::Entity>>,
-    pub pairings_by_theme: DataLoader<Children<pairing_theme::Entity>>,
     pub sdgs_by_pairing: DataLoader<Children<pairing_sdg::Entity>>,
-    pub pairings_by_sdg: DataLoader<Children<pairing_sdg::Entity>>,
     pub ucap_by_pairing: DataLoader<Children<ucap::Entity>>,
     pub sections_by_ucap: DataLoader<Children<ucap_section::Entity>>,
-    pub projects_by_ucap: DataLoader<Children<project::Entity>>,
-    pub involvements_by_pairing: DataLoader<Children<involvement::Entity>>,
-    pub involvements_by_ucap: DataLoader<Children<involvement::Entity>>,
-    pub involvements_by_project: DataLoader<Children<involvement::Entity>>,
-    pub involvements_by_stakeholder: DataLoader<Children<involvement::Entity>>,
-    pub stakeholders_by_city: DataLoader<Children<stakeholder::Entity>>,
-    pub activities_by_pairing: DataLoader<Children<activity_pairing::Entity>>,
     pub pairings_by_activity: DataLoader<Children<activity_pairing::Entity>>,
     pub stakeholders_by_activity: DataLoader<Children<activity_stakeholder::Entity>>,
-    pub activities_by_stakeholder: DataLoader<Children<activity_stakeholder::Entity>>,
-    pub activities_by_city: DataLoader<Children<activity::Entity>>,
+
+    pub pairing_pages: DataLoader<Pages<pairing::Model>>,
+    pub city_pages: DataLoader<Pages<city::Model>>,
+    pub region_pages: DataLoader<Pages<region::Model>>,
+    pub participant_pages: DataLoader<Pages<pairing_participant::Model>>,
+    pub stakeholder_pages: DataLoader<Pages<stakeholder::Model>>,
+    pub involvement_pages: DataLoader<Pages<involvement::Model>>,
+    pub activity_pages: DataLoader<Pages<activity::Model>>,
+    pub project_pages: DataLoader<Pages<project::Model>>,
+    pub counts: DataLoader<Counts>,
 }
 
 impl Loaders {
@@ -85,17 +85,8 @@ impl Loaders {
             activity: loader(by_id(db)),
             project: loader(by_id(db)),
             ucap: loader(by_id(db)),
+            participant: loader(by_id(db)),
 
-            cities_by_country: loader(Children::new(
-                db.clone(),
-                city::Column::CountryId,
-                vec![(city::Column::Name, Asc)],
-            )),
-            regions_by_country: loader(Children::new(
-                db.clone(),
-                region::Column::CountryId,
-                vec![(region::Column::Name, Asc)],
-            )),
             participants_by_pairing: loader(Children::new(
                 db.clone(),
                 pairing_participant::Column::PairingId,
@@ -116,61 +107,16 @@ impl Loaders {
                 pairing_theme::Column::PairingId,
                 vec![(pairing_theme::Column::ThemeId, Asc)],
             )),
-            pairings_by_theme: loader(Children::new(
-                db.clone(),
-                pairing_theme::Column::ThemeId,
-                vec![(pairing_theme::Column::PairingId, Asc)],
-            )),
             sdgs_by_pairing: loader(Children::new(
                 db.clone(),
                 pairing_sdg::Column::PairingId,
                 vec![(pairing_sdg::Column::SdgId, Asc)],
-            )),
-            pairings_by_sdg: loader(Children::new(
-                db.clone(),
-                pairing_sdg::Column::SdgId,
-                vec![(pairing_sdg::Column::PairingId, Asc)],
             )),
             ucap_by_pairing: loader(Children::new(db.clone(), ucap::Column::PairingId, vec![])),
             sections_by_ucap: loader(Children::new(
                 db.clone(),
                 ucap_section::Column::UcapId,
                 vec![(ucap_section::Column::SectionTypeId, Asc)],
-            )),
-            projects_by_ucap: loader(Children::new(
-                db.clone(),
-                project::Column::UcapId,
-                vec![(project::Column::Position, Asc)],
-            )),
-            involvements_by_pairing: loader(Children::new(
-                db.clone(),
-                involvement::Column::PairingId,
-                vec![(involvement::Column::Id, Asc)],
-            )),
-            involvements_by_ucap: loader(Children::new(
-                db.clone(),
-                involvement::Column::UcapId,
-                vec![(involvement::Column::Id, Asc)],
-            )),
-            involvements_by_project: loader(Children::new(
-                db.clone(),
-                involvement::Column::ProjectId,
-                vec![(involvement::Column::Id, Asc)],
-            )),
-            involvements_by_stakeholder: loader(Children::new(
-                db.clone(),
-                involvement::Column::StakeholderId,
-                vec![(involvement::Column::Id, Asc)],
-            )),
-            stakeholders_by_city: loader(Children::new(
-                db.clone(),
-                stakeholder::Column::CityId,
-                vec![(stakeholder::Column::Name, Asc)],
-            )),
-            activities_by_pairing: loader(Children::new(
-                db.clone(),
-                activity_pairing::Column::PairingId,
-                vec![(activity_pairing::Column::ActivityId, Asc)],
             )),
             pairings_by_activity: loader(Children::new(
                 db.clone(),
@@ -182,16 +128,15 @@ impl Loaders {
                 activity_stakeholder::Column::ActivityId,
                 vec![(activity_stakeholder::Column::StakeholderId, Asc)],
             )),
-            activities_by_stakeholder: loader(Children::new(
-                db.clone(),
-                activity_stakeholder::Column::StakeholderId,
-                vec![(activity_stakeholder::Column::ActivityId, Asc)],
-            )),
-            activities_by_city: loader(Children::new(
-                db.clone(),
-                activity::Column::CityId,
-                vec![(activity::Column::Date, Asc), (activity::Column::Id, Asc)],
-            )),
+            pairing_pages: loader(Pages::new(db.clone())),
+            city_pages: loader(Pages::new(db.clone())),
+            region_pages: loader(Pages::new(db.clone())),
+            participant_pages: loader(Pages::new(db.clone())),
+            stakeholder_pages: loader(Pages::new(db.clone())),
+            involvement_pages: loader(Pages::new(db.clone())),
+            activity_pages: loader(Pages::new(db.clone())),
+            project_pages: loader(Pages::new(db.clone())),
+            counts: loader(Counts::new(db.clone())),
         }
     }
 }

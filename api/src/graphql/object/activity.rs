@@ -1,10 +1,7 @@
 use async_graphql::{Context, ID, Object};
 use entity::{activity, activity_stakeholder};
 
-use super::{
-    ActivityKind, City, Pairing, PartialDate, Stakeholder, load_children, load_one, load_ordered,
-    loaders, required, sources,
-};
+use super::*;
 use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
 use crate::partial_date;
@@ -15,7 +12,7 @@ pub struct Activity(pub activity::Model);
 #[Object]
 impl Activity {
     /// Global ID (opaque).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Activity, self.0.id)
     }
     /// Stable key.

@@ -3,7 +3,9 @@
 //! than mirrored from the tables.
 
 mod activity;
+mod connection;
 mod enums;
+mod node;
 mod pairing;
 mod place;
 mod stakeholder;
@@ -11,7 +13,9 @@ mod theme;
 mod ucap;
 
 pub use activity::*;
+pub use connection::*;
 pub use enums::*;
+pub use node::*;
 pub use pairing::*;
 pub use place::*;
 pub use stakeholder::*;

@@ -2,14 +2,11 @@ use async_graphql::{Context, ID, Object};
 use chrono::NaiveDate;
 use entity::{pairing, pairing_participant};
 
-use super::{
-    Activity, City, DatePrecision, Involvement, PairingKind, PairingStatus, ParticipantRole, Place,
-    ProgrammeRegion, Region, Sdg, Side, Theme, Ucap, load_children, load_one, load_ordered,
-    loaders, required, sources,
-};
+use super::*;
 use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
 use crate::partial_date;
+use crate::service::relations::*;
 
 pub struct PartialDate(pub partial_date::PartialDate);
 
@@ -42,7 +39,7 @@ pub struct Pairing(pub pairing::Model);
 #[Object]
 impl Pairing {
     /// Global ID (opaque).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Pairing, self.0.id)
     }
     /// Stable key for URLs, e.g. `rome-yantai`.
@@ -113,22 +110,49 @@ impl Pairing {
         let rows = load_children(&loaders(ctx)?.ucap_by_pairing, self.0.id).await?;
         Ok(rows.into_iter().next().map(Ucap))
     }
-    /// The stakeholder organisations involved in the pairing, each with its role.
-    async fn stakeholders(&self, ctx: &Context<'_>) -> Result<Vec<Involvement>> {
-        let rows = load_children(&loaders(ctx)?.involvements_by_pairing, self.0.id).await?;
-        Ok(rows.into_iter().map(Involvement).collect())
-    }
-    /// The pairing's timeline: missions, workshops, agreements, in date order.
-    async fn activities(&self, ctx: &Context<'_>) -> Result<Vec<Activity>> {
-        let loaders = loaders(ctx)?;
-        let links = load_children(&loaders.activities_by_pairing, self.0.id).await?;
-        let mut rows = load_ordered(
-            &loaders.activity,
-            links.iter().map(|l| l.activity_id).collect(),
+    /// The stakeholder organisations involved in the pairing, its UCAP or its projects, each with its role.
+    async fn stakeholders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<InvolvementConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.involvement_pages,
+            &PAIRING_INVOLVEMENTS,
+            self.0.id,
+            args,
         )
         .await?;
-        rows.sort_by_key(|a| (a.date, a.id));
-        Ok(rows.into_iter().map(Activity).collect())
+        Ok(InvolvementConnection::new(
+            page,
+            Total::Children(&PAIRING_INVOLVEMENTS, self.0.id),
+        ))
+    }
+    /// The pairing's timeline: missions, workshops, agreements, in date order.
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<ActivityConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.activity_pages,
+            &PAIRING_ACTIVITIES,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(ActivityConnection::new(
+            page,
+            Total::Children(&PAIRING_ACTIVITIES, self.0.id),
+        ))
     }
 }
 
@@ -138,7 +162,7 @@ pub struct Participant(pub pairing_participant::Model);
 #[Object]
 impl Participant {
     /// Global ID (opaque).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Participant, self.0.id)
     }
     /// The European side or the partner side.

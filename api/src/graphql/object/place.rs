@@ -1,12 +1,10 @@
 use async_graphql::{Context, ID, Object, SimpleObject, Union};
 use entity::{city, country, programme_region, region};
 
-use super::{
-    Activity, CityKind, Participant, Stakeholder, load_children, load_one, loaders, required,
-    sources,
-};
+use super::*;
 use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
+use crate::service::relations::*;
 
 pub struct Country(pub country::Model);
 
@@ -14,7 +12,7 @@ pub struct Country(pub country::Model);
 #[Object]
 impl Country {
     /// Global ID (opaque).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Country, self.0.id)
     }
     /// ISO 3166-1 alpha-2 code, e.g. `IT`, `CN`, `GB` (the key to filter by).
@@ -30,14 +28,64 @@ impl Country {
         self.0.notes.as_deref()
     }
     /// Cities of this country taking part in the programme, by name.
-    async fn cities(&self, ctx: &Context<'_>) -> Result<Vec<City>> {
-        let rows = load_children(&loaders(ctx)?.cities_by_country, self.0.id).await?;
-        Ok(rows.into_iter().map(City).collect())
+    async fn cities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<CityConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(&loaders(ctx)?.city_pages, &COUNTRY_CITIES, self.0.id, args).await?;
+        Ok(CityConnection::new(
+            page,
+            Total::Children(&COUNTRY_CITIES, self.0.id),
+        ))
     }
     /// Regions of this country taking part in the programme, by name.
-    async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
-        let rows = load_children(&loaders(ctx)?.regions_by_country, self.0.id).await?;
-        Ok(rows.into_iter().map(Region).collect())
+    async fn regions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<RegionConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.region_pages,
+            &COUNTRY_REGIONS,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(RegionConnection::new(
+            page,
+            Total::Children(&COUNTRY_REGIONS, self.0.id),
+        ))
+    }
+    /// Pairings with a participant (city or region) in this country, on either side, by title.
+    async fn pairings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<PairingConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.pairing_pages,
+            &COUNTRY_PAIRINGS,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(PairingConnection::new(
+            page,
+            Total::Children(&COUNTRY_PAIRINGS, self.0.id),
+        ))
     }
 }
 
@@ -48,7 +96,7 @@ pub struct ProgrammeRegion(pub programme_region::Model);
 #[Object]
 impl ProgrammeRegion {
     /// Global ID (opaque).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         encode(NodeType::ProgrammeRegion, self.0.id)
     }
     /// Stable key, e.g. `asia`, `latin-america-caribbean`.
@@ -88,7 +136,7 @@ pub struct City(pub city::Model);
 #[Object]
 impl City {
     /// Global ID (opaque).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         encode(NodeType::City, self.0.id)
     }
     /// Stable key for URLs, e.g. `rome`.
@@ -149,15 +197,93 @@ impl City {
         let rows = load_children(&loaders(ctx)?.participants_by_city, self.0.id).await?;
         Ok(rows.into_iter().map(Participant).collect())
     }
-    /// Stakeholder organisations located in the city.
-    async fn stakeholders(&self, ctx: &Context<'_>) -> Result<Vec<Stakeholder>> {
-        let rows = load_children(&loaders(ctx)?.stakeholders_by_city, self.0.id).await?;
-        Ok(rows.into_iter().map(Stakeholder).collect())
+    /// Stakeholder organisations located in the city, by name.
+    async fn stakeholders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<StakeholderConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.stakeholder_pages,
+            &CITY_STAKEHOLDERS,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(StakeholderConnection::new(
+            page,
+            Total::Children(&CITY_STAKEHOLDERS, self.0.id),
+        ))
     }
     /// Activities that took place in the city, in date order.
-    async fn activities(&self, ctx: &Context<'_>) -> Result<Vec<Activity>> {
-        let rows = load_children(&loaders(ctx)?.activities_by_city, self.0.id).await?;
-        Ok(rows.into_iter().map(Activity).collect())
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<ActivityConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.activity_pages,
+            &CITY_ACTIVITIES,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(ActivityConnection::new(
+            page,
+            Total::Children(&CITY_ACTIVITIES, self.0.id),
+        ))
+    }
+    /// The pairings the city takes part in, by title.
+    async fn pairings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<PairingConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.pairing_pages,
+            &CITY_PAIRINGS,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(PairingConnection::new(
+            page,
+            Total::Children(&CITY_PAIRINGS, self.0.id),
+        ))
+    }
+    /// The cities and regions this city is paired with: the other participants of its pairings, one per shared pairing.
+    async fn partners(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<ParticipantConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.participant_pages,
+            &CITY_PARTNERS,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(ParticipantConnection::new(
+            page,
+            Total::Children(&CITY_PARTNERS, self.0.id),
+        ))
     }
 }
 
@@ -167,7 +293,7 @@ pub struct Region(pub region::Model);
 #[Object]
 impl Region {
     /// Global ID (opaque).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Region, self.0.id)
     }
     /// Stable key for URLs, e.g. `minas-gerais`.
@@ -223,6 +349,50 @@ impl Region {
     async fn participations(&self, ctx: &Context<'_>) -> Result<Vec<Participant>> {
         let rows = load_children(&loaders(ctx)?.participants_by_region, self.0.id).await?;
         Ok(rows.into_iter().map(Participant).collect())
+    }
+    /// The pairings the region takes part in, by title.
+    async fn pairings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<PairingConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.pairing_pages,
+            &REGION_PAIRINGS,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(PairingConnection::new(
+            page,
+            Total::Children(&REGION_PAIRINGS, self.0.id),
+        ))
+    }
+    /// The regions and cities this region is paired with: the other participants of its pairings, one per shared pairing.
+    async fn partners(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<ParticipantConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.participant_pages,
+            &REGION_PARTNERS,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(ParticipantConnection::new(
+            page,
+            Total::Children(&REGION_PARTNERS, self.0.id),
+        ))
     }
 }
 

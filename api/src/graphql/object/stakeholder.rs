@@ -1,12 +1,10 @@
 use async_graphql::{Context, ID, Object};
 use entity::{involvement, stakeholder};
 
-use super::{
-    Activity, City, Country, Helix, Pairing, Project, Ucap, load_children, load_one, load_ordered,
-    loaders, sources,
-};
+use super::*;
 use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
+use crate::service::relations::*;
 
 pub struct Stakeholder(pub stakeholder::Model);
 
@@ -15,7 +13,7 @@ pub struct Stakeholder(pub stakeholder::Model);
 #[Object]
 impl Stakeholder {
     /// Global ID (opaque).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Stakeholder, self.0.id)
     }
     /// Stable key.
@@ -65,21 +63,92 @@ impl Stakeholder {
         self.0.notes.as_deref()
     }
     /// The organisation's involvements in pairings, UCAPs and projects, each with its role.
-    async fn involvements(&self, ctx: &Context<'_>) -> Result<Vec<Involvement>> {
-        let rows = load_children(&loaders(ctx)?.involvements_by_stakeholder, self.0.id).await?;
-        Ok(rows.into_iter().map(Involvement).collect())
-    }
-    /// Activities the organisation took part in, in date order.
-    async fn activities(&self, ctx: &Context<'_>) -> Result<Vec<Activity>> {
-        let loaders = loaders(ctx)?;
-        let links = load_children(&loaders.activities_by_stakeholder, self.0.id).await?;
-        let mut rows = load_ordered(
-            &loaders.activity,
-            links.iter().map(|l| l.activity_id).collect(),
+    async fn involvements(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<InvolvementConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.involvement_pages,
+            &STAKEHOLDER_INVOLVEMENTS,
+            self.0.id,
+            args,
         )
         .await?;
-        rows.sort_by_key(|a| (a.date, a.id));
-        Ok(rows.into_iter().map(Activity).collect())
+        Ok(InvolvementConnection::new(
+            page,
+            Total::Children(&STAKEHOLDER_INVOLVEMENTS, self.0.id),
+        ))
+    }
+    /// Activities the organisation took part in, in date order.
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<ActivityConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.activity_pages,
+            &STAKEHOLDER_ACTIVITIES,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(ActivityConnection::new(
+            page,
+            Total::Children(&STAKEHOLDER_ACTIVITIES, self.0.id),
+        ))
+    }
+    /// The pairings the organisation is involved in (directly, or through their UCAP or projects), by title.
+    async fn pairings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<PairingConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.pairing_pages,
+            &STAKEHOLDER_PAIRINGS,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(PairingConnection::new(
+            page,
+            Total::Children(&STAKEHOLDER_PAIRINGS, self.0.id),
+        ))
+    }
+    /// The projects the organisation is involved in, by title.
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<ProjectConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.project_pages,
+            &STAKEHOLDER_PROJECTS,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(ProjectConnection::new(
+            page,
+            Total::Children(&STAKEHOLDER_PROJECTS, self.0.id),
+        ))
     }
 }
 

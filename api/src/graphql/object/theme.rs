@@ -1,9 +1,10 @@
 use async_graphql::{Context, ID, Object};
 use entity::{sdg, theme};
 
-use super::{Pairing, ThemeScheme, load_children, load_ordered, loaders};
+use super::*;
 use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
+use crate::service::relations::*;
 
 pub struct Theme(pub theme::Model);
 
@@ -12,7 +13,7 @@ pub struct Theme(pub theme::Model);
 #[Object]
 impl Theme {
     /// Global ID (opaque).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Theme, self.0.id)
     }
     /// Stable key, prefixed by scheme: `stream-…`, `ua-…`, `topic-…`.
@@ -31,16 +32,59 @@ impl Theme {
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
-    /// The pairings working on this theme.
-    async fn pairings(&self, ctx: &Context<'_>) -> Result<Vec<Pairing>> {
-        let loaders = loaders(ctx)?;
-        let links = load_children(&loaders.pairings_by_theme, self.0.id).await?;
-        let rows = load_ordered(
-            &loaders.pairing,
-            links.iter().map(|l| l.pairing_id).collect(),
+    /// The pairings working on this theme, by title.
+    async fn pairings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<PairingConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.pairing_pages,
+            &THEME_PAIRINGS,
+            self.0.id,
+            args,
         )
         .await?;
-        Ok(rows.into_iter().map(Pairing).collect())
+        Ok(PairingConnection::new(
+            page,
+            Total::Children(&THEME_PAIRINGS, self.0.id),
+        ))
+    }
+    /// The cities in pairings working on this theme, by name.
+    async fn cities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<CityConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(&loaders(ctx)?.city_pages, &THEME_CITIES, self.0.id, args).await?;
+        Ok(CityConnection::new(
+            page,
+            Total::Children(&THEME_CITIES, self.0.id),
+        ))
+    }
+    /// The regions in pairings working on this theme, by name.
+    async fn regions(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<RegionConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(&loaders(ctx)?.region_pages, &THEME_REGIONS, self.0.id, args).await?;
+        Ok(RegionConnection::new(
+            page,
+            Total::Children(&THEME_REGIONS, self.0.id),
+        ))
     }
 }
 
@@ -50,7 +94,7 @@ pub struct Sdg(pub sdg::Model);
 #[Object]
 impl Sdg {
     /// Global ID (opaque).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Sdg, self.0.id)
     }
     /// The goal's number, 1 to 17.
@@ -61,15 +105,20 @@ impl Sdg {
     async fn name(&self) -> &str {
         &self.0.name
     }
-    /// The pairings contributing to this goal.
-    async fn pairings(&self, ctx: &Context<'_>) -> Result<Vec<Pairing>> {
-        let loaders = loaders(ctx)?;
-        let links = load_children(&loaders.pairings_by_sdg, self.0.id).await?;
-        let rows = load_ordered(
-            &loaders.pairing,
-            links.iter().map(|l| l.pairing_id).collect(),
-        )
-        .await?;
-        Ok(rows.into_iter().map(Pairing).collect())
+    /// The pairings contributing to this goal, by title.
+    async fn pairings(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<PairingConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(&loaders(ctx)?.pairing_pages, &SDG_PAIRINGS, self.0.id, args).await?;
+        Ok(PairingConnection::new(
+            page,
+            Total::Children(&SDG_PAIRINGS, self.0.id),
+        ))
     }
 }

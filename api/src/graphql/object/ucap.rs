@@ -1,12 +1,10 @@
 use async_graphql::{Context, ID, Object};
 use entity::{project, ucap, ucap_section, ucap_section_type};
 
-use super::{
-    City, Involvement, Pairing, ProjectKind, Region, UcapStatus, load_children, load_one, loaders,
-    required,
-};
+use super::*;
 use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
+use crate::service::relations::*;
 
 pub struct Ucap(pub ucap::Model);
 
@@ -15,7 +13,7 @@ pub struct Ucap(pub ucap::Model);
 #[Object]
 impl Ucap {
     /// Global ID (opaque).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Ucap, self.0.id)
     }
     /// Where the plan stands.
@@ -45,15 +43,49 @@ impl Ucap {
         sections.sort_by_key(|s| s.section_type.position);
         Ok(sections)
     }
-    /// The plan's key cooperation and pilot projects.
-    async fn projects(&self, ctx: &Context<'_>) -> Result<Vec<Project>> {
-        let rows = load_children(&loaders(ctx)?.projects_by_ucap, self.0.id).await?;
-        Ok(rows.into_iter().map(Project).collect())
+    /// The plan's key cooperation and pilot projects, in the plan's order.
+    async fn projects(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<ProjectConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.project_pages,
+            &UCAP_PROJECTS,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(ProjectConnection::new(
+            page,
+            Total::Children(&UCAP_PROJECTS, self.0.id),
+        ))
     }
-    /// Stakeholders involved in the plan, each with its role.
-    async fn stakeholders(&self, ctx: &Context<'_>) -> Result<Vec<Involvement>> {
-        let rows = load_children(&loaders(ctx)?.involvements_by_ucap, self.0.id).await?;
-        Ok(rows.into_iter().map(Involvement).collect())
+    /// Stakeholders involved in the plan itself, each with its role.
+    async fn stakeholders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<InvolvementConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.involvement_pages,
+            &UCAP_INVOLVEMENTS,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(InvolvementConnection::new(
+            page,
+            Total::Children(&UCAP_INVOLVEMENTS, self.0.id),
+        ))
     }
 }
 
@@ -64,7 +96,7 @@ pub struct UcapSectionType(pub ucap_section_type::Model);
 #[Object]
 impl UcapSectionType {
     /// Global ID (opaque).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         encode(NodeType::UcapSectionType, self.0.id)
     }
     /// Stable key, e.g. `areas-of-cooperation`.
@@ -106,7 +138,7 @@ pub struct Project(pub project::Model);
 #[Object]
 impl Project {
     /// Global ID (opaque).
-    async fn id(&self) -> ID {
+    pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Project, self.0.id)
     }
     /// Stable key.
@@ -145,8 +177,25 @@ impl Project {
         Ok(Ucap(required(row, "UCAP")?))
     }
     /// Stakeholders involved in the project, each with its role.
-    async fn stakeholders(&self, ctx: &Context<'_>) -> Result<Vec<Involvement>> {
-        let rows = load_children(&loaders(ctx)?.involvements_by_project, self.0.id).await?;
-        Ok(rows.into_iter().map(Involvement).collect())
+    async fn stakeholders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<InvolvementConnection> {
+        let args = page_args(first, after, last, before)?;
+        let page = children(
+            &loaders(ctx)?.involvement_pages,
+            &PROJECT_INVOLVEMENTS,
+            self.0.id,
+            args,
+        )
+        .await?;
+        Ok(InvolvementConnection::new(
+            page,
+            Total::Children(&PROJECT_INVOLVEMENTS, self.0.id),
+        ))
     }
 }

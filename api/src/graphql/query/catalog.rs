@@ -1,100 +1,38 @@
 use async_graphql::{Context, Object};
-use sea_orm::DatabaseConnection;
 
-use crate::error::{AppError, Result};
+use super::{db, top_page};
+use crate::error::Result;
+use crate::graphql::input::{ActivityFilter, OrderDirection, StakeholderFilter, ThemeOrder};
 use crate::graphql::object::*;
-use crate::service::catalog;
+use crate::service::{catalog, search};
 
-fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {
-    ctx.data::<DatabaseConnection>()
-        .map_err(|_| AppError::Internal("no database in the schema".into()))
-}
-
-/// Lists and lookups of the programme's records.
+/// Themes, SDGs, reference lists, stakeholders and activities.
 #[derive(Default)]
 pub struct CatalogQuery;
 
 #[Object]
 impl CatalogQuery {
-    /// Every pairing, by title.
-    async fn pairings(&self, ctx: &Context<'_>) -> Result<Vec<Pairing>> {
-        Ok(catalog::all_pairings(db(ctx)?)
-            .await?
-            .into_iter()
-            .map(Pairing)
-            .collect())
-    }
-    /// The pairing with this slug (e.g. `rome-yantai`), or null.
-    async fn pairing(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The pairing's slug.")] slug: String,
-    ) -> Result<Option<Pairing>> {
-        Ok(catalog::pairing_by_slug(db(ctx)?, &slug)
-            .await?
-            .map(Pairing))
-    }
-    /// Every city, by name.
-    async fn cities(&self, ctx: &Context<'_>) -> Result<Vec<City>> {
-        Ok(catalog::all_cities(db(ctx)?)
-            .await?
-            .into_iter()
-            .map(City)
-            .collect())
-    }
-    /// The city with this slug (e.g. `rome`), or null.
-    async fn city(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The city's slug.")] slug: String,
-    ) -> Result<Option<City>> {
-        Ok(catalog::city_by_slug(db(ctx)?, &slug).await?.map(City))
-    }
-    /// Every region, by name.
-    async fn regions(&self, ctx: &Context<'_>) -> Result<Vec<Region>> {
-        Ok(catalog::all_regions(db(ctx)?)
-            .await?
-            .into_iter()
-            .map(Region)
-            .collect())
-    }
-    /// The region with this slug, or null.
-    async fn region(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "The region's slug.")] slug: String,
-    ) -> Result<Option<Region>> {
-        Ok(catalog::region_by_slug(db(ctx)?, &slug).await?.map(Region))
-    }
-    /// Every country involved, by name.
-    async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
-        Ok(catalog::all_countries(db(ctx)?)
-            .await?
-            .into_iter()
-            .map(Country)
-            .collect())
-    }
-    /// The country with this ISO 3166-1 alpha-2 code (e.g. `IT`), or null.
-    async fn country(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "ISO 3166-1 alpha-2 code, e.g. `IT`.")] code: String,
-    ) -> Result<Option<Country>> {
-        Ok(catalog::country_by_code(db(ctx)?, &code)
-            .await?
-            .map(Country))
-    }
-    /// Every theme, or those of one scheme, by scheme and name.
+    /// Themes, of every scheme or of one, a page at a time.
+    #[allow(clippy::too_many_arguments)]
     async fn themes(
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "Only themes of this scheme.")] scheme: Option<ThemeScheme>,
-    ) -> Result<Vec<Theme>> {
-        Ok(catalog::all_themes(db(ctx)?, scheme.map(Into::into))
-            .await?
-            .into_iter()
-            .map(Theme)
-            .collect())
+        #[graphql(desc = "Sort order (default: name, ascending).")] order_by: Option<ThemeOrder>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<ThemeConnection> {
+        let args = page_args(first, after, last, before)?;
+        let order = order_by.unwrap_or_default();
+        let (source, ordering) = search::themes(
+            scheme.map(Into::into),
+            order.field.into(),
+            order.direction.into(),
+        );
+        let page = top_page(ctx, &source, &ordering, &args).await?;
+        Ok(ThemeConnection::new(page, Total::Top(source)))
     }
     /// The theme with this slug (e.g. `stream-mobility-transport`), or null.
     async fn theme(
@@ -120,7 +58,7 @@ impl CatalogQuery {
     ) -> Result<Option<Sdg>> {
         Ok(catalog::sdg_by_number(db(ctx)?, number).await?.map(Sdg))
     }
-    /// The programme's regional components.
+    /// The programme's regional components (a short, fixed list).
     async fn programme_regions(&self, ctx: &Context<'_>) -> Result<Vec<ProgrammeRegion>> {
         Ok(catalog::all_programme_regions(db(ctx)?)
             .await?
@@ -128,7 +66,7 @@ impl CatalogQuery {
             .map(ProgrammeRegion)
             .collect())
     }
-    /// The sections of an Urban Cooperation Action Plan, in order.
+    /// The sections of an Urban Cooperation Action Plan, in order (a short, fixed list).
     async fn ucap_section_types(&self, ctx: &Context<'_>) -> Result<Vec<UcapSectionType>> {
         Ok(catalog::all_section_types(db(ctx)?)
             .await?
@@ -136,20 +74,63 @@ impl CatalogQuery {
             .map(UcapSectionType)
             .collect())
     }
-    /// Every stakeholder organisation, by name.
-    async fn stakeholders(&self, ctx: &Context<'_>) -> Result<Vec<Stakeholder>> {
-        Ok(catalog::all_stakeholders(db(ctx)?)
-            .await?
-            .into_iter()
-            .map(Stakeholder)
-            .collect())
+    /// Stakeholder organisations, filtered, by name, a page at a time.
+    #[allow(clippy::too_many_arguments)]
+    async fn stakeholders(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which organisations (all when omitted).")] filter: Option<
+            StakeholderFilter,
+        >,
+        #[graphql(desc = "Name order (default: ascending).")] direction: Option<OrderDirection>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<StakeholderConnection> {
+        let args = page_args(first, after, last, before)?;
+        let filter = filter.unwrap_or_default().into_service()?;
+        let (source, ordering) =
+            search::stakeholders(&filter, direction.unwrap_or_default().into());
+        let page = top_page(ctx, &source, &ordering, &args).await?;
+        Ok(StakeholderConnection::new(page, Total::Top(source)))
     }
-    /// Every activity, in date order.
-    async fn activities(&self, ctx: &Context<'_>) -> Result<Vec<Activity>> {
-        Ok(catalog::all_activities(db(ctx)?)
+    /// The stakeholder with this slug, or null.
+    async fn stakeholder(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The stakeholder's slug.")] slug: String,
+    ) -> Result<Option<Stakeholder>> {
+        Ok(catalog::stakeholder_by_slug(db(ctx)?, &slug)
             .await?
-            .into_iter()
-            .map(Activity)
-            .collect())
+            .map(Stakeholder))
+    }
+    /// Activities, filtered, in date order, a page at a time.
+    #[allow(clippy::too_many_arguments)]
+    async fn activities(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Which activities (all when omitted).")] filter: Option<ActivityFilter>,
+        #[graphql(desc = "Date order (default: oldest first).")] direction: Option<OrderDirection>,
+        #[graphql(desc = "Return the first n rows (default 20, at most 100).")] first: Option<i32>,
+        #[graphql(desc = "Return rows after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Return the last n rows (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
+    ) -> Result<ActivityConnection> {
+        let args = page_args(first, after, last, before)?;
+        let filter = search::ActivityFilter::from(filter.unwrap_or_default());
+        let (source, ordering) = search::activities(&filter, direction.unwrap_or_default().into());
+        let page = top_page(ctx, &source, &ordering, &args).await?;
+        Ok(ActivityConnection::new(page, Total::Top(source)))
+    }
+    /// The activity with this slug, or null.
+    async fn activity(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The activity's slug.")] slug: String,
+    ) -> Result<Option<Activity>> {
+        Ok(catalog::activity_by_slug(db(ctx)?, &slug)
+            .await?
+            .map(Activity))
     }
 }

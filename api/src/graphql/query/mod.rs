@@ -1,9 +1,43 @@
 //! The query root, merged from one root per domain.
 
 mod catalog;
+mod node;
+mod pairing;
+mod place;
+mod summary;
 
-use async_graphql::MergedObject;
+use async_graphql::{Context, MergedObject};
+use sea_orm::{DatabaseConnection, FromQueryResult};
+
+use crate::error::{AppError, Result};
+use crate::service::page::{self, Ordering, Page, PageArgs, PageFailure, Source};
 
 /// Read access to the whole IUC relation graph.
 #[derive(MergedObject, Default)]
-pub struct QueryRoot(catalog::CatalogQuery);
+pub struct QueryRoot(
+    node::NodeQuery,
+    pairing::PairingQuery,
+    place::PlaceQuery,
+    catalog::CatalogQuery,
+    summary::SummaryQuery,
+);
+
+pub(crate) fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {
+    ctx.data::<DatabaseConnection>()
+        .map_err(|_| AppError::Internal("no database in the schema".into()))
+}
+
+/// One page of a top-level list.
+pub(crate) async fn top_page<M: FromQueryResult>(
+    ctx: &Context<'_>,
+    source: &Source,
+    ordering: &Ordering,
+    args: &PageArgs,
+) -> Result<Page<M>> {
+    page::fetch(db(ctx)?, source, ordering, args)
+        .await
+        .map_err(|e| match e {
+            PageFailure::Args(e) => AppError::BadUserInput(e.0),
+            PageFailure::Db(e) => AppError::from(e),
+        })
+}

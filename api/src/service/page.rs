@@ -1,0 +1,624 @@
+//! Keyset pagination in SQL, for both backends.
+//!
+//! A page is asked for with Relay's arguments (`first`/`after`, `last`/`before`). Rows are
+//! ordered by a list of sort expressions that ends in a unique column (the id), so a cursor —
+//! the sort values of a row — names a position that stays valid when rows are inserted: the next
+//! page is `WHERE (sort…) > (cursor…)`, never an offset.
+//!
+//! Two shapes:
+//! - a top-level list: `… WHERE filters AND keyset ORDER BY … LIMIT n + 1`;
+//! - the children of many parents at once (a nested connection): one statement for all
+//!   parents, `ROW_NUMBER() OVER (PARTITION BY parent ORDER BY …)`, keeping `n + 1` rows per
+//!   parent. The page is limited in SQL, never by loading every child and slicing in memory.
+//!
+//! The extra row tells whether there is a next page (or, going backwards, a previous one).
+
+use std::collections::HashMap;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::NaiveDate;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, QueryResult, Statement, Value};
+
+/// Default page size when neither `first` nor `last` is given.
+pub const DEFAULT_PAGE: u64 = 20;
+/// Largest page a client may ask for.
+pub const MAX_PAGE: u64 = 100;
+
+/// The SQL type of a sort expression, so that cursor values are bound and read with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SortKind {
+    Text,
+    I32,
+    I64,
+    F64,
+    Date,
+}
+
+/// One sort expression (e.g. `c.name`, or a subquery counting pairings). It must not be NULL:
+/// wrap nullable columns in `COALESCE`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SortCol {
+    pub expr: String,
+    pub kind: SortKind,
+}
+
+impl SortCol {
+    pub fn new(expr: impl Into<String>, kind: SortKind) -> Self {
+        Self {
+            expr: expr.into(),
+            kind,
+        }
+    }
+}
+
+/// A full ordering: expressions (the last one unique), a direction, and a name that cursors
+/// carry so that a cursor from one ordering is not used with another.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Ordering {
+    pub name: String,
+    pub cols: Vec<SortCol>,
+    pub descending: bool,
+}
+
+/// A value of a sort expression, as a cursor holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Key {
+    Text(String),
+    Int(i64),
+    Float(f64),
+    Date(NaiveDate),
+}
+
+impl Key {
+    fn to_json(&self) -> serde_json::Value {
+        match self {
+            Key::Text(s) => serde_json::Value::from(s.as_str()),
+            Key::Int(i) => serde_json::Value::from(*i),
+            Key::Float(f) => serde_json::Value::from(*f),
+            Key::Date(d) => serde_json::Value::from(d.format("%Y-%m-%d").to_string()),
+        }
+    }
+
+    fn from_json(value: &serde_json::Value, kind: SortKind) -> Option<Key> {
+        match kind {
+            SortKind::Text => value.as_str().map(|s| Key::Text(s.to_owned())),
+            SortKind::I32 | SortKind::I64 => value.as_i64().map(Key::Int),
+            SortKind::F64 => value.as_f64().map(Key::Float),
+            SortKind::Date => value
+                .as_str()
+                .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
+                .map(Key::Date),
+        }
+    }
+
+    fn bind(&self, kind: SortKind) -> Value {
+        match (self, kind) {
+            (Key::Int(i), SortKind::I32) => Value::Int(Some(*i as i32)),
+            (Key::Int(i), _) => Value::BigInt(Some(*i)),
+            (Key::Text(s), _) => Value::String(Some(s.clone())),
+            (Key::Float(f), _) => Value::Double(Some(*f)),
+            (Key::Date(d), _) => Value::ChronoDate(Some(*d)),
+        }
+    }
+
+    fn read(row: &QueryResult, column: &str, kind: SortKind) -> Result<Key, DbErr> {
+        Ok(match kind {
+            SortKind::Text => Key::Text(row.try_get("", column)?),
+            SortKind::I32 => Key::Int(row.try_get::<i32>("", column)? as i64),
+            SortKind::I64 => Key::Int(row.try_get::<i64>("", column)?),
+            SortKind::F64 => Key::Float(row.try_get("", column)?),
+            SortKind::Date => Key::Date(row.try_get("", column)?),
+        })
+    }
+}
+
+/// Why page arguments were refused; the message is for the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PageError(pub String);
+
+/// A decoded cursor: the ordering it belongs to and the sort values of its row.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Cursor {
+    pub ordering: String,
+    pub keys: Vec<Key>,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        let keys: Vec<serde_json::Value> = self.keys.iter().map(Key::to_json).collect();
+        let json = serde_json::json!([self.ordering, keys]);
+        URL_SAFE_NO_PAD.encode(json.to_string())
+    }
+
+    pub fn decode(text: &str, ordering: &Ordering) -> Result<Cursor, PageError> {
+        let bad = || {
+            PageError(format!(
+                "{text:?} is not a valid cursor: use a `cursor` returned by this connection"
+            ))
+        };
+        let bytes = URL_SAFE_NO_PAD.decode(text).map_err(|_| bad())?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes).map_err(|_| bad())?;
+        let name = value.get(0).and_then(|v| v.as_str()).ok_or_else(bad)?;
+        if name != ordering.name {
+            return Err(PageError(format!(
+                "this cursor belongs to another ordering ({name}); ask again without it for ordering {}",
+                ordering.name
+            )));
+        }
+        let keys = value.get(1).and_then(|v| v.as_array()).ok_or_else(bad)?;
+        if keys.len() != ordering.cols.len() {
+            return Err(bad());
+        }
+        let keys = keys
+            .iter()
+            .zip(&ordering.cols)
+            .map(|(v, col)| Key::from_json(v, col.kind))
+            .collect::<Option<Vec<Key>>>()
+            .ok_or_else(bad)?;
+        Ok(Cursor {
+            ordering: ordering.name.clone(),
+            keys,
+        })
+    }
+}
+
+/// Relay's page arguments, validated: a direction and a size, and the bounds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct PageArgs {
+    /// Rows to return.
+    pub size: u64,
+    /// `last`/`before`: the page ends at the bound and is counted backwards.
+    pub backward: bool,
+    pub after: Option<String>,
+    pub before: Option<String>,
+}
+
+impl PageArgs {
+    /// Validates `first`, `after`, `last`, `before` as a client sent them.
+    pub fn new(
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<PageArgs, PageError> {
+        let check = |name: &str, n: i32| -> Result<u64, PageError> {
+            if n < 0 {
+                return Err(PageError(format!("`{name}` must be 0 or more, not {n}")));
+            }
+            if n as u64 > MAX_PAGE {
+                return Err(PageError(format!(
+                    "`{name}` must be at most {MAX_PAGE}, not {n}: page through the rest with cursors"
+                )));
+            }
+            Ok(n as u64)
+        };
+        let (size, backward) = match (first, last) {
+            (Some(_), Some(_)) => {
+                return Err(PageError("give `first` or `last`, not both".into()));
+            }
+            (Some(n), None) => (check("first", n)?, false),
+            (None, Some(n)) => (check("last", n)?, true),
+            (None, None) => (DEFAULT_PAGE, before.is_some() && after.is_none()),
+        };
+        Ok(PageArgs {
+            size,
+            backward,
+            after,
+            before,
+        })
+    }
+
+    /// The default first page.
+    pub fn first_page() -> PageArgs {
+        PageArgs {
+            size: DEFAULT_PAGE,
+            backward: false,
+            after: None,
+            before: None,
+        }
+    }
+}
+
+/// One page: rows with their cursors, in the connection's order.
+#[derive(Debug, Clone)]
+pub struct Page<M> {
+    pub rows: Vec<(String, M)>,
+    pub has_next: bool,
+    pub has_previous: bool,
+}
+
+impl<M> Default for Page<M> {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            has_next: false,
+            has_previous: false,
+        }
+    }
+}
+
+/// A query under construction: `?` placeholders, converted to `$n` for PostgreSQL at the end.
+#[derive(Debug, Clone, Default)]
+pub struct Sql {
+    pub text: String,
+    pub values: Vec<Value>,
+}
+
+impl Sql {
+    pub fn push(&mut self, text: &str) -> &mut Self {
+        self.text.push_str(text);
+        self
+    }
+    pub fn bind(&mut self, value: Value) -> &mut Self {
+        self.text.push('?');
+        self.values.push(value);
+        self
+    }
+    /// `?, ?, ?` for a list of values (`NULL` for an empty list, which matches nothing).
+    pub fn bind_list(&mut self, values: impl IntoIterator<Item = Value>) -> &mut Self {
+        let mut first = true;
+        for value in values {
+            if !first {
+                self.text.push_str(", ");
+            }
+            first = false;
+            self.bind(value);
+        }
+        if first {
+            self.text.push_str("NULL");
+        }
+        self
+    }
+    pub fn append(&mut self, other: &Sql) -> &mut Self {
+        self.text.push_str(&other.text);
+        self.values.extend(other.values.iter().cloned());
+        self
+    }
+    pub fn statement(&self, backend: DbBackend) -> Statement {
+        let text = if backend == DbBackend::Postgres {
+            let mut out = String::with_capacity(self.text.len() + 16);
+            let mut n = 0;
+            for c in self.text.chars() {
+                if c == '?' {
+                    n += 1;
+                    out.push_str(&format!("${n}"));
+                } else {
+                    out.push(c);
+                }
+            }
+            out
+        } else {
+            self.text.clone()
+        };
+        Statement::from_sql_and_values(backend, text, self.values.clone())
+    }
+}
+
+/// The rows a page reads: `FROM` (the child table aliased `c`, and whatever it joins) and
+/// `WHERE` conditions.
+#[derive(Debug, Clone, Default)]
+pub struct Source {
+    pub from: String,
+    pub filter: Sql,
+}
+
+impl Source {
+    pub fn new(from: impl Into<String>) -> Self {
+        Self {
+            from: from.into(),
+            filter: Sql::default(),
+        }
+    }
+    /// Adds `AND (condition)`.
+    pub fn and(&mut self, condition: Sql) -> &mut Self {
+        if !self.filter.text.is_empty() {
+            self.filter.push(" AND ");
+        }
+        self.filter.push("(").append(&condition).push(")");
+        self
+    }
+}
+
+fn keyset(sql: &mut Sql, ordering: &Ordering, cursor: &Cursor, greater: bool) {
+    let exprs: Vec<&str> = ordering.cols.iter().map(|c| c.expr.as_str()).collect();
+    sql.push("(")
+        .push(&exprs.join(", "))
+        .push(if greater { ") > (" } else { ") < (" });
+    for (i, (key, col)) in cursor.keys.iter().zip(&ordering.cols).enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.bind(key.bind(col.kind));
+    }
+    sql.push(")");
+}
+
+/// `WHERE` conditions of the page bounds, and the direction the query reads in.
+fn bounds(ordering: &Ordering, args: &PageArgs) -> Result<(Vec<Sql>, bool), PageError> {
+    let mut conditions = Vec::new();
+    // Reading backwards flips the ordering; the rows are reversed again afterwards.
+    let descending = ordering.descending != args.backward;
+    if let Some(after) = &args.after {
+        let cursor = Cursor::decode(after, ordering)?;
+        let mut sql = Sql::default();
+        keyset(&mut sql, ordering, &cursor, !ordering.descending);
+        conditions.push(sql);
+    }
+    if let Some(before) = &args.before {
+        let cursor = Cursor::decode(before, ordering)?;
+        let mut sql = Sql::default();
+        keyset(&mut sql, ordering, &cursor, ordering.descending);
+        conditions.push(sql);
+    }
+    Ok((conditions, descending))
+}
+
+fn order_by(ordering: &Ordering, descending: bool) -> String {
+    let dir = if descending { " DESC" } else { " ASC" };
+    ordering
+        .cols
+        .iter()
+        .map(|c| format!("{}{dir}", c.expr))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn sort_select(ordering: &Ordering) -> String {
+    ordering
+        .cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| format!(", {} AS sort_key_{i}", c.expr))
+        .collect()
+}
+
+fn cursor_of(row: &QueryResult, ordering: &Ordering) -> Result<String, DbErr> {
+    let keys = ordering
+        .cols
+        .iter()
+        .enumerate()
+        .map(|(i, c)| Key::read(row, &format!("sort_key_{i}"), c.kind))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Cursor {
+        ordering: ordering.name.clone(),
+        keys,
+    }
+    .encode())
+}
+
+/// Turns `size + 1` rows read in query order into a page in connection order.
+fn finish<M>(mut rows: Vec<(String, M)>, args: &PageArgs) -> Page<M> {
+    let more = rows.len() as u64 > args.size;
+    rows.truncate(args.size as usize);
+    if args.backward {
+        rows.reverse();
+        Page {
+            rows,
+            has_next: args.before.is_some(),
+            has_previous: more,
+        }
+    } else {
+        Page {
+            rows,
+            has_next: more,
+            has_previous: args.after.is_some(),
+        }
+    }
+}
+
+/// Why a page could not be read.
+#[derive(Debug)]
+pub enum PageFailure {
+    Args(PageError),
+    Db(DbErr),
+}
+
+impl From<PageError> for PageFailure {
+    fn from(e: PageError) -> Self {
+        PageFailure::Args(e)
+    }
+}
+impl From<DbErr> for PageFailure {
+    fn from(e: DbErr) -> Self {
+        PageFailure::Db(e)
+    }
+}
+
+/// One page of a top-level list.
+pub async fn fetch<M: FromQueryResult>(
+    db: &impl ConnectionTrait,
+    source: &Source,
+    ordering: &Ordering,
+    args: &PageArgs,
+) -> Result<Page<M>, PageFailure> {
+    let (conditions, descending) = bounds(ordering, args)?;
+    let mut sql = Sql::default();
+    sql.push("SELECT c.*")
+        .push(&sort_select(ordering))
+        .push(" FROM ")
+        .push(&source.from);
+    let mut first = true;
+    for condition in std::iter::once(&source.filter)
+        .filter(|f| !f.text.is_empty())
+        .chain(conditions.iter())
+    {
+        sql.push(if first { " WHERE (" } else { " AND (" })
+            .append(condition)
+            .push(")");
+        first = false;
+    }
+    sql.push(" ORDER BY ")
+        .push(&order_by(ordering, descending))
+        .push(" LIMIT ");
+    sql.bind(Value::BigInt(Some(args.size as i64 + 1)));
+    let rows = db
+        .query_all_raw(sql.statement(db.get_database_backend()))
+        .await?;
+    let rows = rows
+        .iter()
+        .map(|row| Ok((cursor_of(row, ordering)?, M::from_query_result(row, "")?)))
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    Ok(finish(rows, args))
+}
+
+/// How many rows a top-level list has (all pages).
+pub async fn count(db: &impl ConnectionTrait, source: &Source) -> Result<i64, DbErr> {
+    let mut sql = Sql::default();
+    sql.push("SELECT COUNT(*) AS n FROM ").push(&source.from);
+    if !source.filter.text.is_empty() {
+        sql.push(" WHERE ").append(&source.filter);
+    }
+    let row = db
+        .query_one_raw(sql.statement(db.get_database_backend()))
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<i64>("", "n"))
+        .transpose()?
+        .unwrap_or(0))
+}
+
+/// The same page of children for many parents: one statement. `parent` is the SQL expression
+/// of the parent key (an integer) in `source`.
+pub async fn fetch_children<M: FromQueryResult>(
+    db: &impl ConnectionTrait,
+    source: &Source,
+    parent: &str,
+    parents: &[i32],
+    ordering: &Ordering,
+    args: &PageArgs,
+) -> Result<HashMap<i32, Page<M>>, PageFailure> {
+    let (conditions, descending) = bounds(ordering, args)?;
+    let mut sql = Sql::default();
+    sql.push("SELECT * FROM (SELECT c.*")
+        .push(&sort_select(ordering))
+        .push(&format!(
+            ", {parent} AS page_parent, ROW_NUMBER() OVER (PARTITION BY {parent} ORDER BY "
+        ))
+        .push(&order_by(ordering, descending))
+        .push(") AS page_row FROM ")
+        .push(&source.from)
+        .push(&format!(" WHERE {parent} IN ("))
+        .bind_list(parents.iter().map(|p| Value::Int(Some(*p))))
+        .push(")");
+    for condition in std::iter::once(&source.filter)
+        .filter(|f| !f.text.is_empty())
+        .chain(conditions.iter())
+    {
+        sql.push(" AND (").append(condition).push(")");
+    }
+    sql.push(") page WHERE page_row <= ");
+    sql.bind(Value::BigInt(Some(args.size as i64 + 1)));
+    sql.push(" ORDER BY page_parent, page_row");
+    let rows = db
+        .query_all_raw(sql.statement(db.get_database_backend()))
+        .await?;
+    let mut grouped: HashMap<i32, Vec<(String, M)>> = HashMap::new();
+    for row in &rows {
+        let parent: i32 = row.try_get("", "page_parent")?;
+        grouped
+            .entry(parent)
+            .or_default()
+            .push((cursor_of(row, ordering)?, M::from_query_result(row, "")?));
+    }
+    Ok(parents
+        .iter()
+        .map(|p| (*p, finish(grouped.remove(p).unwrap_or_default(), args)))
+        .collect())
+}
+
+/// How many children each parent has: one `GROUP BY` statement for all parents.
+pub async fn count_children(
+    db: &impl ConnectionTrait,
+    source: &Source,
+    parent: &str,
+    parents: &[i32],
+) -> Result<HashMap<i32, i64>, DbErr> {
+    let mut sql = Sql::default();
+    sql.push(&format!(
+        "SELECT {parent} AS page_parent, COUNT(*) AS n FROM "
+    ))
+    .push(&source.from)
+    .push(&format!(" WHERE {parent} IN ("))
+    .bind_list(parents.iter().map(|p| Value::Int(Some(*p))))
+    .push(")");
+    if !source.filter.text.is_empty() {
+        sql.push(" AND (").append(&source.filter).push(")");
+    }
+    sql.push(&format!(" GROUP BY {parent}"));
+    let rows = db
+        .query_all_raw(sql.statement(db.get_database_backend()))
+        .await?;
+    let mut counts: HashMap<i32, i64> = parents.iter().map(|p| (*p, 0)).collect();
+    for row in &rows {
+        counts.insert(row.try_get("", "page_parent")?, row.try_get("", "n")?);
+    }
+    Ok(counts)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn ordering() -> Ordering {
+        Ordering {
+            name: "name".into(),
+            cols: vec![
+                SortCol::new("c.name", SortKind::Text),
+                SortCol::new("c.id", SortKind::I32),
+            ],
+            descending: false,
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_are_tied_to_their_ordering() {
+        let cursor = Cursor {
+            ordering: "name".into(),
+            keys: vec![Key::Text("Rome".into()), Key::Int(7)],
+        };
+        let text = cursor.encode();
+        assert_eq!(Cursor::decode(&text, &ordering()).unwrap(), cursor);
+        let other = Ordering {
+            name: "population".into(),
+            ..ordering()
+        };
+        assert!(Cursor::decode(&text, &other).is_err());
+        assert!(Cursor::decode("garbage", &ordering()).is_err());
+    }
+
+    #[test]
+    fn page_arguments_are_checked() {
+        assert_eq!(
+            PageArgs::new(None, None, None, None).unwrap().size,
+            DEFAULT_PAGE
+        );
+        assert!(
+            PageArgs::new(Some(101), None, None, None)
+                .unwrap_err()
+                .0
+                .contains("at most 100")
+        );
+        assert!(PageArgs::new(Some(-1), None, None, None).is_err());
+        assert!(PageArgs::new(Some(1), None, Some(1), None).is_err());
+        assert!(PageArgs::new(None, None, Some(5), None).unwrap().backward);
+    }
+
+    #[test]
+    fn postgres_placeholders_are_numbered() {
+        let mut sql = Sql::default();
+        sql.push("a = ")
+            .bind(Value::Int(Some(1)))
+            .push(" AND b IN (")
+            .bind_list([Value::Int(Some(2)), Value::Int(Some(3))])
+            .push(")");
+        assert_eq!(
+            sql.statement(DbBackend::Postgres).sql,
+            "a = $1 AND b IN ($2, $3)"
+        );
+        assert_eq!(
+            sql.statement(DbBackend::Sqlite).sql,
+            "a = ? AND b IN (?, ?)"
+        );
+    }
+}

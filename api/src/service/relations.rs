@@ -1,0 +1,226 @@
+//! The one-to-many and many-to-many relations that nested connections page through: for each,
+//! the rows (`FROM`, the child aliased `c`), the parent key expression, and the order.
+//! Derived tables (`SELECT DISTINCT …`) make a child appear once per parent even when it is
+//! reached through several links.
+
+use std::hash::{Hash, Hasher};
+
+use super::page::{Ordering, SortCol, SortKind, Source};
+
+/// A relation a nested connection reads.
+#[derive(Debug)]
+pub struct Relation {
+    /// Unique name (also what cursors of this relation carry).
+    pub name: &'static str,
+    pub from: &'static str,
+    pub parent: &'static str,
+    pub sort: &'static [(&'static str, SortKind)],
+}
+
+impl PartialEq for Relation {
+    fn eq(&self, other: &Self) -> bool {
+        self.name == other.name
+    }
+}
+impl Eq for Relation {}
+impl Hash for Relation {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.name.hash(state);
+    }
+}
+
+/// A relation as a loader key: a plain `'static` type (a bare `&'static Relation` in a key trips
+/// the compiler's Send analysis of async resolvers).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Rel(pub &'static Relation);
+
+impl std::ops::Deref for Rel {
+    type Target = Relation;
+    fn deref(&self) -> &Relation {
+        self.0
+    }
+}
+
+impl Relation {
+    pub fn source(&self) -> Source {
+        Source::new(self.from)
+    }
+    pub fn ordering(&self) -> Ordering {
+        Ordering {
+            name: self.name.to_owned(),
+            cols: self
+                .sort
+                .iter()
+                .map(|(e, k)| SortCol::new(*e, *k))
+                .collect(),
+            descending: false,
+        }
+    }
+}
+
+const BY_TITLE: &[(&str, SortKind)] = &[("c.title", SortKind::Text), ("c.id", SortKind::I32)];
+const BY_NAME: &[(&str, SortKind)] = &[("c.name", SortKind::Text), ("c.id", SortKind::I32)];
+const BY_DATE: &[(&str, SortKind)] = &[("c.date", SortKind::Date), ("c.id", SortKind::I32)];
+const BY_ID: &[(&str, SortKind)] = &[("c.id", SortKind::I32)];
+
+/// Pairings working on a theme.
+pub static THEME_PAIRINGS: Relation = Relation {
+    name: "theme.pairings",
+    from: "pairing c JOIN pairing_theme x ON x.pairing_id = c.id",
+    parent: "x.theme_id",
+    sort: BY_TITLE,
+};
+/// Pairings contributing to an SDG.
+pub static SDG_PAIRINGS: Relation = Relation {
+    name: "sdg.pairings",
+    from: "pairing c JOIN pairing_sdg x ON x.pairing_id = c.id",
+    parent: "x.sdg_id",
+    sort: BY_TITLE,
+};
+/// Pairings a city takes part in.
+pub static CITY_PAIRINGS: Relation = Relation {
+    name: "city.pairings",
+    from: "pairing c JOIN pairing_participant x ON x.pairing_id = c.id",
+    parent: "x.city_id",
+    sort: BY_TITLE,
+};
+/// Pairings a region takes part in.
+pub static REGION_PAIRINGS: Relation = Relation {
+    name: "region.pairings",
+    from: "pairing c JOIN pairing_participant x ON x.pairing_id = c.id",
+    parent: "x.region_id",
+    sort: BY_TITLE,
+};
+/// Pairings with a participant (city or region) in a country.
+pub static COUNTRY_PAIRINGS: Relation = Relation {
+    name: "country.pairings",
+    from: "pairing c JOIN (SELECT DISTINCT COALESCE(ci.country_id, r.country_id) AS country_id, pp.pairing_id \
+           FROM pairing_participant pp LEFT JOIN city ci ON ci.id = pp.city_id \
+           LEFT JOIN region r ON r.id = pp.region_id) x ON x.pairing_id = c.id",
+    parent: "x.country_id",
+    sort: BY_TITLE,
+};
+/// Pairings a stakeholder is involved in: directly, or through their UCAP or a project.
+pub static STAKEHOLDER_PAIRINGS: Relation = Relation {
+    name: "stakeholder.pairings",
+    from: "pairing c JOIN (SELECT DISTINCT i.stakeholder_id, COALESCE(i.pairing_id, u.pairing_id, u2.pairing_id) AS pairing_id \
+           FROM involvement i LEFT JOIN ucap u ON u.id = i.ucap_id LEFT JOIN project pr ON pr.id = i.project_id \
+           LEFT JOIN ucap u2 ON u2.id = pr.ucap_id) x ON x.pairing_id = c.id",
+    parent: "x.stakeholder_id",
+    sort: BY_TITLE,
+};
+/// Cities of a country.
+pub static COUNTRY_CITIES: Relation = Relation {
+    name: "country.cities",
+    from: "city c",
+    parent: "c.country_id",
+    sort: BY_NAME,
+};
+/// Regions of a country.
+pub static COUNTRY_REGIONS: Relation = Relation {
+    name: "country.regions",
+    from: "region c",
+    parent: "c.country_id",
+    sort: BY_NAME,
+};
+/// Cities in pairings working on a theme.
+pub static THEME_CITIES: Relation = Relation {
+    name: "theme.cities",
+    from: "city c JOIN (SELECT DISTINCT pt.theme_id, pp.city_id FROM pairing_theme pt \
+           JOIN pairing_participant pp ON pp.pairing_id = pt.pairing_id WHERE pp.city_id IS NOT NULL) x ON x.city_id = c.id",
+    parent: "x.theme_id",
+    sort: BY_NAME,
+};
+/// Regions in pairings working on a theme.
+pub static THEME_REGIONS: Relation = Relation {
+    name: "theme.regions",
+    from: "region c JOIN (SELECT DISTINCT pt.theme_id, pp.region_id FROM pairing_theme pt \
+           JOIN pairing_participant pp ON pp.pairing_id = pt.pairing_id WHERE pp.region_id IS NOT NULL) x ON x.region_id = c.id",
+    parent: "x.theme_id",
+    sort: BY_NAME,
+};
+/// The other participants of a city's pairings: its partners, once per shared pairing.
+pub static CITY_PARTNERS: Relation = Relation {
+    name: "city.partners",
+    from: "pairing_participant c JOIN pairing_participant me ON me.pairing_id = c.pairing_id AND me.id <> c.id",
+    parent: "me.city_id",
+    sort: BY_ID,
+};
+/// The other participants of a region's pairings.
+pub static REGION_PARTNERS: Relation = Relation {
+    name: "region.partners",
+    from: "pairing_participant c JOIN pairing_participant me ON me.pairing_id = c.pairing_id AND me.id <> c.id",
+    parent: "me.region_id",
+    sort: BY_ID,
+};
+/// Stakeholders located in a city.
+pub static CITY_STAKEHOLDERS: Relation = Relation {
+    name: "city.stakeholders",
+    from: "stakeholder c",
+    parent: "c.city_id",
+    sort: BY_NAME,
+};
+/// Involvements in a pairing: directly, in its UCAP, or in one of its projects.
+pub static PAIRING_INVOLVEMENTS: Relation = Relation {
+    name: "pairing.stakeholders",
+    from: "involvement c LEFT JOIN ucap u ON u.id = c.ucap_id LEFT JOIN project pr ON pr.id = c.project_id \
+           LEFT JOIN ucap u2 ON u2.id = pr.ucap_id",
+    parent: "COALESCE(c.pairing_id, u.pairing_id, u2.pairing_id)",
+    sort: BY_ID,
+};
+/// A stakeholder's involvements.
+pub static STAKEHOLDER_INVOLVEMENTS: Relation = Relation {
+    name: "stakeholder.involvements",
+    from: "involvement c",
+    parent: "c.stakeholder_id",
+    sort: BY_ID,
+};
+/// Involvements in a UCAP itself.
+pub static UCAP_INVOLVEMENTS: Relation = Relation {
+    name: "ucap.stakeholders",
+    from: "involvement c",
+    parent: "c.ucap_id",
+    sort: BY_ID,
+};
+/// Involvements in a project.
+pub static PROJECT_INVOLVEMENTS: Relation = Relation {
+    name: "project.stakeholders",
+    from: "involvement c",
+    parent: "c.project_id",
+    sort: BY_ID,
+};
+/// A pairing's timeline.
+pub static PAIRING_ACTIVITIES: Relation = Relation {
+    name: "pairing.activities",
+    from: "activity c JOIN activity_pairing x ON x.activity_id = c.id",
+    parent: "x.pairing_id",
+    sort: BY_DATE,
+};
+/// Activities held in a city.
+pub static CITY_ACTIVITIES: Relation = Relation {
+    name: "city.activities",
+    from: "activity c",
+    parent: "c.city_id",
+    sort: BY_DATE,
+};
+/// Activities a stakeholder took part in.
+pub static STAKEHOLDER_ACTIVITIES: Relation = Relation {
+    name: "stakeholder.activities",
+    from: "activity c JOIN activity_stakeholder x ON x.activity_id = c.id",
+    parent: "x.stakeholder_id",
+    sort: BY_DATE,
+};
+/// A UCAP's projects, in the plan's order.
+pub static UCAP_PROJECTS: Relation = Relation {
+    name: "ucap.projects",
+    from: "project c",
+    parent: "c.ucap_id",
+    sort: &[("c.position", SortKind::I32), ("c.id", SortKind::I32)],
+};
+/// Projects a stakeholder is involved in.
+pub static STAKEHOLDER_PROJECTS: Relation = Relation {
+    name: "stakeholder.projects",
+    from: "project c JOIN involvement x ON x.project_id = c.id",
+    parent: "x.stakeholder_id",
+    sort: BY_TITLE,
+};
