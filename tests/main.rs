@@ -10,3 +10,4 @@ mod http_graphql;
 mod migrations;
 mod schema;
 mod seed;
+mod statements;

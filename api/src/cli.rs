@@ -55,6 +55,20 @@ async fn run_inner(config: Config) -> Result<(), String> {
             println!("seed {verb}: {changes}");
             Ok(())
         }
+        Command::Generate { pairings, seed } => {
+            let started = std::time::Instant::now();
+            let report = crate::service::generate::generate(
+                &conn,
+                crate::service::generate::Options { pairings, seed },
+            )
+            .await
+            .map_err(|e| format!("generating failed (nothing was written): {e}"))?;
+            println!(
+                "generated in {:.1} s: {report}",
+                started.elapsed().as_secs_f64()
+            );
+            Ok(())
+        }
         Command::Serve(args) => serve(conn, statements, args).await,
     }
 }

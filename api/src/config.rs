@@ -63,6 +63,16 @@ pub enum Command {
     },
     /// Print the GraphQL schema (SDL) to standard output; `schema.graphql` is its output.
     PrintSchema,
+    /// Fill the database with synthetic data at any scale, deterministic from the seed (for
+    /// benchmarks and load tests; use an empty database or a new seed each time).
+    Generate {
+        /// Number of pairings (with about twice as many cities, and their links).
+        #[arg(long, default_value_t = 1000)]
+        pairings: u64,
+        /// Seed of the generator: the same seed gives the same data.
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }
 
 /// How the server runs.

@@ -76,8 +76,9 @@ pub async fn connect(
         })?;
     let counter = StatementCounter::default();
     let count = counter.0.clone();
-    db.set_metric_callback(move |_info| {
+    db.set_metric_callback(move |info| {
         count.fetch_add(1, Ordering::Relaxed);
+        tracing::debug!(target: "iuc_graph::sql", elapsed_us = info.elapsed.as_micros() as u64, failed = info.failed, sql = %info.statement.sql);
     });
     Ok((db, counter))
 }

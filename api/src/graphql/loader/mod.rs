@@ -3,16 +3,17 @@
 //! They are built per request (see `Loaders::new`): their caches never outlive one request,
 //! so nothing leaks between callers.
 
+mod batcher;
 mod by_id;
 mod children;
 mod page;
 
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
 use entity::*;
 use sea_orm::{DatabaseConnection, DbErr};
 
+pub use batcher::{Batcher, Waves};
 pub use by_id::ById;
 pub use children::Children;
 pub use page::{Counts, PageLoadError, Pages};
@@ -25,118 +26,120 @@ pub type LoadError = Arc<DbErr>;
 /// parameters; one batch per level keeps the statement count independent of the data.
 const MAX_BATCH: usize = 20_000;
 
-fn loader<T: Send + Sync + 'static>(inner: T) -> DataLoader<T> {
-    DataLoader::new(inner, tokio::spawn).max_batch_size(MAX_BATCH)
-}
-
 /// Every loader of one request.
 pub struct Loaders {
-    pub country: DataLoader<ById<country::Entity>>,
-    pub programme_region: DataLoader<ById<programme_region::Entity>>,
-    pub theme: DataLoader<ById<theme::Entity>>,
-    pub sdg: DataLoader<ById<sdg::Entity>>,
-    pub section_type: DataLoader<ById<ucap_section_type::Entity>>,
-    pub city: DataLoader<ById<city::Entity>>,
-    pub region: DataLoader<ById<region::Entity>>,
-    pub pairing: DataLoader<ById<pairing::Entity>>,
-    pub stakeholder: DataLoader<ById<stakeholder::Entity>>,
-    pub activity: DataLoader<ById<activity::Entity>>,
-    pub project: DataLoader<ById<project::Entity>>,
-    pub ucap: DataLoader<ById<ucap::Entity>>,
-    pub participant: DataLoader<ById<pairing_participant::Entity>>,
+    pub country: Batcher<ById<country::Entity>>,
+    pub programme_region: Batcher<ById<programme_region::Entity>>,
+    pub theme: Batcher<ById<theme::Entity>>,
+    pub sdg: Batcher<ById<sdg::Entity>>,
+    pub section_type: Batcher<ById<ucap_section_type::Entity>>,
+    pub city: Batcher<ById<city::Entity>>,
+    pub region: Batcher<ById<region::Entity>>,
+    pub pairing: Batcher<ById<pairing::Entity>>,
+    pub stakeholder: Batcher<ById<stakeholder::Entity>>,
+    pub activity: Batcher<ById<activity::Entity>>,
+    pub project: Batcher<ById<project::Entity>>,
+    pub ucap: Batcher<ById<ucap::Entity>>,
+    pub participant: Batcher<ById<pairing_participant::Entity>>,
 
-    pub participants_by_pairing: DataLoader<Children<pairing_participant::Entity>>,
-    pub participants_by_city: DataLoader<Children<pairing_participant::Entity>>,
-    pub participants_by_region: DataLoader<Children<pairing_participant::Entity>>,
-    pub themes_by_pairing: DataLoader<Children<pairing_theme::Entity>>,
-    pub sdgs_by_pairing: DataLoader<Children<pairing_sdg::Entity>>,
-    pub ucap_by_pairing: DataLoader<Children<ucap::Entity>>,
-    pub sections_by_ucap: DataLoader<Children<ucap_section::Entity>>,
-    pub pairings_by_activity: DataLoader<Children<activity_pairing::Entity>>,
-    pub stakeholders_by_activity: DataLoader<Children<activity_stakeholder::Entity>>,
+    pub participants_by_pairing: Batcher<Children<pairing_participant::Entity>>,
+    pub participants_by_city: Batcher<Children<pairing_participant::Entity>>,
+    pub participants_by_region: Batcher<Children<pairing_participant::Entity>>,
+    pub themes_by_pairing: Batcher<Children<pairing_theme::Entity>>,
+    pub sdgs_by_pairing: Batcher<Children<pairing_sdg::Entity>>,
+    pub ucap_by_pairing: Batcher<Children<ucap::Entity>>,
+    pub sections_by_ucap: Batcher<Children<ucap_section::Entity>>,
+    pub pairings_by_activity: Batcher<Children<activity_pairing::Entity>>,
+    pub stakeholders_by_activity: Batcher<Children<activity_stakeholder::Entity>>,
 
-    pub pairing_pages: DataLoader<Pages<pairing::Model>>,
-    pub city_pages: DataLoader<Pages<city::Model>>,
-    pub region_pages: DataLoader<Pages<region::Model>>,
-    pub participant_pages: DataLoader<Pages<pairing_participant::Model>>,
-    pub stakeholder_pages: DataLoader<Pages<stakeholder::Model>>,
-    pub involvement_pages: DataLoader<Pages<involvement::Model>>,
-    pub activity_pages: DataLoader<Pages<activity::Model>>,
-    pub project_pages: DataLoader<Pages<project::Model>>,
-    pub counts: DataLoader<Counts>,
+    pub pairing_pages: Batcher<Pages<pairing::Model>>,
+    pub city_pages: Batcher<Pages<city::Model>>,
+    pub region_pages: Batcher<Pages<region::Model>>,
+    pub participant_pages: Batcher<Pages<pairing_participant::Model>>,
+    pub stakeholder_pages: Batcher<Pages<stakeholder::Model>>,
+    pub involvement_pages: Batcher<Pages<involvement::Model>>,
+    pub activity_pages: Batcher<Pages<activity::Model>>,
+    pub project_pages: Batcher<Pages<project::Model>>,
+    pub counts: Batcher<Counts>,
 }
 
 impl Loaders {
     pub fn new(db: &DatabaseConnection) -> Self {
+        let waves = Arc::new(Waves::default());
+        macro_rules! loader {
+            ($inner:expr) => {
+                Batcher::new($inner, &waves, MAX_BATCH)
+            };
+        }
         use sea_orm::Order::Asc;
         fn by_id<E>(db: &DatabaseConnection) -> ById<E> {
             ById::new(db.clone())
         }
         Self {
-            country: loader(by_id(db)),
-            programme_region: loader(by_id(db)),
-            theme: loader(by_id(db)),
-            sdg: loader(by_id(db)),
-            section_type: loader(by_id(db)),
-            city: loader(by_id(db)),
-            region: loader(by_id(db)),
-            pairing: loader(by_id(db)),
-            stakeholder: loader(by_id(db)),
-            activity: loader(by_id(db)),
-            project: loader(by_id(db)),
-            ucap: loader(by_id(db)),
-            participant: loader(by_id(db)),
+            country: loader!(by_id(db)),
+            programme_region: loader!(by_id(db)),
+            theme: loader!(by_id(db)),
+            sdg: loader!(by_id(db)),
+            section_type: loader!(by_id(db)),
+            city: loader!(by_id(db)),
+            region: loader!(by_id(db)),
+            pairing: loader!(by_id(db)),
+            stakeholder: loader!(by_id(db)),
+            activity: loader!(by_id(db)),
+            project: loader!(by_id(db)),
+            ucap: loader!(by_id(db)),
+            participant: loader!(by_id(db)),
 
-            participants_by_pairing: loader(Children::new(
+            participants_by_pairing: loader!(Children::new(
                 db.clone(),
                 pairing_participant::Column::PairingId,
                 vec![(pairing_participant::Column::Position, Asc)],
             )),
-            participants_by_city: loader(Children::new(
+            participants_by_city: loader!(Children::new(
                 db.clone(),
                 pairing_participant::Column::CityId,
                 vec![(pairing_participant::Column::PairingId, Asc)],
             )),
-            participants_by_region: loader(Children::new(
+            participants_by_region: loader!(Children::new(
                 db.clone(),
                 pairing_participant::Column::RegionId,
                 vec![(pairing_participant::Column::PairingId, Asc)],
             )),
-            themes_by_pairing: loader(Children::new(
+            themes_by_pairing: loader!(Children::new(
                 db.clone(),
                 pairing_theme::Column::PairingId,
                 vec![(pairing_theme::Column::ThemeId, Asc)],
             )),
-            sdgs_by_pairing: loader(Children::new(
+            sdgs_by_pairing: loader!(Children::new(
                 db.clone(),
                 pairing_sdg::Column::PairingId,
                 vec![(pairing_sdg::Column::SdgId, Asc)],
             )),
-            ucap_by_pairing: loader(Children::new(db.clone(), ucap::Column::PairingId, vec![])),
-            sections_by_ucap: loader(Children::new(
+            ucap_by_pairing: loader!(Children::new(db.clone(), ucap::Column::PairingId, vec![])),
+            sections_by_ucap: loader!(Children::new(
                 db.clone(),
                 ucap_section::Column::UcapId,
                 vec![(ucap_section::Column::SectionTypeId, Asc)],
             )),
-            pairings_by_activity: loader(Children::new(
+            pairings_by_activity: loader!(Children::new(
                 db.clone(),
                 activity_pairing::Column::ActivityId,
                 vec![(activity_pairing::Column::PairingId, Asc)],
             )),
-            stakeholders_by_activity: loader(Children::new(
+            stakeholders_by_activity: loader!(Children::new(
                 db.clone(),
                 activity_stakeholder::Column::ActivityId,
                 vec![(activity_stakeholder::Column::StakeholderId, Asc)],
             )),
-            pairing_pages: loader(Pages::new(db.clone())),
-            city_pages: loader(Pages::new(db.clone())),
-            region_pages: loader(Pages::new(db.clone())),
-            participant_pages: loader(Pages::new(db.clone())),
-            stakeholder_pages: loader(Pages::new(db.clone())),
-            involvement_pages: loader(Pages::new(db.clone())),
-            activity_pages: loader(Pages::new(db.clone())),
-            project_pages: loader(Pages::new(db.clone())),
-            counts: loader(Counts::new(db.clone())),
+            pairing_pages: loader!(Pages::new(db.clone())),
+            city_pages: loader!(Pages::new(db.clone())),
+            region_pages: loader!(Pages::new(db.clone())),
+            participant_pages: loader!(Pages::new(db.clone())),
+            stakeholder_pages: loader!(Pages::new(db.clone())),
+            involvement_pages: loader!(Pages::new(db.clone())),
+            activity_pages: loader!(Pages::new(db.clone())),
+            project_pages: loader!(Pages::new(db.clone())),
+            counts: loader!(Counts::new(db.clone())),
         }
     }
 }

@@ -2,7 +2,6 @@
 //! count is computed only when `totalCount` is selected: one statement for a top-level list,
 //! one batched `GROUP BY` for a nested connection over all its parents.
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Object, SimpleObject};
 use entity::*;
 use sea_orm::{DatabaseConnection, FromQueryResult};
@@ -12,7 +11,7 @@ use super::{
     Theme, loaders,
 };
 use crate::error::{AppError, Result};
-use crate::graphql::loader::{PageLoadError, Pages};
+use crate::graphql::loader::{Batcher, PageLoadError, Pages};
 use crate::service::page::{self, Page, PageArgs, Source};
 use crate::service::relations::{Rel, Relation};
 
@@ -85,7 +84,7 @@ pub(crate) fn page_args(
 
 /// A parent's page of a relation, through the request's batched loader.
 pub(crate) async fn children<M>(
-    loader: &DataLoader<Pages<M>>,
+    loader: &Batcher<Pages<M>>,
     relation: &'static Relation,
     parent: i32,
     args: PageArgs,

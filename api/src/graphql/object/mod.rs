@@ -26,7 +26,9 @@ use std::collections::HashMap;
 use std::hash::Hash;
 
 use async_graphql::Context;
-use async_graphql::dataloader::{DataLoader, Loader};
+use async_graphql::dataloader::Loader;
+
+use super::loader::Batcher;
 
 use super::loader::{LoadError, Loaders};
 use crate::error::{AppError, Result};
@@ -38,7 +40,7 @@ pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
 }
 
 /// One row by key through a loader.
-pub(crate) async fn load_one<L, K>(loader: &DataLoader<L>, key: K) -> Result<Option<L::Value>>
+pub(crate) async fn load_one<L, K>(loader: &Batcher<L>, key: K) -> Result<Option<L::Value>>
 where
     L: Loader<K, Error = LoadError>,
     K: Send + Sync + Hash + Eq + Clone + 'static,
@@ -47,10 +49,7 @@ where
 }
 
 /// Rows by keys through a loader, in the order of `keys`, skipping keys with no row.
-pub(crate) async fn load_ordered<L, K>(
-    loader: &DataLoader<L>,
-    keys: Vec<K>,
-) -> Result<Vec<L::Value>>
+pub(crate) async fn load_ordered<L, K>(loader: &Batcher<L>, keys: Vec<K>) -> Result<Vec<L::Value>>
 where
     L: Loader<K, Error = LoadError>,
     K: Send + Sync + Hash + Eq + Clone + 'static,
@@ -60,7 +59,7 @@ where
 }
 
 /// The rows a children loader holds for one parent (none is an empty list).
-pub(crate) async fn load_children<L, T>(loader: &DataLoader<L>, key: i32) -> Result<Vec<T>>
+pub(crate) async fn load_children<L, T>(loader: &Batcher<L>, key: i32) -> Result<Vec<T>>
 where
     L: Loader<i32, Value = Vec<T>, Error = LoadError>,
     T: Send + Sync + Clone + 'static,

@@ -29,12 +29,14 @@ impl Ucap {
     async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<UcapSection>> {
         let loaders = loaders(ctx)?;
         let rows = load_children(&loaders.sections_by_ucap, self.0.id).await?;
+        // One batch for every section type of every UCAP on the page, not one per section.
+        let mut types = loaders
+            .section_type
+            .load_many(rows.iter().map(|r| r.section_type_id))
+            .await?;
         let mut sections = Vec::with_capacity(rows.len());
         for row in rows {
-            let section_type = required(
-                load_one(&loaders.section_type, row.section_type_id).await?,
-                "section type",
-            )?;
+            let section_type = required(types.remove(&row.section_type_id), "section type")?;
             sections.push(UcapSection {
                 section: row,
                 section_type,
