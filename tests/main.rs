@@ -8,6 +8,7 @@ mod common;
 mod graphiql;
 mod http_graphql;
 mod migrations;
+mod read_api;
 mod schema;
 mod seed;
 mod statements;

@@ -72,7 +72,7 @@ pub struct PairingOrder {
 /// inside one condition matches any of its values.
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct PairingFilter {
-    /// Pairings working on at least one of these themes (theme slugs, e.g. `stream-mobility-transport`).
+    /// Pairings working on at least one of these themes (theme slugs, e.g. `stream-mobility-and-transport`).
     pub themes: Option<Vec<String>>,
     /// Pairings working on every one of these themes (theme slugs).
     pub all_themes: Option<Vec<String>>,

@@ -34,7 +34,7 @@ impl CatalogQuery {
         let page = top_page(ctx, &source, &ordering, &args).await?;
         Ok(ThemeConnection::new(page, Total::Top(source)))
     }
-    /// The theme with this slug (e.g. `stream-mobility-transport`), or null.
+    /// The theme with this slug (e.g. `stream-mobility-and-transport`), or null.
     async fn theme(
         &self,
         ctx: &Context<'_>,

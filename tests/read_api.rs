@@ -1,0 +1,455 @@
+//! The read API over HTTP on the seed data: pagination, filters, orderings, global IDs, both
+//! directions of the relations, the summary, and errors with codes.
+
+use api::service::seed::SEED_JSON;
+use serde_json::{Value, json};
+
+use crate::common::TestApp;
+
+fn seed() -> Value {
+    serde_json::from_str(SEED_JSON).unwrap()
+}
+
+fn slugs(connection: &Value) -> Vec<String> {
+    connection["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["slug"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+fn code(response: &Value) -> &str {
+    response["errors"][0]["extensions"]["code"]
+        .as_str()
+        .unwrap_or("")
+}
+
+#[tokio::test]
+async fn pages_walk_the_whole_list_forwards_and_backwards_with_stable_cursors() {
+    let total = seed()["pairings"].as_array().unwrap().len();
+    for app in TestApp::all_seeded().await {
+        let query = "query($after: String, $before: String, $first: Int, $last: Int) {
+            pairings(first: $first, after: $after, last: $last, before: $before) {
+              totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { slug title } } }";
+        let mut seen = Vec::new();
+        let mut titles = Vec::new();
+        let mut after = Value::Null;
+        loop {
+            let data = app.data(query, json!({ "first": 7, "after": after })).await;
+            let page = &data["pairings"];
+            assert_eq!(page["totalCount"].as_u64(), Some(total as u64));
+            seen.extend(slugs(page));
+            titles.extend(
+                page["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n["title"].as_str().unwrap().to_owned()),
+            );
+            if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+                break;
+            }
+            after = page["pageInfo"]["endCursor"].clone();
+        }
+        assert_eq!(
+            seen.len(),
+            total,
+            "[{:?}] every pairing once",
+            app.db.backend
+        );
+        let mut sorted = titles.clone();
+        sorted.sort();
+        assert_eq!(titles, sorted, "ordered by title");
+
+        // Backwards from the end gives the same rows.
+        let data = app.data(query, json!({ "last": 5 })).await;
+        assert_eq!(slugs(&data["pairings"]), seen[total - 5..].to_vec());
+        assert!(
+            data["pairings"]["pageInfo"]["hasPreviousPage"]
+                .as_bool()
+                .unwrap()
+        );
+        let before = data["pairings"]["pageInfo"]["startCursor"].clone();
+        let data = app
+            .data(query, json!({ "last": 5, "before": before }))
+            .await;
+        assert_eq!(
+            slugs(&data["pairings"]),
+            seen[total - 10..total - 5].to_vec()
+        );
+
+        // A cursor stays valid when rows are inserted before it (keyset, not offset).
+        let first = app.data(query, json!({ "first": 3 })).await;
+        let cursor = first["pairings"]["pageInfo"]["endCursor"].clone();
+        let expected = app
+            .data(query, json!({ "first": 3, "after": cursor.clone() }))
+            .await;
+        let region = app.db.count("programme_region").await;
+        assert!(region > 0);
+        sea_orm::ConnectionTrait::execute_unprepared(
+            &app.db.conn,
+            "INSERT INTO pairing (slug, kind, title, summary, search_text, programme_region_id, status, sources) \
+             SELECT 'aaa-new', 'city_to_city', 'AAA New pairing', 's', 's', MIN(id), 'active', '[]' FROM programme_region",
+        )
+        .await
+        .unwrap();
+        let again = app
+            .data(query, json!({ "first": 3, "after": cursor }))
+            .await;
+        assert_eq!(slugs(&again["pairings"]), slugs(&expected["pairings"]));
+    }
+}
+
+#[tokio::test]
+async fn page_limits_and_bad_ids_are_client_errors_with_codes() {
+    for app in TestApp::all_seeded().await {
+        let response = app
+            .graphql("{ pairings(first: 101) { nodes { slug } } }", json!({}))
+            .await;
+        assert_eq!(code(&response), "BAD_USER_INPUT");
+        assert!(
+            response["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("at most 100")
+        );
+        let response = app
+            .graphql(
+                "{ city(slug: \"rome\") { pairings(first: 500) { nodes { slug } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(code(&response), "BAD_USER_INPUT");
+        let response = app
+            .graphql(
+                "{ pairings(after: \"garbage\") { nodes { slug } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(code(&response), "BAD_USER_INPUT");
+        let response = app
+            .graphql("{ node(id: \"not-an-id\") { id } }", json!({}))
+            .await;
+        assert_eq!(code(&response), "BAD_USER_INPUT");
+        let response = app
+            .graphql(
+                "{ pairings(filter: { countries: [\"Italy\"] }) { nodes { slug } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(code(&response), "BAD_USER_INPUT");
+        assert!(
+            response["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("ISO 3166-1")
+        );
+        for error in response["errors"].as_array().unwrap() {
+            assert!(
+                !error["message"]
+                    .as_str()
+                    .unwrap()
+                    .to_lowercase()
+                    .contains("select"),
+                "SQL leaked: {error}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn global_ids_resolve_through_node_and_nodes() {
+    for app in TestApp::all_seeded().await {
+        let data = app
+            .data(
+                "{ city(slug: \"rome\") { id name } pairing(slug: \"rome-yantai\") { id } }",
+                json!({}),
+            )
+            .await;
+        let city_id = data["city"]["id"].clone();
+        let pairing_id = data["pairing"]["id"].clone();
+        let data = app
+            .data(
+                "query($ids: [ID!]!, $id: ID!) { node(id: $id) { id ... on City { name } }
+                   nodes(ids: $ids) { __typename ... on Pairing { slug } ... on City { slug } } }",
+                json!({ "id": city_id, "ids": [pairing_id, city_id] }),
+            )
+            .await;
+        assert_eq!(data["node"]["name"], "Rome");
+        assert_eq!(
+            data["nodes"],
+            json!([{ "__typename": "Pairing", "slug": "rome-yantai" }, { "__typename": "City", "slug": "rome" }])
+        );
+        // A well-formed ID of a row that does not exist is null, not an error.
+        let missing = api::graphql::id::encode(api::graphql::id::NodeType::City, 999_999);
+        let data = app
+            .data(
+                "query($id: ID!) { node(id: $id) { id } }",
+                json!({ "id": missing }),
+            )
+            .await;
+        assert_eq!(data["node"], Value::Null);
+    }
+}
+
+#[tokio::test]
+async fn pairing_filters_combine() {
+    let seed = seed();
+    let pairings = seed["pairings"].as_array().unwrap();
+    let region_to_region = pairings
+        .iter()
+        .filter(|p| p["kind"] == "region_to_region")
+        .count();
+    let india = pairings
+        .iter()
+        .filter(|p| p["programme_region"] == "india")
+        .count();
+    let mobility: Vec<&Value> = pairings
+        .iter()
+        .filter(|p| {
+            p["themes"]
+                .as_array()
+                .is_some_and(|t| t.iter().any(|x| x == "stream-mobility-and-transport"))
+        })
+        .collect();
+    assert!(!mobility.is_empty(), "the seed has a mobility stream");
+    for app in TestApp::all_seeded().await {
+        let count = |filter: Value| {
+            let app = &app;
+            async move {
+                let data = app.data("query($f: PairingFilter) { pairings(filter: $f, first: 100) { totalCount nodes { slug } } }", json!({ "f": filter })).await;
+                let total = data["pairings"]["totalCount"].as_u64().unwrap();
+                assert_eq!(
+                    total as usize,
+                    data["pairings"]["nodes"].as_array().unwrap().len()
+                );
+                (total as usize, slugs(&data["pairings"]))
+            }
+        };
+        assert_eq!(
+            count(json!({ "kind": "REGION_TO_REGION" })).await.0,
+            region_to_region
+        );
+        assert_eq!(
+            count(json!({ "programmeRegions": ["india"] })).await.0,
+            india
+        );
+        assert_eq!(
+            count(json!({ "themes": ["stream-mobility-and-transport"] }))
+                .await
+                .0,
+            mobility.len()
+        );
+        // Italy on either side; on the European side; never on the partner side.
+        let (any_it, _) = count(json!({ "countries": ["it"] })).await;
+        let (european_it, list) = count(json!({ "europeanCountries": ["IT"] })).await;
+        assert!(
+            any_it > 5 && any_it == european_it,
+            "{any_it} {european_it}"
+        );
+        assert!(list.contains(&"rome-yantai".to_owned()));
+        assert_eq!(count(json!({ "partnerCountries": ["IT"] })).await.0, 0);
+        let (cn, list) =
+            count(json!({ "partnerCountries": ["CN"], "europeanCountries": ["IT"] })).await;
+        assert!(cn >= 1 && list.contains(&"rome-yantai".to_owned()));
+        let (started_2018, list) =
+            count(json!({ "startYearFrom": 2018, "startYearTo": 2018 })).await;
+        assert_eq!(
+            (started_2018, list.contains(&"barnsley-liuzhou".to_owned())),
+            (2, true)
+        );
+        let (_, list) = count(json!({ "search": "YANTAI" })).await;
+        assert_eq!(list, vec!["rome-yantai".to_owned()]);
+        assert_eq!(count(json!({ "themes": ["no-such-theme"] })).await.0, 0);
+        assert_eq!(
+            count(json!({ "sdgs": [11] })).await.0,
+            0,
+            "the seed links no SDGs (the icons were lost)"
+        );
+        let response = app
+            .graphql(
+                "{ pairings(filter: { sdgs: [18] }) { totalCount } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(code(&response), "BAD_USER_INPUT");
+        // Orderings.
+        let data = app.data("{ pairings(orderBy: { field: START_DATE, direction: DESC }, first: 2) { nodes { slug start { text } } } }", json!({})).await;
+        assert_eq!(data["pairings"]["nodes"][0]["slug"], "rome-yantai");
+    }
+}
+
+#[tokio::test]
+async fn city_search_is_accent_insensitive_and_filters_combine() {
+    let seed = seed();
+    let biggest = seed["cities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|c| c["population"].as_i64().unwrap_or(-1))
+        .unwrap()["slug"]
+        .clone();
+    for app in TestApp::all_seeded().await {
+        let names = |filter: Value| {
+            let app = &app;
+            async move {
+                let data = app.data("query($f: PlaceFilter) { cities(filter: $f, first: 100) { nodes { name } } }", json!({ "f": filter })).await;
+                data["cities"]["nodes"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|n| n["name"].as_str().unwrap().to_owned())
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert!(
+            names(json!({ "nameContains": "malmo" }))
+                .await
+                .contains(&"Malmö".to_owned())
+        );
+        assert_eq!(
+            names(json!({ "nameStartsWith": "Sao Leo" })).await,
+            vec!["São Leopoldo".to_owned()]
+        );
+        assert!(
+            names(json!({ "nameStartsWith": "leopoldo" }))
+                .await
+                .is_empty(),
+            "a prefix, not a substring"
+        );
+        let italian = names(json!({ "countries": ["IT"], "side": "EUROPEAN" })).await;
+        assert!(italian.contains(&"Rome".to_owned()) && !italian.contains(&"Yantai".to_owned()));
+        let big = names(json!({ "populationMin": 2_000_000, "countries": ["IT", "CN"] })).await;
+        assert!(big.contains(&"Rome".to_owned()) && big.contains(&"Yantai".to_owned()));
+        assert!(!big.contains(&"Parma".to_owned()));
+        let data = app.data("{ cities(orderBy: { field: POPULATION, direction: DESC }, first: 1) { nodes { slug } } }", json!({})).await;
+        assert_eq!(data["cities"]["nodes"][0]["slug"], biggest);
+        let data = app.data("{ cities(orderBy: { field: PAIRING_COUNT, direction: DESC }, first: 1) { nodes { name pairings { totalCount } } } }", json!({})).await;
+        assert!(
+            data["cities"]["nodes"][0]["pairings"]["totalCount"]
+                .as_i64()
+                .unwrap()
+                >= 2,
+            "some city is in several pairings"
+        );
+        let themed = names(json!({ "themes": ["topic-air-quality"] })).await;
+        assert!(themed.contains(&"Rome".to_owned()) && themed.contains(&"Yantai".to_owned()));
+    }
+}
+
+#[tokio::test]
+async fn relations_are_traversable_both_ways() {
+    for app in TestApp::all_seeded().await {
+        let data = app
+            .data(
+                r#"{
+                  city(slug: "rome") {
+                    country { code cities(first: 100) { nodes { slug } } pairings(first: 100) { totalCount } }
+                    pairings(first: 10) { nodes { slug } }
+                    partners(first: 10) { nodes { side place { ... on City { name } } pairing { slug } } }
+                    stakeholders { nodes { name } }
+                  }
+                  theme(slug: "topic-air-quality") { pairings { nodes { slug } } cities { nodes { name } } }
+                  stakeholder(slug: "rome-iot-open-city-smart-lab") {
+                    pairings { nodes { slug } } activities { nodes { title } } city { name }
+                  }
+                }"#,
+                json!({}),
+            )
+            .await;
+        let rome = &data["city"];
+        assert_eq!(rome["country"]["code"], "IT");
+        assert!(slugs(&rome["country"]["cities"]).contains(&"rome".to_owned()));
+        assert!(slugs(&rome["pairings"]).contains(&"rome-yantai".to_owned()));
+        let partners: Vec<&str> = rome["partners"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["place"]["name"].as_str().unwrap())
+            .collect();
+        assert!(partners.contains(&"Yantai"), "{partners:?}");
+        assert!(
+            rome["partners"]["nodes"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .all(|p| p["place"]["name"] != "Rome")
+        );
+        assert!(slugs(&data["theme"]["pairings"]).contains(&"rome-yantai".to_owned()));
+        let stakeholder = &data["stakeholder"];
+        assert!(
+            !stakeholder.is_null(),
+            "the seed names the Rome IOT Open City Smart Lab"
+        );
+        assert!(slugs(&stakeholder["pairings"]).contains(&"rome-yantai".to_owned()));
+        assert!(
+            !stakeholder["activities"]["nodes"]
+                .as_array()
+                .unwrap()
+                .is_empty()
+        );
+        // Activities by date range.
+        let data = app.data(r#"{ activities(filter: { from: "2018-11-01", to: "2018-11-30" }) { nodes { date { text } } } }"#, json!({})).await;
+        let dates: Vec<&str> = data["activities"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| a["date"]["text"].as_str().unwrap())
+            .collect();
+        assert!(
+            !dates.is_empty() && dates.iter().all(|d| d.starts_with("2018-11")),
+            "{dates:?}"
+        );
+        // Stakeholders by helix and country.
+        let data = app.data(r#"{ stakeholders(filter: { helix: [ACADEMIA], countries: ["CN"] }) { nodes { name helix } } }"#, json!({})).await;
+        let names: Vec<&str> = data["stakeholders"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        assert!(names.contains(&"University of Yantai"), "{names:?}");
+    }
+}
+
+#[tokio::test]
+async fn the_summary_is_computed_from_the_data() {
+    let seed = seed();
+    let pairings = seed["pairings"].as_array().unwrap();
+    for app in TestApp::all_seeded().await {
+        let data = app
+            .data(
+                "{ summary { pairings cities regions countries sides { side countries cities regions }
+                   pairingKinds { kind pairings } themes(scheme: THEMATIC_STREAM) { theme { slug } pairings citiesAndRegions } } }",
+                json!({}),
+            )
+            .await;
+        let summary = &data["summary"];
+        assert_eq!(summary["pairings"].as_u64(), Some(pairings.len() as u64));
+        let kinds: u64 = summary["pairingKinds"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|k| k["pairings"].as_u64().unwrap())
+            .sum();
+        assert_eq!(kinds, pairings.len() as u64);
+        let sides = summary["sides"].as_array().unwrap();
+        assert_eq!(sides.len(), 2);
+        let streams = summary["themes"].as_array().unwrap();
+        assert_eq!(streams.len(), 6, "six thematic streams");
+        for stream in streams {
+            let slug = stream["theme"]["slug"].as_str().unwrap();
+            let expected = pairings
+                .iter()
+                .filter(|p| {
+                    p["themes"]
+                        .as_array()
+                        .is_some_and(|t| t.iter().any(|x| x == slug))
+                })
+                .count();
+            assert_eq!(stream["pairings"].as_u64(), Some(expected as u64), "{slug}");
+            assert!(stream["citiesAndRegions"].as_u64().unwrap() >= expected as u64);
+        }
+    }
+}
