@@ -9,6 +9,7 @@ mod graphiql;
 mod http_graphql;
 mod migrations;
 mod read_api;
+mod readme;
 mod schema;
 mod seed;
 mod statements;
