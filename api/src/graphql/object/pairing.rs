@@ -91,6 +91,35 @@ impl Pairing {
         let rows = load_children(&loaders(ctx)?.participants_by_pairing, self.0.id).await?;
         Ok(rows.into_iter().map(Participant).collect())
     }
+    /// The countries of the participants, each once, in the participants' order.
+    async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
+        let loaders = loaders(ctx)?;
+        let participants = load_children(&loaders.participants_by_pairing, self.0.id).await?;
+        let cities = loaders
+            .city
+            .load_many(participants.iter().filter_map(|p| p.city_id))
+            .await?;
+        let regions = loaders
+            .region
+            .load_many(participants.iter().filter_map(|p| p.region_id))
+            .await?;
+        let mut ids: Vec<i32> = Vec::new();
+        for p in &participants {
+            let country = match (p.city_id, p.region_id) {
+                (Some(c), _) => cities.get(&c).map(|c| c.country_id),
+                (None, Some(r)) => regions.get(&r).map(|r| r.country_id),
+                (None, None) => None,
+            };
+            if let Some(id) = country.filter(|id| !ids.contains(id)) {
+                ids.push(id);
+            }
+        }
+        Ok(load_ordered(&loaders.country, ids)
+            .await?
+            .into_iter()
+            .map(Country)
+            .collect())
+    }
     /// The themes the pairing works on, in every scheme.
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
         let loaders = loaders(ctx)?;
