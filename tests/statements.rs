@@ -108,28 +108,3 @@ async fn total_count_costs_one_statement_and_only_when_selected() {
         );
     }
 }
-
-#[tokio::test]
-#[ignore]
-async fn debug_print_statements() {
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter("iuc_graph::sql=debug")
-        .with_test_writer()
-        .try_init();
-    let db = TestDb::all().await.into_iter().last().unwrap();
-    let n = std::env::var("IUC_DEBUG_PAIRINGS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(1000);
-    generate(
-        &db.conn,
-        Options {
-            pairings: n,
-            seed: 7,
-        },
-    )
-    .await
-    .unwrap();
-    let app = TestApp::new(db);
-    app.data(DEEP, json!({})).await;
-}

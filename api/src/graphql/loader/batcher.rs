@@ -9,12 +9,10 @@
 //! Here batches go in waves instead. Every load counts as activity; a batch task yields to the
 //! executor until a few consecutive yields saw no new activity (the request has registered
 //! every key it can before it needs data), and until no batch of an earlier wave is still in
-//! flight: otherwise whichever reply came first would decide how the next level's keys are
-//! split. Batches that are ready in the same quiet moment form one wave and run together, and
-//! a wave's results are handed over together (each batch waits, after its query, for the
-//! others of its wave), so that the request moves on from the same state whatever the order
-//! of the database's replies. A level of the query is then one statement per loader, whatever
-//! the number of rows.
+//! flight. Batches that are ready in the same quiet moment form one wave and run together; and
+//! a load waits while a wave is in flight, so that it finds its key in the cache or joins the
+//! next wave, whatever the order of the database's replies. A level of the query is then one
+//! statement per loader, whatever the number of rows.
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -36,10 +34,6 @@ pub struct Waves {
     activity: AtomicU64,
     /// Batches running now.
     in_flight: AtomicU64,
-    /// Batches of the running wave whose query has returned.
-    fetched: AtomicU64,
-    /// Woken when every batch of the running wave has fetched.
-    all_fetched: Notify,
     /// `activity` when the running wave started.
     wave: AtomicU64,
     /// Woken when the last running batch ends.
@@ -70,25 +64,15 @@ impl Waves {
         self.in_flight.fetch_add(1, Ordering::AcqRel);
     }
 
-    /// Called by a batch whose query has returned: waits for the rest of its wave.
-    async fn fetched(&self) {
-        let fetched = self.fetched.fetch_add(1, Ordering::AcqRel) + 1;
-        // Batches that became ready in the same quiet moment may still be counting their quiet
-        // yields: give them as many yields to join the wave before it is declared complete.
-        for _ in 0..=QUIET_YIELDS {
-            tokio::task::yield_now().await;
-        }
-        if fetched >= self.in_flight.load(Ordering::Acquire)
-            && self.fetched.load(Ordering::Acquire) >= self.in_flight.load(Ordering::Acquire)
-        {
-            self.all_fetched.notify_waiters();
-            return;
-        }
+    /// Waits until no batch is running: a load never registers while a batch is in flight,
+    /// so it either finds its key in the cache or starts the next wave, whatever the order in
+    /// which the running batches deliver.
+    async fn settle(&self) {
         loop {
-            let notified = self.all_fetched.notified();
+            let notified = self.done.notified();
             tokio::pin!(notified);
             notified.as_mut().enable();
-            if self.fetched.load(Ordering::Acquire) >= self.in_flight.load(Ordering::Acquire) {
+            if self.in_flight.load(Ordering::Acquire) == 0 {
                 return;
             }
             notified.await;
@@ -96,37 +80,15 @@ impl Waves {
     }
 
     fn leave(&self) {
-        self.fetched.fetch_sub(1, Ordering::AcqRel);
         if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.done.notify_waiters();
         }
     }
 }
 
-/// A loader that, after its query, waits for the other batches of its wave.
-pub struct Waved<L> {
-    inner: L,
-    waves: Arc<Waves>,
-}
-
-impl<K, L> Loader<K> for Waved<L>
-where
-    K: Send + Sync + Hash + Eq + Clone + 'static,
-    L: Loader<K>,
-{
-    type Value = L::Value;
-    type Error = L::Error;
-
-    async fn load(&self, keys: &[K]) -> Result<std::collections::HashMap<K, L::Value>, L::Error> {
-        let result = self.inner.load(keys).await;
-        self.waves.fetched().await;
-        result
-    }
-}
-
 /// A DataLoader with per-request caching and batching in waves.
 pub struct Batcher<T> {
-    inner: DataLoader<Waved<T>, HashMapCache>,
+    inner: DataLoader<T, HashMapCache>,
     waves: Arc<Waves>,
 }
 
@@ -152,10 +114,7 @@ impl<T: Send + Sync + 'static> Batcher<T> {
     pub fn new(loader: T, waves: &Arc<Waves>, max_batch: usize) -> Self {
         let shared = waves.clone();
         let inner = DataLoader::with_cache(
-            Waved {
-                inner: loader,
-                waves: waves.clone(),
-            },
+            loader,
             move |batch| {
                 let waves = shared.clone();
                 tokio::spawn(async move {
@@ -180,6 +139,7 @@ impl<T: Send + Sync + 'static> Batcher<T> {
         T: Loader<K>,
         K: Send + Sync + Hash + Eq + Clone + 'static,
     {
+        self.waves.settle().await;
         self.waves.activity.fetch_add(1, Ordering::AcqRel);
         self.inner.load_one(key).await
     }
@@ -194,6 +154,7 @@ impl<T: Send + Sync + 'static> Batcher<T> {
         K: Send + Sync + Hash + Eq + Clone + 'static,
         I: IntoIterator<Item = K>,
     {
+        self.waves.settle().await;
         self.waves.activity.fetch_add(1, Ordering::AcqRel);
         self.inner.load_many(keys).await
     }
