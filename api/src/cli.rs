@@ -93,7 +93,12 @@ async fn serve(
         .await
         .map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = AppState::new(conn, statements, args.graphiql);
+    let state = AppState::with_summary_ttl(
+        conn,
+        statements,
+        args.graphiql,
+        std::time::Duration::from_secs(args.summary_ttl),
+    );
     tracing::info!("iuc-graph listening on http://{addr}/graphql");
     if args.graphiql {
         eprintln!("iuc-graph: GraphiQL at http://{addr}/graphql (open it in a browser)");

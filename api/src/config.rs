@@ -87,6 +87,11 @@ pub struct ServeArgs {
     #[arg(long, env = "IUC_SEED", value_enum, default_value_t = SeedMode::Auto)]
     pub seed: SeedMode,
 
+    /// Seconds the programme summary is served from memory before it is recomputed (in the
+    /// background, while the previous figures are still served).
+    #[arg(long, env = "IUC_SUMMARY_TTL", default_value_t = 30)]
+    pub summary_ttl: u64,
+
     /// Serve the GraphiQL IDE on `GET /graphql` for browsers.
     #[arg(long, env = "IUC_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
@@ -97,6 +102,7 @@ impl Default for ServeArgs {
         Self {
             addr: SocketAddr::from(([127, 0, 0, 1], 8000)),
             seed: SeedMode::Auto,
+            summary_ttl: 30,
             graphiql: true,
         }
     }

@@ -20,6 +20,7 @@ pub fn app(state: AppState) -> Router {
         .route("/graphql", get(graphql_get).post(graphql_post))
         .route("/graphiql/{asset}", get(graphiql_asset))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/metrics", get(metrics))
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
@@ -75,6 +76,13 @@ fn anyhow_free(message: &str) -> Box<dyn std::error::Error + Send + Sync> {
 }
 
 async fn execute(state: &AppState, request: BatchRequest) -> GraphQLResponse {
+    let operations = match &request {
+        BatchRequest::Single(_) => 1,
+        BatchRequest::Batch(rs) => rs.len() as u64,
+    };
+    state
+        .operations
+        .fetch_add(operations, std::sync::atomic::Ordering::Relaxed);
     let request = match request {
         BatchRequest::Single(r) => BatchRequest::Single(graphql::prepare(r, &state.db)),
         BatchRequest::Batch(rs) => BatchRequest::Batch(
@@ -121,6 +129,28 @@ async fn graphiql_asset(axum::extract::Path(asset): axum::extract::Path<String>)
                 HeaderValue::from_static("public, max-age=86400"),
             ),
         ],
+        body,
+    )
+        .into_response()
+}
+
+/// Prometheus text exposition of the server's counters.
+async fn metrics(State(state): State<AppState>) -> Response {
+    let operations = state.operations.load(std::sync::atomic::Ordering::Relaxed);
+    let body = format!(
+        "# HELP iuc_graphql_operations_total GraphQL operations executed.\n\
+         # TYPE iuc_graphql_operations_total counter\n\
+         iuc_graphql_operations_total {operations}\n\
+         # HELP iuc_sql_statements_total SQL statements run on the database pool.\n\
+         # TYPE iuc_sql_statements_total counter\n\
+         iuc_sql_statements_total {}\n",
+        state.statements.get()
+    );
+    (
+        [(
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8"),
+        )],
         body,
     )
         .into_response()

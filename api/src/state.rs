@@ -1,5 +1,8 @@
 //! What every request handler shares.
 
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
 use sea_orm::DatabaseConnection;
 
 use crate::db::StatementCounter;
@@ -13,16 +16,28 @@ pub struct AppState {
     pub statements: StatementCounter,
     /// Serve GraphiQL to browsers on `GET /graphql`.
     pub graphiql: bool,
+    /// GraphQL operations executed (a batch counts each of its operations).
+    pub operations: Arc<AtomicU64>,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, statements: StatementCounter, graphiql: bool) -> Self {
-        let schema = crate::graphql::build_schema(db.clone());
+        Self::with_summary_ttl(db, statements, graphiql, std::time::Duration::from_secs(30))
+    }
+
+    pub fn with_summary_ttl(
+        db: DatabaseConnection,
+        statements: StatementCounter,
+        graphiql: bool,
+        summary_ttl: std::time::Duration,
+    ) -> Self {
+        let schema = crate::graphql::build_schema(db.clone(), summary_ttl);
         Self {
             db,
             schema,
             statements,
             graphiql,
+            operations: Arc::default(),
         }
     }
 }

@@ -4,6 +4,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_programme_graph;
+mod m20261123_000002_index_folded_names;
 
 /// Every migration, in order. The binary runs them at start-up, before it binds.
 pub struct Migrator;
@@ -11,6 +12,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261123_000001_create_programme_graph::Migration)]
+        vec![
+            Box::new(m20261123_000001_create_programme_graph::Migration),
+            Box::new(m20261123_000002_index_folded_names::Migration),
+        ]
     }
 }

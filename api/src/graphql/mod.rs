@@ -16,10 +16,14 @@ pub use query::QueryRoot;
 /// The schema type served.
 pub type IucSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 
-/// Builds the schema around a database pool.
-pub fn build_schema(db: DatabaseConnection) -> IucSchema {
+/// Builds the schema around a database pool; `summary_ttl` is how long the programme summary
+/// is served from memory before it is recomputed in the background.
+pub fn build_schema(db: DatabaseConnection, summary_ttl: std::time::Duration) -> IucSchema {
     Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
         .data(db)
+        .data(std::sync::Arc::new(
+            crate::service::summary::SummaryCache::new(summary_ttl),
+        ))
         .finish()
 }
 

@@ -276,10 +276,18 @@ impl Sql {
         self
     }
     pub fn statement(&self, backend: DbBackend) -> Statement {
+        // `{C}` marks a bytewise comparison: PostgreSQL needs `COLLATE "C"` for it (and for its
+        // indexes on those expressions, see the migrations); SQLite compares bytewise already.
+        let bytewise = if backend == DbBackend::Postgres {
+            " COLLATE \"C\""
+        } else {
+            ""
+        };
+        let source = self.text.replace("{C}", bytewise);
         let text = if backend == DbBackend::Postgres {
-            let mut out = String::with_capacity(self.text.len() + 16);
+            let mut out = String::with_capacity(source.len() + 16);
             let mut n = 0;
-            for c in self.text.chars() {
+            for c in source.chars() {
                 if c == '?' {
                     n += 1;
                     out.push_str(&format!("${n}"));
@@ -289,7 +297,7 @@ impl Sql {
             }
             out
         } else {
-            self.text.clone()
+            source
         };
         Statement::from_sql_and_values(backend, text, self.values.clone())
     }

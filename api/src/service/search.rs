@@ -308,9 +308,12 @@ fn places(
         .map(fold)
         .filter(|p| !p.is_empty())
     {
+        // A range on the folded name rather than `LIKE 'x%'`: both backends answer it from the
+        // index on (name_folded, id) when the comparison is bytewise.
+        let upper = format!("{prefix}{}", char::MAX);
         source.and(condition(
-            "c.name_folded LIKE ? ESCAPE '\\'",
-            [string(&format!("{}%", like_escape(&prefix)))],
+            "c.name_folded{C} >= ? AND c.name_folded{C} < ?",
+            [string(&prefix), string(&upper)],
         ));
     }
     if let Some(part) = filter
@@ -325,9 +328,11 @@ fn places(
         ));
     }
     let ordering = match order {
+        // By folded name (the same order, case and accents aside), bytewise: the index on
+        // (name_folded, id) hands the rows over in order, so a page reads only its own rows.
         PlaceOrder::Name => ordering(
             "name",
-            vec![SortCol::new("c.name", SortKind::Text), id()],
+            vec![SortCol::new("c.name_folded{C}", SortKind::Text), id()],
             direction.descending(),
         ),
         PlaceOrder::Population => ordering(

@@ -1,6 +1,9 @@
 //! The programme in figures, computed from the data: a fixed number of aggregate statements,
 //! whatever the size of the data.
 
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
 use entity::enums::{PairingKind, Side, ThemeScheme};
 use entity::theme;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
@@ -131,4 +134,92 @@ pub async fn themes(
             })
         })
         .collect()
+}
+
+/// Every figure of the summary at one moment.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub totals: Totals,
+    pub sides: Vec<SideTotals>,
+    pub kinds: Vec<(PairingKind, i64)>,
+    pub themes: Vec<ThemeTotals>,
+}
+
+/// Computes the whole summary: four aggregate statements over the whole graph.
+pub async fn compute(db: &impl ConnectionTrait) -> Result<Snapshot, DbErr> {
+    Ok(Snapshot {
+        totals: totals(db).await?,
+        sides: sides(db).await?,
+        kinds: kinds(db).await?,
+        themes: themes(db, None).await?,
+    })
+}
+
+/// The summary aggregates every pairing, so its cost grows with the data. It is computed once
+/// and kept for `ttl`; after that the stale copy is served while one background task computes
+/// a fresh one (stale-while-revalidate), so no request waits for it but the very first.
+/// Several instances each keep their own copy: figures may lag writes by up to `ttl`.
+pub struct SummaryCache {
+    ttl: Duration,
+    current: std::sync::RwLock<Option<(Instant, Arc<Snapshot>)>>,
+    refreshing: std::sync::atomic::AtomicBool,
+    first: tokio::sync::Mutex<()>,
+}
+
+impl SummaryCache {
+    pub fn new(ttl: Duration) -> Self {
+        Self {
+            ttl,
+            current: std::sync::RwLock::new(None),
+            refreshing: std::sync::atomic::AtomicBool::new(false),
+            first: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    fn cached(&self) -> Option<(Instant, Arc<Snapshot>)> {
+        self.current.read().ok().and_then(|c| c.clone())
+    }
+
+    fn store(&self, snapshot: Arc<Snapshot>) {
+        if let Ok(mut current) = self.current.write() {
+            *current = Some((Instant::now(), snapshot));
+        }
+    }
+
+    /// The summary, computing it now only if there is none yet.
+    pub async fn get(
+        self: &Arc<Self>,
+        db: &sea_orm::DatabaseConnection,
+    ) -> Result<Arc<Snapshot>, DbErr> {
+        if let Some((at, snapshot)) = self.cached() {
+            if at.elapsed() >= self.ttl
+                && !self
+                    .refreshing
+                    .swap(true, std::sync::atomic::Ordering::AcqRel)
+            {
+                let cache = self.clone();
+                let db = db.clone();
+                tokio::spawn(async move {
+                    match compute(&db).await {
+                        Ok(fresh) => cache.store(Arc::new(fresh)),
+                        Err(error) => {
+                            tracing::warn!(%error, "refreshing the programme summary failed; serving the previous one")
+                        }
+                    }
+                    cache
+                        .refreshing
+                        .store(false, std::sync::atomic::Ordering::Release);
+                });
+            }
+            return Ok(snapshot);
+        }
+        // The first request computes it; concurrent first requests wait for that one.
+        let _guard = self.first.lock().await;
+        if let Some((_, snapshot)) = self.cached() {
+            return Ok(snapshot);
+        }
+        let snapshot = Arc::new(compute(db).await?);
+        self.store(snapshot.clone());
+        Ok(snapshot)
+    }
 }

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, Object, SimpleObject};
 
 use super::db;
@@ -13,12 +15,15 @@ pub struct SummaryQuery;
 impl SummaryQuery {
     /// Counts computed from the data: cities, regions, countries per side, pairings per kind,
     /// and per theme the pairings and the cities and regions working on it.
-    async fn summary(&self) -> ProgrammeSummary {
-        ProgrammeSummary
+    async fn summary(&self, ctx: &Context<'_>) -> Result<ProgrammeSummary> {
+        let cache = ctx
+            .data::<Arc<summary::SummaryCache>>()
+            .map_err(|_| crate::error::AppError::Internal("no summary cache".into()))?;
+        Ok(ProgrammeSummary(cache.get(db(ctx)?).await?))
     }
 }
 
-pub struct ProgrammeSummary;
+pub struct ProgrammeSummary(Arc<summary::Snapshot>);
 
 /// Participants on one side of the programme's pairings.
 #[derive(SimpleObject)]
@@ -58,24 +63,24 @@ pub struct ThemeSummary {
     pub cities_and_regions: i64,
 }
 
-/// The programme in figures, computed from the data (each field one aggregate query).
+/// The programme in figures, computed from the data (cached for `IUC_SUMMARY_TTL` seconds).
 #[Object]
 impl ProgrammeSummary {
     /// Cities taking part in at least one pairing.
-    async fn cities(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(summary::totals(db(ctx)?).await?.cities)
+    async fn cities(&self) -> i64 {
+        self.0.totals.cities
     }
     /// Regions taking part in at least one pairing.
-    async fn regions(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(summary::totals(db(ctx)?).await?.regions)
+    async fn regions(&self) -> i64 {
+        self.0.totals.regions
     }
     /// Countries with at least one participating city or region.
-    async fn countries(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(summary::totals(db(ctx)?).await?.countries)
+    async fn countries(&self) -> i64 {
+        self.0.totals.countries
     }
     /// Pairings of every kind.
-    async fn pairings(&self, ctx: &Context<'_>) -> Result<i64> {
-        Ok(summary::totals(db(ctx)?).await?.pairings)
+    async fn pairings(&self) -> i64 {
+        self.0.totals.pairings
     }
     /// Countries, cities and regions per side.
     async fn sides(&self, ctx: &Context<'_>) -> Result<Vec<SideSummary>> {
@@ -104,22 +109,23 @@ impl ProgrammeSummary {
     /// Per theme, the pairings and the cities and regions working on it, most pairings first.
     async fn themes(
         &self,
-        ctx: &Context<'_>,
         #[graphql(
             desc = "Only themes of this scheme (e.g. `THEMATIC_STREAM` for the six streams)."
         )]
         scheme: Option<ThemeScheme>,
-    ) -> Result<Vec<ThemeSummary>> {
-        Ok(summary::themes(db(ctx)?, scheme.map(Into::into))
-            .await?
-            .into_iter()
+    ) -> Vec<ThemeSummary> {
+        let scheme: Option<entity::enums::ThemeScheme> = scheme.map(Into::into);
+        self.0
+            .themes
+            .iter()
+            .filter(|t| scheme.is_none_or(|s| t.theme.scheme == s))
             .map(|t| ThemeSummary {
                 pairings: t.pairings,
                 cities: t.cities,
                 regions: t.regions,
                 cities_and_regions: t.cities + t.regions,
-                theme: Theme(t.theme),
+                theme: Theme(t.theme.clone()),
             })
-            .collect())
+            .collect()
     }
 }

@@ -1,0 +1,460 @@
+//! Load benchmark: the real server (the `iuc-graph` binary, release build) on a generated
+//! database of a given scale and backend, driven over HTTP by concurrent keep-alive clients for
+//! a fixed time, five operations one after the other. Per operation it reports requests per
+//! second, p50 and p99 latency, SQL statements per request (from the server's `/metrics`), and
+//! at the end the server's peak resident memory. Every response is checked: an error or a
+//! non-200 answer stops the benchmark rather than being timed.
+//!
+//!     cargo bench --bench load -- --backend sqlite --pairings 100000
+//!     cargo bench --bench load -- --matrix          # 1k and 100k pairings, SQLite and PostgreSQL
+//!
+//! Options: --backend sqlite|postgres, --pairings N, --seconds S (per operation, default 10),
+//! --clients C (default 16), --postgres URL (default postgres://postgres@127.0.0.1:5432/postgres).
+
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+
+const BIN: &str = env!("CARGO_BIN_EXE_iuc-graph");
+
+#[derive(Clone)]
+struct Options {
+    backend: String,
+    pairings: u64,
+    seconds: u64,
+    clients: usize,
+    postgres: String,
+    matrix: bool,
+}
+
+fn options() -> Options {
+    let mut o = Options {
+        backend: "sqlite".into(),
+        pairings: 1000,
+        seconds: 10,
+        clients: 16,
+        postgres: "postgres://postgres@127.0.0.1:5432/postgres".into(),
+        matrix: false,
+    };
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut i = 0;
+    while i < args.len() {
+        let value = args.get(i + 1).cloned().unwrap_or_default();
+        match args[i].as_str() {
+            "--backend" => o.backend = value,
+            "--pairings" => o.pairings = value.parse().expect("--pairings takes a number"),
+            "--seconds" => o.seconds = value.parse().expect("--seconds takes a number"),
+            "--clients" => o.clients = value.parse().expect("--clients takes a number"),
+            "--postgres" => o.postgres = value,
+            "--matrix" => {
+                o.matrix = true;
+                i += 1;
+                continue;
+            }
+            "--bench" => {
+                i += 1;
+                continue;
+            }
+            _ => {}
+        }
+        i += 2;
+    }
+    o
+}
+
+/// A minimal HTTP/1.1 keep-alive client: enough for JSON POSTs to our own server.
+struct Client {
+    stream: TcpStream,
+    addr: SocketAddr,
+    buffer: Vec<u8>,
+}
+
+impl Client {
+    async fn connect(addr: SocketAddr) -> Client {
+        let stream = TcpStream::connect(addr)
+            .await
+            .expect("the server accepts connections");
+        stream.set_nodelay(true).ok();
+        Client {
+            stream,
+            addr,
+            buffer: Vec::with_capacity(64 * 1024),
+        }
+    }
+
+    async fn request(&mut self, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n",
+            self.addr,
+            body.len()
+        );
+        self.stream.write_all(head.as_bytes()).await.expect("write");
+        self.stream.write_all(body.as_bytes()).await.expect("write");
+        self.buffer.clear();
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            if let Some(end) = find(&self.buffer, b"\r\n\r\n") {
+                let head = String::from_utf8_lossy(&self.buffer[..end]).to_ascii_lowercase();
+                let status: u16 = head
+                    .split_whitespace()
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
+                let length: usize = head
+                    .lines()
+                    .find_map(|l| l.strip_prefix("content-length:"))
+                    .and_then(|v| v.trim().parse().ok())
+                    .expect("the server sends a Content-Length");
+                while self.buffer.len() < end + 4 + length {
+                    let n = self.stream.read(&mut chunk).await.expect("read");
+                    assert!(n > 0, "the server closed the connection");
+                    self.buffer.extend_from_slice(&chunk[..n]);
+                }
+                return (status, self.buffer[end + 4..end + 4 + length].to_vec());
+            }
+            let n = self.stream.read(&mut chunk).await.expect("read");
+            assert!(n > 0, "the server closed the connection");
+            self.buffer.extend_from_slice(&chunk[..n]);
+        }
+    }
+}
+
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// The five operations. Each returns the request body for request number `n`, so that
+/// requests vary (different pairings, prefixes) without randomness in the timing loop.
+struct Operation {
+    name: &'static str,
+    body: Box<dyn Fn(u64) -> String + Send + Sync>,
+}
+
+fn operations(seed_tag: &str, pairings: u64, theme: String) -> Vec<Operation> {
+    let tag = seed_tag.to_owned();
+    let tag2 = seed_tag.to_owned();
+    vec![
+        Operation {
+            name: "1 pairings table (50 on a theme)",
+            body: Box::new(move |_| {
+                json!({ "query": "query($t: [String!]) { pairings(filter: { themes: $t }, first: 50) { pageInfo { hasNextPage endCursor } nodes { slug title participants { side role place { ... on City { name country { code name } } ... on Region { name country { code name } } } } themes { slug name } } } }", "variables": { "t": [theme.clone()] } }).to_string()
+            }),
+        },
+        Operation {
+            name: "2 pairing page (everything)",
+            body: Box::new(move |n| {
+                let slug = format!("{tag}-pairing-{}", (n * 7919) % pairings);
+                json!({ "query": "query($s: String!) { pairing(slug: $s) { title summary status start { text } programmeRegion { name } countries { code name } participants { side role place { ... on City { name population leader country { name } } } } themes { name scheme } sdgs { number name } ucap { status sections { sectionType { name } body } projects(first: 20) { totalCount nodes { kind title city { name } } } } stakeholders(first: 20) { totalCount nodes { role stakeholder { name helix city { name } } } } activities(first: 20) { totalCount nodes { date { text } kind title place } } } }", "variables": { "s": slug } }).to_string()
+            }),
+        },
+        Operation {
+            name: "3 deep graph (20 pairings, cities, their pairings, themes)",
+            body: Box::new(move |_| {
+                json!({ "query": "{ pairings(first: 20) { nodes { title participants { place { ... on City { name pairings(first: 10) { nodes { title themes { name } } } } } } } } }" }).to_string()
+            }),
+        },
+        Operation {
+            name: "4 city search (name prefix)",
+            body: Box::new(move |n| {
+                const PREFIXES: [&str; 8] = ["va", "lo", "mi", "ra", "to", "sen", "bu", "ka"];
+                let prefix = PREFIXES[(n % 8) as usize];
+                json!({ "query": "query($p: String) { cities(filter: { nameStartsWith: $p }, first: 20) { nodes { slug name country { code } } } }", "variables": { "p": prefix } }).to_string()
+            }),
+        },
+        Operation {
+            name: "5 programme summary",
+            body: Box::new(move |_| {
+                let _ = &tag2;
+                json!({ "query": "{ summary { pairings cities regions countries sides { side countries cities regions } pairingKinds { kind pairings } themes { theme { slug name } pairings cities regions citiesAndRegions } } }" }).to_string()
+            }),
+        },
+    ]
+}
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Server {
+    fn peak_rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmHWM:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn stop(mut self) {
+        // SIGTERM: the server shuts down gracefully.
+        let _ = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status();
+        let _ = self.child.wait();
+    }
+}
+
+fn run(database_url: &str, args: &[&str]) {
+    let status = Command::new(BIN)
+        .args(args)
+        .env("DATABASE_URL", database_url)
+        .env("IUC_LOG", "warn")
+        .status()
+        .expect("the iuc-graph binary runs");
+    assert!(status.success(), "iuc-graph {args:?} failed");
+}
+
+async fn start(database_url: &str) -> Server {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+    let child = Command::new(BIN)
+        .args(["serve", "--seed", "never", "--addr", &addr.to_string()])
+        .env("DATABASE_URL", database_url)
+        .env("IUC_LOG", "warn")
+        .stdout(Stdio::null())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("the server starts");
+    for _ in 0..200 {
+        if TcpStream::connect(addr).await.is_ok() {
+            return Server { child, addr };
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the server did not listen on {addr}");
+}
+
+async fn metric(addr: SocketAddr, name: &str) -> u64 {
+    let mut client = Client::connect(addr).await;
+    let (_, body) = client.request("GET", "/metrics", "").await;
+    let text = String::from_utf8_lossy(&body);
+    text.lines()
+        .find_map(|l| l.strip_prefix(name).map(str::trim))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+struct Row {
+    scale: u64,
+    backend: String,
+    operation: &'static str,
+    rps: f64,
+    p50: f64,
+    p99: f64,
+    statements: f64,
+}
+
+fn check(status: u16, body: &[u8], op: &str) {
+    assert_eq!(
+        status,
+        200,
+        "{op}: HTTP {status}: {}",
+        String::from_utf8_lossy(body)
+    );
+    let value: Value = serde_json::from_slice(body).expect("a JSON response");
+    assert!(
+        value.get("errors").is_none(),
+        "{op}: errors: {}",
+        value["errors"]
+    );
+    assert!(
+        value.get("data").is_some_and(|d| !d.is_null()),
+        "{op}: no data"
+    );
+}
+
+async fn measure(
+    server: &Server,
+    op: &Operation,
+    seconds: u64,
+    clients: usize,
+) -> (f64, f64, f64, f64) {
+    // Warm-up: one second, not timed.
+    let warm = drive(server.addr, op, 1, clients).await;
+    drop(warm);
+    let ops_before = metric(server.addr, "iuc_graphql_operations_total").await;
+    let sql_before = metric(server.addr, "iuc_sql_statements_total").await;
+    let started = Instant::now();
+    let mut latencies = drive(server.addr, op, seconds, clients).await;
+    let elapsed = started.elapsed().as_secs_f64();
+    let ops = metric(server.addr, "iuc_graphql_operations_total").await - ops_before;
+    let sql = metric(server.addr, "iuc_sql_statements_total").await - sql_before;
+    latencies.sort_unstable();
+    let pct = |p: f64| {
+        latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0
+    };
+    (
+        latencies.len() as f64 / elapsed,
+        pct(0.50),
+        pct(0.99),
+        sql as f64 / ops.max(1) as f64,
+    )
+}
+
+/// Drives `op` with `clients` connections for `seconds`; returns latencies in microseconds.
+async fn drive(addr: SocketAddr, op: &Operation, seconds: u64, clients: usize) -> Vec<u64> {
+    let deadline = Instant::now() + Duration::from_secs(seconds);
+    let body = std::sync::Arc::new(&op.body);
+    let mut tasks = Vec::new();
+    for c in 0..clients {
+        let name = op.name;
+        let bodies: Vec<String> = (0..256)
+            .map(|n| (body)(n * clients as u64 + c as u64))
+            .collect();
+        tasks.push(tokio::spawn(async move {
+            let mut client = Client::connect(addr).await;
+            let mut latencies = Vec::new();
+            let mut n = 0;
+            while Instant::now() < deadline {
+                let started = Instant::now();
+                let (status, response) = client
+                    .request("POST", "/graphql", &bodies[n % bodies.len()])
+                    .await;
+                latencies.push(started.elapsed().as_micros() as u64);
+                check(status, &response, name);
+                n += 1;
+            }
+            latencies
+        }));
+    }
+    let mut all = Vec::new();
+    for task in tasks {
+        all.extend(task.await.expect("a client task"));
+    }
+    all
+}
+
+async fn bench_one(o: &Options, backend: &str, pairings: u64) -> (Vec<Row>, u64) {
+    let name = format!("iuc_bench_{pairings}_{}", std::process::id());
+    let path = std::env::temp_dir().join(format!("{name}.db"));
+    let url = if backend == "postgres" {
+        admin(&o.postgres, &format!("DROP DATABASE IF EXISTS {name}")).await;
+        admin(&o.postgres, &format!("CREATE DATABASE {name}")).await;
+        let base = o
+            .postgres
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .unwrap_or(o.postgres.clone());
+        format!("{base}/{name}")
+    } else {
+        format!("sqlite://{}?mode=rwc", path.display())
+    };
+    run(&url, &["migrate"]);
+    let started = Instant::now();
+    run(
+        &url,
+        &[
+            "generate",
+            "--pairings",
+            &pairings.to_string(),
+            "--seed",
+            "1",
+        ],
+    );
+    eprintln!(
+        "[{backend} {pairings}] generated in {:.1} s",
+        started.elapsed().as_secs_f64()
+    );
+    let server = start(&url).await;
+    let theme = "stream-g1-0".to_owned();
+    let mut rows = Vec::new();
+    for op in operations("g1", pairings, theme) {
+        let (rps, p50, p99, statements) = measure(&server, &op, o.seconds, o.clients).await;
+        eprintln!(
+            "[{backend} {pairings}] {}: {rps:.0} req/s, p50 {p50:.1} ms, p99 {p99:.1} ms, {statements:.1} SQL/req",
+            op.name
+        );
+        rows.push(Row {
+            scale: pairings,
+            backend: backend.to_owned(),
+            operation: op.name,
+            rps,
+            p50,
+            p99,
+            statements,
+        });
+    }
+    let rss = server.peak_rss_kib();
+    server.stop();
+    if backend == "postgres" {
+        admin(
+            &o.postgres,
+            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        )
+        .await;
+    } else {
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+        }
+    }
+    (rows, rss)
+}
+
+/// Runs one administrative statement (CREATE/DROP DATABASE) on the PostgreSQL server.
+async fn admin(url: &str, sql: &str) {
+    use sea_orm::ConnectionTrait;
+    let db = sea_orm::Database::connect(url)
+        .await
+        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e}"));
+    db.execute_unprepared(sql)
+        .await
+        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    db.close().await.ok();
+}
+
+fn main() {
+    let o = options();
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let plan: Vec<(String, u64)> = if o.matrix {
+        vec![
+            ("sqlite".into(), 1000),
+            ("sqlite".into(), 100_000),
+            ("postgres".into(), 1000),
+            ("postgres".into(), 100_000),
+        ]
+    } else {
+        vec![(o.backend.clone(), o.pairings)]
+    };
+    let mut rows = Vec::new();
+    let mut memory = Vec::new();
+    for (backend, pairings) in plan {
+        let (r, rss) = runtime.block_on(bench_one(&o, &backend, pairings));
+        rows.extend(r);
+        memory.push((backend, pairings, rss));
+    }
+    println!();
+    println!(
+        "{} clients, {} s per operation, server and load generator on this machine",
+        o.clients, o.seconds
+    );
+    println!();
+    println!("| backend | pairings | operation | req/s | p50 ms | p99 ms | SQL/req |");
+    println!("|---|---:|---|---:|---:|---:|---:|");
+    for r in &rows {
+        println!(
+            "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} |",
+            r.backend, r.scale, r.operation, r.rps, r.p50, r.p99, r.statements
+        );
+    }
+    println!();
+    println!("| backend | pairings | server peak RSS |");
+    println!("|---|---:|---:|");
+    for (backend, pairings, rss) in memory {
+        println!("| {backend} | {pairings} | {:.0} MB |", rss as f64 / 1024.0);
+    }
+}
