@@ -227,12 +227,14 @@ async fn start(database_url: &str) -> Server {
         .stderr(Stdio::inherit())
         .spawn()
         .expect("the server starts");
+    let server = Server { child, addr };
     for _ in 0..200 {
         if TcpStream::connect(addr).await.is_ok() {
-            return Server { child, addr };
+            return server;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
+    server.stop();
     panic!("the server did not listen on {addr}");
 }
 

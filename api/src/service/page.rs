@@ -328,6 +328,20 @@ impl Source {
     }
 }
 
+/// Appends a nested relation's `FROM`, binding the parent keys wherever it says `{parents}`:
+/// a relation reached through a union or a `DISTINCT` derived table filters by parent inside
+/// it, where an index serves the filter, rather than after it.
+fn push_from(sql: &mut Sql, from: &str, parents: &[i32]) {
+    let mut parts = from.split("{parents}");
+    if let Some(first) = parts.next() {
+        sql.push(first);
+    }
+    for part in parts {
+        sql.bind_list(parents.iter().map(|p| Value::Int(Some(*p))));
+        sql.push(part);
+    }
+}
+
 fn keyset(sql: &mut Sql, ordering: &Ordering, cursor: &Cursor, greater: bool) {
     let exprs: Vec<&str> = ordering.cols.iter().map(|c| c.expr.as_str()).collect();
     sql.push("(")
@@ -504,9 +518,9 @@ pub async fn fetch_children<M: FromQueryResult>(
             ", {parent} AS page_parent, ROW_NUMBER() OVER (PARTITION BY {parent} ORDER BY "
         ))
         .push(&order_by(ordering, descending))
-        .push(") AS page_row FROM ")
-        .push(&source.from)
-        .push(&format!(" WHERE {parent} IN ("))
+        .push(") AS page_row FROM ");
+    push_from(&mut sql, &source.from, parents);
+    sql.push(&format!(" WHERE {parent} IN ("))
         .bind_list(parents.iter().map(|p| Value::Int(Some(*p))))
         .push(")");
     for condition in std::iter::once(&source.filter)
@@ -545,11 +559,11 @@ pub async fn count_children(
     let mut sql = Sql::default();
     sql.push(&format!(
         "SELECT {parent} AS page_parent, COUNT(*) AS n FROM "
-    ))
-    .push(&source.from)
-    .push(&format!(" WHERE {parent} IN ("))
-    .bind_list(parents.iter().map(|p| Value::Int(Some(*p))))
-    .push(")");
+    ));
+    push_from(&mut sql, &source.from, parents);
+    sql.push(&format!(" WHERE {parent} IN ("))
+        .bind_list(parents.iter().map(|p| Value::Int(Some(*p))))
+        .push(")");
     if !source.filter.text.is_empty() {
         sql.push(" AND (").append(&source.filter).push(")");
     }

@@ -83,28 +83,28 @@ impl ProgrammeSummary {
         self.0.totals.pairings
     }
     /// Countries, cities and regions per side.
-    async fn sides(&self, ctx: &Context<'_>) -> Result<Vec<SideSummary>> {
-        Ok(summary::sides(db(ctx)?)
-            .await?
-            .into_iter()
+    async fn sides(&self) -> Vec<SideSummary> {
+        self.0
+            .sides
+            .iter()
             .map(|s| SideSummary {
                 side: s.side.into(),
                 countries: s.countries,
                 cities: s.cities,
                 regions: s.regions,
             })
-            .collect())
+            .collect()
     }
     /// Pairings per kind.
-    async fn pairing_kinds(&self, ctx: &Context<'_>) -> Result<Vec<KindSummary>> {
-        Ok(summary::kinds(db(ctx)?)
-            .await?
-            .into_iter()
+    async fn pairing_kinds(&self) -> Vec<KindSummary> {
+        self.0
+            .kinds
+            .iter()
             .map(|(kind, pairings)| KindSummary {
-                kind: kind.into(),
-                pairings,
+                kind: (*kind).into(),
+                pairings: *pairings,
             })
-            .collect())
+            .collect()
     }
     /// Per theme, the pairings and the cities and regions working on it, most pairings first.
     async fn themes(
