@@ -68,6 +68,10 @@ impl Waves {
     /// so it either finds its key in the cache or starts the next wave, whatever the order in
     /// which the running batches deliver.
     async fn settle(&self) {
+        // The common case, without touching the Notify's lock: nothing is running.
+        if self.in_flight.load(Ordering::Acquire) == 0 {
+            return;
+        }
         loop {
             let notified = self.done.notified();
             tokio::pin!(notified);
