@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261123_000001_create_programme_graph;
 mod m20261123_000002_index_folded_names;
+mod m20261123_000003_partial_indexes_on_optional_keys;
 
 /// Every migration, in order. The binary runs them at start-up, before it binds.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261123_000001_create_programme_graph::Migration),
             Box::new(m20261123_000002_index_folded_names::Migration),
+            Box::new(m20261123_000003_partial_indexes_on_optional_keys::Migration),
         ]
     }
 }
