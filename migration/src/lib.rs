@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261123_000001_create_programme_graph;
 mod m20261123_000002_index_folded_names;
 mod m20261123_000003_partial_indexes_on_optional_keys;
+mod m20261123_000004_index_titles_with_ids;
 
 /// Every migration, in order. The binary runs them at start-up, before it binds.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_create_programme_graph::Migration),
             Box::new(m20261123_000002_index_folded_names::Migration),
             Box::new(m20261123_000003_partial_indexes_on_optional_keys::Migration),
+            Box::new(m20261123_000004_index_titles_with_ids::Migration),
         ]
     }
 }
