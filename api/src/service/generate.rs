@@ -444,9 +444,9 @@ async fn generate_in(db: &impl ConnectionTrait, options: Options) -> Result<Repo
 
     // Parents before children: when one batch is full, every batch is written, in this order,
     // so that no row is written before a row it refers to.
-    macro_rules! flush_all {
+    macro_rules! all_batches {
         () => {
-            for batch in [
+            [
                 &mut city,
                 &mut pairing,
                 &mut participant,
@@ -460,7 +460,12 @@ async fn generate_in(db: &impl ConnectionTrait, options: Options) -> Result<Repo
                 &mut activity,
                 &mut activity_pairing,
                 &mut activity_stakeholder,
-            ] {
+            ]
+        };
+    }
+    macro_rules! flush_all {
+        () => {
+            for batch in all_batches!() {
                 batch.flush(db).await?;
             }
         };
@@ -713,21 +718,7 @@ async fn generate_in(db: &impl ConnectionTrait, options: Options) -> Result<Repo
     }
 
     let mut report = Report::default();
-    for batch in [
-        &mut city,
-        &mut pairing,
-        &mut participant,
-        &mut pairing_theme,
-        &mut pairing_sdg,
-        &mut ucap,
-        &mut section,
-        &mut project,
-        &mut stakeholder,
-        &mut involvement,
-        &mut activity,
-        &mut activity_pairing,
-        &mut activity_stakeholder,
-    ] {
+    for batch in all_batches!() {
         batch.flush(db).await?;
         report.rows.push((batch.table, batch.written));
     }
