@@ -13,8 +13,6 @@ use async_graphql::ErrorExtensions;
 pub enum AppError {
     /// The request is wrong: a malformed id, an argument out of range.
     BadUserInput(String),
-    /// A write names a record that does not exist.
-    NotFound(String),
     /// Something failed on our side; the details are in the log, not in the response.
     Internal(String),
 }
@@ -23,7 +21,7 @@ impl AppError {
     /// The message a client sees.
     pub fn message(&self) -> &str {
         match self {
-            AppError::BadUserInput(m) | AppError::NotFound(m) => m,
+            AppError::BadUserInput(m) => m,
             AppError::Internal(_) => "internal error: the server could not complete the request",
         }
     }
@@ -31,7 +29,6 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::BadUserInput(_) => "BAD_USER_INPUT",
-            AppError::NotFound(_) => "NOT_FOUND",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }

@@ -60,7 +60,7 @@ async fn graphql_get(
     let request = match uri.query() {
         Some(query) => async_graphql::http::parse_query_string(query),
         None => Err(async_graphql::ParseRequestError::InvalidRequest(
-            anyhow_free("a GET request needs a `query` parameter"),
+            "a GET request needs a `query` parameter".into(),
         )),
     };
     match request {
@@ -69,10 +69,6 @@ async fn graphql_get(
             .into_response(),
         Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
     }
-}
-
-fn anyhow_free(message: &str) -> Box<dyn std::error::Error + Send + Sync> {
-    message.into()
 }
 
 async fn execute(state: &AppState, request: BatchRequest) -> GraphQLResponse {

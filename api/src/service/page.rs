@@ -31,7 +31,6 @@ pub enum SortKind {
     Text,
     I32,
     I64,
-    F64,
     Date,
 }
 
@@ -66,7 +65,6 @@ pub struct Ordering {
 pub enum Key {
     Text(String),
     Int(i64),
-    Float(f64),
     Date(NaiveDate),
 }
 
@@ -75,7 +73,6 @@ impl Key {
         match self {
             Key::Text(s) => serde_json::Value::from(s.as_str()),
             Key::Int(i) => serde_json::Value::from(*i),
-            Key::Float(f) => serde_json::Value::from(*f),
             Key::Date(d) => serde_json::Value::from(d.format("%Y-%m-%d").to_string()),
         }
     }
@@ -84,7 +81,6 @@ impl Key {
         match kind {
             SortKind::Text => value.as_str().map(|s| Key::Text(s.to_owned())),
             SortKind::I32 | SortKind::I64 => value.as_i64().map(Key::Int),
-            SortKind::F64 => value.as_f64().map(Key::Float),
             SortKind::Date => value
                 .as_str()
                 .and_then(|s| NaiveDate::parse_from_str(s, "%Y-%m-%d").ok())
@@ -97,7 +93,6 @@ impl Key {
             (Key::Int(i), SortKind::I32) => Value::Int(Some(*i as i32)),
             (Key::Int(i), _) => Value::BigInt(Some(*i)),
             (Key::Text(s), _) => Value::String(Some(s.clone())),
-            (Key::Float(f), _) => Value::Double(Some(*f)),
             (Key::Date(d), _) => Value::ChronoDate(Some(*d)),
         }
     }
@@ -107,7 +102,6 @@ impl Key {
             SortKind::Text => Key::Text(row.try_get("", column)?),
             SortKind::I32 => Key::Int(row.try_get::<i32>("", column)? as i64),
             SortKind::I64 => Key::Int(row.try_get::<i64>("", column)?),
-            SortKind::F64 => Key::Float(row.try_get("", column)?),
             SortKind::Date => Key::Date(row.try_get("", column)?),
         })
     }
@@ -207,16 +201,6 @@ impl PageArgs {
             after,
             before,
         })
-    }
-
-    /// The default first page.
-    pub fn first_page() -> PageArgs {
-        PageArgs {
-            size: DEFAULT_PAGE,
-            backward: false,
-            after: None,
-            before: None,
-        }
     }
 }
 
