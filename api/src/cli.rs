@@ -28,7 +28,12 @@ async fn run_inner(config: Config) -> Result<(), String> {
         print!("{}", crate::graphql::sdl());
         return Ok(());
     }
-    let (conn, statements) = db::connect(&config.database_url, config.db_max_connections)
+    let pool = db::PoolOptions {
+        max_connections: config.db_max_connections,
+        acquire_timeout: std::time::Duration::from_millis(config.db_acquire_timeout.max(1)),
+        statement_timeout: std::time::Duration::from_millis(config.db_statement_timeout),
+    };
+    let (conn, statements) = db::connect_with(&config.database_url, pool)
         .await
         .map_err(|e| e.to_string())?;
     db::migrate(&conn).await.map_err(|e| e.to_string())?;
@@ -89,16 +94,12 @@ async fn serve(
         let changes = seed::load_seed(&conn).await.map_err(|e| e.to_string())?;
         tracing::info!(%changes, "seed dataset loaded");
     }
+    let settings = crate::state::Settings::from_args(&args)?;
     let listener = crate::server::bind(args.addr)
         .await
         .map_err(|e| e.to_string())?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
-    let state = AppState::with_summary_ttl(
-        conn,
-        statements,
-        args.graphiql,
-        std::time::Duration::from_secs(args.summary_ttl),
-    );
+    let state = AppState::with_settings(conn, statements, settings);
     tracing::info!("iuc-graph listening on http://{addr}/graphql");
     if args.graphiql {
         eprintln!("iuc-graph: GraphiQL at http://{addr}/graphql (open it in a browser)");

@@ -37,6 +37,26 @@ pub struct Config {
     )]
     pub db_max_connections: u32,
 
+    /// PostgreSQL only: milliseconds a single SQL statement may run before the server cancels
+    /// it (`statement_timeout`, set on every connection); 0 switches it off.
+    #[arg(
+        long,
+        env = "IUC_DB_STATEMENT_TIMEOUT",
+        default_value_t = 5000,
+        global = true
+    )]
+    pub db_statement_timeout: u64,
+
+    /// Milliseconds a request waits for a database connection before it fails with
+    /// `SERVICE_UNAVAILABLE` (short, so that requests fail fast while the database is away).
+    #[arg(
+        long,
+        env = "IUC_DB_ACQUIRE_TIMEOUT",
+        default_value_t = 2000,
+        global = true
+    )]
+    pub db_acquire_timeout: u64,
+
     #[command(subcommand)]
     pub command: Option<Command>,
 
@@ -95,6 +115,70 @@ pub struct ServeArgs {
     /// Serve the GraphiQL IDE on `GET /graphql` for browsers.
     #[arg(long, env = "IUC_GRAPHIQL", default_value_t = true, action = clap::ArgAction::Set)]
     pub graphiql: bool,
+
+    /// Answer introspection queries (`__schema`, `__type`); GraphiQL's docs need them.
+    #[arg(long, env = "IUC_INTROSPECTION", default_value_t = true, action = clap::ArgAction::Set)]
+    pub introspection: bool,
+
+    /// Most levels of nested fields in an operation (`{ a { b } }` is 2 deep).
+    #[arg(long, env = "IUC_MAX_DEPTH", default_value_t = 15)]
+    pub max_depth: usize,
+
+    /// Most aliased fields in an operation.
+    #[arg(long, env = "IUC_MAX_ALIASES", default_value_t = 30)]
+    pub max_aliases: usize,
+
+    /// Most top-level fields in an operation.
+    #[arg(long, env = "IUC_MAX_ROOT_FIELDS", default_value_t = 20)]
+    pub max_root_fields: usize,
+
+    /// Most cost of an operation: a connection costs its page size (`first`/`last`, or 20)
+    /// times the cost of its selection, any other object 1 (see the README).
+    #[arg(long, env = "IUC_MAX_COST", default_value_t = 25_000)]
+    pub max_cost: u64,
+
+    /// Most bytes of a request body (larger: 413).
+    #[arg(long, env = "IUC_MAX_BODY_BYTES", default_value_t = 102_400)]
+    pub max_body_bytes: usize,
+
+    /// Most operations in a batched request (a JSON array).
+    #[arg(long, env = "IUC_MAX_BATCH", default_value_t = 10)]
+    pub max_batch: usize,
+
+    /// Seconds a GraphQL request may take before it is answered with `TIMEOUT` (504).
+    #[arg(long, env = "IUC_REQUEST_TIMEOUT", default_value_t = 15)]
+    pub request_timeout: u64,
+
+    /// Cost an anonymous client (by address) may spend per rate-limit window; 0: no limit.
+    #[arg(long, env = "IUC_RATE_LIMIT_ANONYMOUS", default_value_t = 100_000)]
+    pub rate_limit_anonymous: u64,
+
+    /// Cost a client with an API key may spend per rate-limit window; 0: no limit.
+    #[arg(long, env = "IUC_RATE_LIMIT_KEY", default_value_t = 1_000_000)]
+    pub rate_limit_key: u64,
+
+    /// Seconds of the rate-limit window (the budgets refill continuously over it).
+    #[arg(long, env = "IUC_RATE_LIMIT_WINDOW", default_value_t = 60)]
+    pub rate_limit_window: u64,
+
+    /// `max-age` in seconds of `Cache-Control: public` on successful anonymous GET queries;
+    /// 0 sends `no-cache` instead (caches revalidate with the ETag).
+    #[arg(long, env = "IUC_CACHE_MAX_AGE", default_value_t = 60)]
+    pub cache_max_age: u64,
+
+    /// Documents the automatic-persisted-query cache keeps in memory.
+    #[arg(long, env = "IUC_APQ_CACHE_SIZE", default_value_t = 1000)]
+    pub apq_cache_size: usize,
+
+    /// A JSON manifest of SHA-256 hash → document: when set, only these operations run
+    /// (trusted documents).
+    #[arg(long, env = "IUC_TRUSTED_DOCUMENTS")]
+    pub trusted_documents: Option<PathBuf>,
+
+    /// Origins allowed by CORS, comma-separated (`https://a.example,https://b.example`), or
+    /// `*` for any; empty: no CORS headers (browsers on other origins are refused).
+    #[arg(long, env = "IUC_CORS_ORIGINS", default_value = "")]
+    pub cors_origins: String,
 }
 
 impl Default for ServeArgs {
@@ -104,6 +188,21 @@ impl Default for ServeArgs {
             seed: SeedMode::Auto,
             summary_ttl: 30,
             graphiql: true,
+            introspection: true,
+            max_depth: 15,
+            max_aliases: 30,
+            max_root_fields: 20,
+            max_cost: 25_000,
+            max_body_bytes: 102_400,
+            max_batch: 10,
+            request_timeout: 15,
+            rate_limit_anonymous: 100_000,
+            rate_limit_key: 1_000_000,
+            rate_limit_window: 60,
+            cache_max_age: 60,
+            apq_cache_size: 1000,
+            trusted_documents: None,
+            cors_origins: String::new(),
         }
     }
 }

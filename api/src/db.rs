@@ -47,18 +47,61 @@ pub fn redact(url: &str) -> String {
     }
 }
 
+/// How the pool behaves.
+#[derive(Debug, Clone, Copy)]
+pub struct PoolOptions {
+    pub max_connections: u32,
+    /// How long a request waits for a connection (also bounds opening one): short, so that
+    /// requests fail fast while the database is away.
+    pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` on every connection; zero: none.
+    pub statement_timeout: Duration,
+}
+
+impl Default for PoolOptions {
+    fn default() -> Self {
+        Self {
+            max_connections: 10,
+            acquire_timeout: Duration::from_secs(2),
+            statement_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
 /// Opens a pool on `url` and installs the statement counter.
 pub async fn connect(
     url: &str,
     max_connections: u32,
 ) -> Result<(DatabaseConnection, StatementCounter), DbSetupError> {
+    connect_with(
+        url,
+        PoolOptions {
+            max_connections,
+            ..PoolOptions::default()
+        },
+    )
+    .await
+}
+
+/// Opens a pool on `url` with `pool` options and installs the statement counter.
+pub async fn connect_with(
+    url: &str,
+    pool: PoolOptions,
+) -> Result<(DatabaseConnection, StatementCounter), DbSetupError> {
     let mut options = ConnectOptions::new(url.to_owned());
     options
-        .max_connections(max_connections)
-        .connect_timeout(Duration::from_secs(5))
-        .acquire_timeout(Duration::from_secs(5))
+        .max_connections(pool.max_connections)
+        .connect_timeout(pool.acquire_timeout)
+        .acquire_timeout(pool.acquire_timeout)
         // Statements are traced by our own spans; sqlx's per-statement INFO logs would flood.
         .sqlx_logging(false);
+    if url.starts_with("postgres") && !pool.statement_timeout.is_zero() {
+        // A startup parameter, so every connection the pool opens (also after the database
+        // comes back) carries it; no extra statement per request.
+        let millis = pool.statement_timeout.as_millis().to_string();
+        options
+            .map_sqlx_postgres_opts(move |o| o.options([("statement_timeout", millis.as_str())]));
+    }
     if url.starts_with("sqlite:") {
         // WAL lets readers go on while a write commits; foreign keys are enforced (sqlx turns them
         // on by default, stated here because the schema relies on it).
@@ -78,9 +121,29 @@ pub async fn connect(
     let count = counter.0.clone();
     db.set_metric_callback(move |info| {
         count.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::RequestScope::count_statement();
         tracing::debug!(target: "iuc_graph::sql", elapsed_us = info.elapsed.as_micros() as u64, failed = info.failed, sql = %info.statement.sql);
     });
     Ok((db, counter))
+}
+
+/// Whether the database answers and every migration this binary knows is applied; the reason
+/// when not.
+pub async fn readiness(db: &DatabaseConnection) -> Result<(), String> {
+    let pending = Migrator::get_pending_migrations(db)
+        .await
+        .map_err(|e| format!("the database does not answer: {e}"))?;
+    if pending.is_empty() {
+        Ok(())
+    } else {
+        let names: Vec<String> = pending.iter().map(|m| m.name().to_owned()).collect();
+        Err(format!(
+            "{} of {} migrations are not applied: {}",
+            names.len(),
+            Migrator::migrations().len(),
+            names.join(", ")
+        ))
+    }
 }
 
 /// Applies every pending migration.

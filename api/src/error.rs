@@ -13,6 +13,11 @@ use async_graphql::ErrorExtensions;
 pub enum AppError {
     /// The request is wrong: a malformed id, an argument out of range.
     BadUserInput(String),
+    /// The database cannot be reached (down, restarting, pool exhausted); the details are
+    /// in the log. Clients may retry.
+    Unavailable(String),
+    /// A statement ran longer than the database's statement timeout.
+    Timeout(String),
     /// Something failed on our side; the details are in the log, not in the response.
     Internal(String),
 }
@@ -22,6 +27,8 @@ impl AppError {
     pub fn message(&self) -> &str {
         match self {
             AppError::BadUserInput(m) => m,
+            AppError::Unavailable(_) => "the database is unavailable: try again shortly",
+            AppError::Timeout(_) => "the request took too long and was cancelled",
             AppError::Internal(_) => "internal error: the server could not complete the request",
         }
     }
@@ -29,6 +36,8 @@ impl AppError {
     pub fn code(&self) -> &'static str {
         match self {
             AppError::BadUserInput(_) => "BAD_USER_INPUT",
+            AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
+            AppError::Timeout(_) => "TIMEOUT",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -36,20 +45,57 @@ impl AppError {
 
 impl From<sea_orm::DbErr> for AppError {
     fn from(error: sea_orm::DbErr) -> Self {
-        AppError::Internal(error.to_string())
+        AppError::from(&error)
     }
 }
 
 impl From<std::sync::Arc<sea_orm::DbErr>> for AppError {
     fn from(error: std::sync::Arc<sea_orm::DbErr>) -> Self {
-        AppError::Internal(error.to_string())
+        AppError::from(&*error)
+    }
+}
+
+impl From<&sea_orm::DbErr> for AppError {
+    /// Connection failures (no connection in time, a connection lost, the pool closed) are
+    /// `Unavailable`, a cancelled statement `Timeout`, anything else `Internal`.
+    fn from(error: &sea_orm::DbErr) -> Self {
+        use sea_orm::{DbErr, RuntimeErr};
+        let detail = error.to_string();
+        let sqlx = match error {
+            DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return AppError::Unavailable(detail),
+            DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
+            _ => return AppError::Internal(detail),
+        };
+        use sea_orm::sqlx::Error as E;
+        match &**sqlx {
+            E::Io(_)
+            | E::Tls(_)
+            | E::Protocol(_)
+            | E::PoolTimedOut
+            | E::PoolClosed
+            | E::WorkerCrashed => AppError::Unavailable(detail),
+            // 57014: query_canceled (statement_timeout); 57P01–57P03: the server is shutting
+            // down or starting.
+            E::Database(db) => match db.code().as_deref() {
+                Some("57014") => AppError::Timeout(detail),
+                Some("57P01" | "57P02" | "57P03") => AppError::Unavailable(detail),
+                _ => AppError::Internal(detail),
+            },
+            _ => AppError::Internal(detail),
+        }
     }
 }
 
 impl From<AppError> for async_graphql::Error {
     fn from(error: AppError) -> Self {
-        if let AppError::Internal(detail) = &error {
-            tracing::error!(error = %detail, "internal error while resolving a request");
+        match &error {
+            AppError::Internal(detail) => {
+                tracing::error!(error = %detail, "internal error while resolving a request");
+            }
+            AppError::Unavailable(detail) | AppError::Timeout(detail) => {
+                tracing::warn!(error = %detail, code = error.code(), "database failure while resolving a request");
+            }
+            AppError::BadUserInput(_) => {}
         }
         let code = error.code();
         async_graphql::Error::new(error.message()).extend_with(|_, e| e.set("code", code))

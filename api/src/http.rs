@@ -2,53 +2,135 @@
 //! on `GET /graphql`, its assets under `/graphiql/`, served from the binary so that it works
 //! without internet access.
 
-use async_graphql::BatchRequest;
-use async_graphql_axum::{GraphQLBatchRequest, GraphQLResponse};
+mod graphql;
+
+use std::time::{Duration, Instant};
+
 use axum::Router;
-use axum::extract::State;
-use axum::http::{HeaderMap, HeaderValue, StatusCode, header};
+use axum::extract::{Request, State};
+use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
+use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
-use tower_http::trace::TraceLayer;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tracing::Instrument;
 
-use crate::graphql;
+pub use graphql::{MediaType, negotiate};
+
 use crate::state::AppState;
+
+/// The request id header: accepted from the client (or a proxy) when sane, generated otherwise,
+/// returned on every response and recorded in the request's span.
+pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The application's router. Tests drive it directly with `tower::ServiceExt::oneshot`.
 pub fn app(state: AppState) -> Router {
-    Router::new()
-        .route("/graphql", get(graphql_get).post(graphql_post))
+    let cors = cors(&state.settings.cors_origins);
+    let router = Router::new()
+        .route("/graphql", get(graphql_get).post(graphql::post))
         .route("/graphiql/{asset}", get(graphiql_asset))
         .route("/healthz", get(|| async { "ok" }))
+        .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .layer(TraceLayer::new_for_http())
-        .with_state(state)
+        .layer(middleware::from_fn(request_span))
+        .with_state(state);
+    match cors {
+        Some(cors) => router.layer(cors),
+        None => router,
+    }
 }
 
-async fn graphql_post(
-    State(state): State<AppState>,
-    request: GraphQLBatchRequest,
-) -> GraphQLResponse {
-    execute(&state, request.into_inner()).await
+/// CORS for the configured origins (`*`: any); none configured: no CORS headers at all.
+fn cors(origins: &[String]) -> Option<CorsLayer> {
+    if origins.is_empty() {
+        return None;
+    }
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(
+            origins
+                .iter()
+                .filter_map(|o| HeaderValue::from_str(o).ok())
+                .collect::<Vec<_>>(),
+        )
+    };
+    Some(
+        CorsLayer::new()
+            .allow_origin(allow)
+            .allow_methods([Method::GET, Method::POST])
+            .allow_headers([
+                header::CONTENT_TYPE,
+                header::AUTHORIZATION,
+                header::ACCEPT,
+                header::IF_NONE_MATCH,
+                REQUEST_ID,
+            ])
+            .expose_headers([header::ETAG, header::RETRY_AFTER, REQUEST_ID])
+            .max_age(Duration::from_secs(3600)),
+    )
+}
+
+/// A request id from the client when it is short and printable, else a new one.
+fn request_id(headers: &HeaderMap) -> String {
+    if let Some(id) = headers
+        .get(&REQUEST_ID)
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_graphic()))
+    {
+        return id.to_owned();
+    }
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() as u64)
+        .unwrap_or(0);
+    let n = NEXT.fetch_add(1, Ordering::Relaxed);
+    // Unique per process (a counter) and across restarts (the clock); not a secret.
+    format!("{:016x}{:08x}", nanos, (n as u32) ^ std::process::id())
+}
+
+/// One span per HTTP request (method, path, request id, and the GraphQL operation name once
+/// known), the request id on the response, and one log line per request.
+async fn request_span(request: Request, next: Next) -> Response {
+    let id = request_id(request.headers());
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %id,
+        operation = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let mut response = next.run(request).instrument(span.clone()).await;
+    span.in_scope(|| {
+        tracing::info!(
+            status = response.status().as_u16(),
+            latency_ms = started.elapsed().as_secs_f64() * 1000.0,
+            "request done"
+        );
+    });
+    if let Ok(value) = HeaderValue::from_str(&id) {
+        response.headers_mut().insert(REQUEST_ID, value);
+    }
+    response
 }
 
 /// A browser asking for a page (and sending no query) gets GraphiQL; anything else is a
 /// GraphQL request over GET.
-async fn graphql_get(
-    State(state): State<AppState>,
-    headers: HeaderMap,
-    uri: axum::http::Uri,
-) -> Response {
-    let wants_html = headers
+async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
+    let wants_html = request
+        .headers()
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())
         .is_some_and(|accept| accept.contains("text/html"));
-    let has_query = uri.query().is_some_and(|q| {
+    let has_query = request.uri().query().is_some_and(|q| {
         q.split('&')
             .any(|p| p.starts_with("query=") || p.starts_with("extensions="))
     });
     if wants_html && !has_query {
-        if state.graphiql {
+        if state.settings.graphiql {
             return Html(GRAPHIQL_PAGE).into_response();
         }
         return (
@@ -57,37 +139,23 @@ async fn graphql_get(
         )
             .into_response();
     }
-    let request = match uri.query() {
-        Some(query) => async_graphql::http::parse_query_string(query),
-        None => Err(async_graphql::ParseRequestError::InvalidRequest(
-            "a GET request needs a `query` parameter".into(),
-        )),
-    };
-    match request {
-        Ok(request) => execute(&state, BatchRequest::Single(request))
-            .await
-            .into_response(),
-        Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
-    }
+    graphql::get(State(state), request).await
 }
 
-async fn execute(state: &AppState, request: BatchRequest) -> GraphQLResponse {
-    let operations = match &request {
-        BatchRequest::Single(_) => 1,
-        BatchRequest::Batch(rs) => rs.len() as u64,
-    };
-    state
-        .operations
-        .fetch_add(operations, std::sync::atomic::Ordering::Relaxed);
-    let request = match request {
-        BatchRequest::Single(r) => BatchRequest::Single(graphql::prepare(r, &state.db)),
-        BatchRequest::Batch(rs) => BatchRequest::Batch(
-            rs.into_iter()
-                .map(|r| graphql::prepare(r, &state.db))
-                .collect(),
-        ),
-    };
-    state.schema.execute_batch(request).await.into()
+/// Ready when the database answers and every migration is applied; 503 with the reason
+/// otherwise. Load balancers route to ready instances only.
+async fn readyz(State(state): State<AppState>) -> Response {
+    match crate::db::readiness(&state.db).await {
+        Ok(()) => (StatusCode::OK, "ready").into_response(),
+        Err(reason) => {
+            tracing::warn!(%reason, "not ready");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                format!("not ready: {reason}"),
+            )
+                .into_response()
+        }
+    }
 }
 
 const GRAPHIQL_PAGE: &str = include_str!("../assets/graphiql.html");
@@ -130,18 +198,9 @@ async fn graphiql_asset(axum::extract::Path(asset): axum::extract::Path<String>)
         .into_response()
 }
 
-/// Prometheus text exposition of the server's counters.
+/// Prometheus text exposition of the server's metrics (`metrics.rs`).
 async fn metrics(State(state): State<AppState>) -> Response {
-    let operations = state.operations.load(std::sync::atomic::Ordering::Relaxed);
-    let body = format!(
-        "# HELP iuc_graphql_operations_total GraphQL operations executed.\n\
-         # TYPE iuc_graphql_operations_total counter\n\
-         iuc_graphql_operations_total {operations}\n\
-         # HELP iuc_sql_statements_total SQL statements run on the database pool.\n\
-         # TYPE iuc_sql_statements_total counter\n\
-         iuc_sql_statements_total {}\n",
-        state.statements.get()
-    );
+    let body = state.metrics.render(state.statements.get(), &state.db);
     (
         [(
             header::CONTENT_TYPE,

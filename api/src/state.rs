@@ -1,12 +1,88 @@
 //! What every request handler shares.
 
 use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
+use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
+use crate::config::ServeArgs;
 use crate::db::StatementCounter;
-use crate::graphql::IucSchema;
+use crate::graphql::limits::Limits;
+use crate::graphql::{IucSchema, SchemaOptions};
+use crate::metrics::Metrics;
+use crate::persisted::{ApqCache, TrustedDocuments};
+use crate::ratelimit::{RateLimiter, RateLimits};
+
+/// How the HTTP layer behaves (from `ServeArgs`; `Default` gives the documented defaults).
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Serve GraphiQL to browsers on `GET /graphql`.
+    pub graphiql: bool,
+    /// Limits, introspection and the summary's lifetime.
+    pub schema: SchemaOptions,
+    pub max_body_bytes: usize,
+    pub max_batch: usize,
+    pub request_timeout: Duration,
+    pub rate_limits: RateLimits,
+    /// `max-age` of cacheable GET responses; 0: `no-cache`.
+    pub cache_max_age: u64,
+    pub apq_cache_size: usize,
+    /// When set, only these documents run.
+    pub trusted_documents: Option<Arc<TrustedDocuments>>,
+    /// CORS origins; `["*"]` for any, empty for none.
+    pub cors_origins: Vec<String>,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self::without_documents(&ServeArgs::default())
+    }
+}
+
+impl Settings {
+    /// The settings `args` describe; fails when the trusted-documents manifest cannot be read.
+    pub fn from_args(args: &ServeArgs) -> Result<Self, String> {
+        let mut settings = Self::without_documents(args);
+        if let Some(path) = &args.trusted_documents {
+            settings.trusted_documents = Some(Arc::new(TrustedDocuments::load(path)?));
+        }
+        Ok(settings)
+    }
+
+    fn without_documents(args: &ServeArgs) -> Self {
+        Self {
+            graphiql: args.graphiql,
+            schema: SchemaOptions {
+                summary_ttl: Duration::from_secs(args.summary_ttl),
+                limits: Limits {
+                    max_depth: args.max_depth,
+                    max_aliases: args.max_aliases,
+                    max_root_fields: args.max_root_fields,
+                    max_cost: args.max_cost,
+                },
+                introspection: args.introspection,
+            },
+            max_body_bytes: args.max_body_bytes,
+            max_batch: args.max_batch.max(1),
+            request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+            rate_limits: RateLimits {
+                anonymous: args.rate_limit_anonymous,
+                key: args.rate_limit_key,
+                window: Duration::from_secs(args.rate_limit_window.max(1)),
+            },
+            cache_max_age: args.cache_max_age,
+            apq_cache_size: args.apq_cache_size,
+            trusted_documents: None,
+            cors_origins: args
+                .cors_origins
+                .split(',')
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .map(str::to_owned)
+                .collect(),
+        }
+    }
+}
 
 /// Shared, cheap to clone (every field is a handle).
 #[derive(Clone)]
@@ -14,30 +90,52 @@ pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: IucSchema,
     pub statements: StatementCounter,
-    /// Serve GraphiQL to browsers on `GET /graphql`.
-    pub graphiql: bool,
-    /// GraphQL operations executed (a batch counts each of its operations).
-    pub operations: Arc<AtomicU64>,
+    pub settings: Arc<Settings>,
+    pub metrics: Arc<Metrics>,
+    pub limiter: Arc<RateLimiter>,
+    pub apq: Arc<ApqCache>,
 }
 
 impl AppState {
     pub fn new(db: DatabaseConnection, statements: StatementCounter, graphiql: bool) -> Self {
-        Self::with_summary_ttl(db, statements, graphiql, std::time::Duration::from_secs(30))
+        Self::with_settings(
+            db,
+            statements,
+            Settings {
+                graphiql,
+                ..Settings::default()
+            },
+        )
     }
 
     pub fn with_summary_ttl(
         db: DatabaseConnection,
         statements: StatementCounter,
         graphiql: bool,
-        summary_ttl: std::time::Duration,
+        summary_ttl: Duration,
     ) -> Self {
-        let schema = crate::graphql::build_schema(db.clone(), summary_ttl);
+        let mut settings = Settings {
+            graphiql,
+            ..Settings::default()
+        };
+        settings.schema.summary_ttl = summary_ttl;
+        Self::with_settings(db, statements, settings)
+    }
+
+    pub fn with_settings(
+        db: DatabaseConnection,
+        statements: StatementCounter,
+        settings: Settings,
+    ) -> Self {
+        let schema = crate::graphql::build_schema_with(db.clone(), &settings.schema);
         Self {
             db,
             schema,
             statements,
-            graphiql,
-            operations: Arc::default(),
+            limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
+            apq: Arc::new(ApqCache::new(settings.apq_cache_size)),
+            metrics: Arc::default(),
+            settings: Arc::new(settings),
         }
     }
 }

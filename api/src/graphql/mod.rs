@@ -1,8 +1,10 @@
 //! The GraphQL schema: a library that knows no HTTP. `http` mounts it; tests and the
 //! `print-schema` command use it directly.
 
+pub mod guard;
 pub mod id;
 pub mod input;
+pub mod limits;
 pub mod loader;
 pub mod object;
 pub mod query;
@@ -16,15 +18,54 @@ pub use query::QueryRoot;
 /// The schema type served.
 pub type IucSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
 
-/// Builds the schema around a database pool; `summary_ttl` is how long the programme summary
-/// is served from memory before it is recomputed in the background.
+/// How the schema is built.
+#[derive(Debug, Clone)]
+pub struct SchemaOptions {
+    /// How long the programme summary is served from memory before it is recomputed in the
+    /// background.
+    pub summary_ttl: std::time::Duration,
+    /// The query limits checked before execution.
+    pub limits: limits::Limits,
+    /// Answer introspection queries (`__schema`, `__type`).
+    pub introspection: bool,
+}
+
+impl Default for SchemaOptions {
+    fn default() -> Self {
+        Self {
+            summary_ttl: std::time::Duration::from_secs(30),
+            limits: limits::Limits::default(),
+            introspection: true,
+        }
+    }
+}
+
+/// Builds the schema around a database pool with the default options; `summary_ttl` is how
+/// long the programme summary is served from memory.
 pub fn build_schema(db: DatabaseConnection, summary_ttl: std::time::Duration) -> IucSchema {
-    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
+    build_schema_with(
+        db,
+        &SchemaOptions {
+            summary_ttl,
+            ..SchemaOptions::default()
+        },
+    )
+}
+
+/// Builds the schema around a database pool.
+pub fn build_schema_with(db: DatabaseConnection, options: &SchemaOptions) -> IucSchema {
+    let mut builder = Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
         .data(db)
         .data(std::sync::Arc::new(
-            crate::service::summary::SummaryCache::new(summary_ttl),
+            crate::service::summary::SummaryCache::new(options.summary_ttl),
         ))
-        .finish()
+        .extension(guard::Guard {
+            limits: options.limits,
+        });
+    if !options.introspection {
+        builder = builder.disable_introspection();
+    }
+    builder.finish()
 }
 
 /// The schema's SDL, as `schema.graphql` holds it. It needs no database: the SDL depends only

@@ -13,6 +13,10 @@
 //! a load waits while a wave is in flight, so that it finds its key in the cache or joins the
 //! next wave, whatever the order of the database's replies. A level of the query is then one
 //! statement per loader, whatever the number of rows.
+//!
+//! Batches run in tasks of their own; each carries the request's tracing span and its
+//! `RequestScope` (statement counting, metrics), and each load runs in a `loader` span with the
+//! number of keys, recorded in the batch-size histogram. Neither changes when or how batches run.
 
 use std::hash::Hash;
 use std::sync::Arc;
@@ -21,6 +25,9 @@ use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use tokio::sync::Notify;
+use tracing::Instrument;
+
+use crate::metrics::RequestScope;
 
 /// Consecutive quiet yields before a batch is loaded.
 const QUIET_YIELDS: u32 = 3;
@@ -92,8 +99,32 @@ impl Waves {
 
 /// A DataLoader with per-request caching and batching in waves.
 pub struct Batcher<T> {
-    inner: DataLoader<T, HashMapCache>,
+    inner: DataLoader<Measured<T>, HashMapCache>,
     waves: Arc<Waves>,
+}
+
+/// A loader whose batches are traced and measured.
+pub struct Measured<T> {
+    inner: T,
+    /// `std::any::type_name` of the loader (shortened when metrics are rendered).
+    name: &'static str,
+}
+
+impl<K, T> Loader<K> for Measured<T>
+where
+    K: Send + Sync + Hash + Eq + Clone + 'static,
+    T: Loader<K>,
+{
+    type Value = T::Value;
+    type Error = T::Error;
+
+    async fn load(&self, keys: &[K]) -> Result<std::collections::HashMap<K, T::Value>, T::Error> {
+        if let Some(scope) = RequestScope::current() {
+            scope.metrics.batch(self.name, keys.len());
+        }
+        let span = tracing::debug_span!("loader", loader = self.name, keys = keys.len());
+        self.inner.load(keys).instrument(span).await
+    }
 }
 
 async fn until_quiet(activity: &AtomicU64) {
@@ -117,15 +148,30 @@ async fn until_quiet(activity: &AtomicU64) {
 impl<T: Send + Sync + 'static> Batcher<T> {
     pub fn new(loader: T, waves: &Arc<Waves>, max_batch: usize) -> Self {
         let shared = waves.clone();
+        // Loaders are built when the request is prepared, inside its scope.
+        let scope = RequestScope::current();
+        let loader = Measured {
+            inner: loader,
+            name: std::any::type_name::<T>(),
+        };
         let inner = DataLoader::with_cache(
             loader,
             move |batch| {
                 let waves = shared.clone();
-                tokio::spawn(async move {
-                    waves.enter().await;
-                    batch.await;
-                    waves.leave();
-                })
+                let scope = scope.clone();
+                // The span of the resolver that asked: the request's.
+                let span = tracing::Span::current();
+                tokio::spawn(
+                    async move {
+                        waves.enter().await;
+                        match scope {
+                            Some(scope) => RequestScope::run(scope, batch).await,
+                            None => batch.await,
+                        }
+                        waves.leave();
+                    }
+                    .instrument(span),
+                )
             },
             HashMapCache::default(),
         )

@@ -67,7 +67,7 @@ impl From<PageLoadError> for AppError {
     fn from(error: PageLoadError) -> Self {
         match error {
             PageLoadError::Args(message) => AppError::BadUserInput(message),
-            PageLoadError::Db(e) => AppError::Internal(e.to_string()),
+            PageLoadError::Db(e) => AppError::from(&*e),
         }
     }
 }

@@ -1,0 +1,379 @@
+//! Prometheus metrics, written by hand in the text exposition format (a handful of counters and
+//! histograms do not justify a metrics stack), and the per-request scope that lets the database
+//! callback and the loaders attribute their work to the request that caused it.
+//!
+//! Operation names come from clients, so the number of distinct names kept as label values is
+//! capped (`MAX_OPERATION_NAMES`); later names are counted under `other`.
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sea_orm::DatabaseConnection;
+
+/// Distinct operation names kept as label values; the rest are counted as `other`.
+const MAX_OPERATION_NAMES: usize = 200;
+
+/// Request latency buckets, in seconds.
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+/// SQL statements per request.
+const STATEMENT_BUCKETS: &[f64] = &[0.0, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0];
+/// Keys per DataLoader batch.
+const BATCH_BUCKETS: &[f64] = &[
+    1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 500.0, 1000.0, 10000.0,
+];
+
+/// A histogram with fixed buckets.
+#[derive(Debug, Clone)]
+struct Histogram {
+    bounds: &'static [f64],
+    counts: Vec<u64>,
+    sum: f64,
+    count: u64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Self {
+            bounds,
+            counts: vec![0; bounds.len()],
+            sum: 0.0,
+            count: 0,
+        }
+    }
+
+    fn observe(&mut self, value: f64) {
+        for (bound, count) in self.bounds.iter().zip(self.counts.iter_mut()) {
+            if value <= *bound {
+                *count += 1;
+            }
+        }
+        self.sum += value;
+        self.count += 1;
+    }
+
+    fn write(&self, out: &mut String, name: &str, labels: &str) {
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (bound, count) in self.bounds.iter().zip(&self.counts) {
+            let _ = writeln!(out, "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {count}");
+        }
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {}",
+            self.count
+        );
+        let braces = |s: &str| {
+            if s.is_empty() {
+                String::new()
+            } else {
+                format!("{{{s}}}")
+            }
+        };
+        let _ = writeln!(out, "{name}_sum{} {}", braces(labels), self.sum);
+        let _ = writeln!(out, "{name}_count{} {}", braces(labels), self.count);
+    }
+}
+
+/// How an operation ended, as counted in `iuc_graphql_requests_total`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Outcome {
+    /// Executed without errors.
+    Ok,
+    /// Executed, with field errors in the response.
+    Error,
+    /// Not executed: a malformed request, a parse or validation error, an untrusted document.
+    Invalid,
+    /// Refused by a query limit (depth, aliases, root fields, cost).
+    Refused,
+    /// Refused by the rate limit.
+    RateLimited,
+    /// Cut by the request timeout.
+    Timeout,
+    /// The database was unavailable.
+    Unavailable,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Ok => "ok",
+            Outcome::Error => "error",
+            Outcome::Invalid => "invalid",
+            Outcome::Refused => "refused",
+            Outcome::RateLimited => "rate_limited",
+            Outcome::Timeout => "timeout",
+            Outcome::Unavailable => "unavailable",
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inner {
+    /// (operation name, outcome) → count.
+    requests: BTreeMap<(String, Outcome), u64>,
+    /// operation name → latency histogram.
+    latency: BTreeMap<String, Histogram>,
+    statements: Option<Histogram>,
+    /// loader → keys per batch.
+    batches: BTreeMap<&'static str, Histogram>,
+    /// client kind (`anonymous`, `key`) → refusals.
+    rate_limited: BTreeMap<&'static str, u64>,
+}
+
+/// The server's metrics. Shared by every request (`AppState::metrics`).
+#[derive(Default)]
+pub struct Metrics {
+    inner: Mutex<Inner>,
+    /// GraphQL operations executed (a batch counts each of its operations).
+    pub operations: AtomicU64,
+}
+
+impl Metrics {
+    fn with<R>(&self, f: impl FnOnce(&mut Inner) -> R) -> R {
+        // A poisoned lock only means a panic elsewhere mid-update: the counters are still usable.
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        f(&mut inner)
+    }
+
+    /// The label value for a client-chosen operation name.
+    fn operation_label(inner: &Inner, name: &str) -> String {
+        let name = if name.is_empty() { "anonymous" } else { name };
+        let known = inner.requests.keys().any(|(n, _)| n == name);
+        let distinct = inner.latency.len();
+        if known || distinct < MAX_OPERATION_NAMES {
+            name.to_owned()
+        } else {
+            "other".to_owned()
+        }
+    }
+
+    /// Counts one operation with its outcome.
+    pub fn operation(&self, name: &str, outcome: Outcome) {
+        self.operations.fetch_add(1, Ordering::Relaxed);
+        self.with(|inner| {
+            let label = Self::operation_label(inner, name);
+            inner
+                .latency
+                .entry(label.clone())
+                .or_insert_with(|| Histogram::new(LATENCY_BUCKETS));
+            *inner.requests.entry((label, outcome)).or_default() += 1;
+        });
+    }
+
+    /// Records one HTTP request's latency (labelled by its operation, or `batch`) and its SQL
+    /// statements.
+    pub fn request(&self, name: &str, seconds: f64, statements: u64) {
+        self.with(|inner| {
+            let label = Self::operation_label(inner, name);
+            inner
+                .latency
+                .entry(label)
+                .or_insert_with(|| Histogram::new(LATENCY_BUCKETS))
+                .observe(seconds);
+            inner
+                .statements
+                .get_or_insert_with(|| Histogram::new(STATEMENT_BUCKETS))
+                .observe(statements as f64);
+        });
+    }
+
+    /// Records the number of keys of one DataLoader batch.
+    pub fn batch(&self, loader: &'static str, keys: usize) {
+        self.with(|inner| {
+            inner
+                .batches
+                .entry(loader)
+                .or_insert_with(|| Histogram::new(BATCH_BUCKETS))
+                .observe(keys as f64);
+        });
+    }
+
+    /// Counts a rate-limit refusal.
+    pub fn rate_limited(&self, kind: &'static str) {
+        self.with(|inner| *inner.rate_limited.entry(kind).or_default() += 1);
+    }
+
+    /// The text exposition: these metrics, the total statement counter and the pool's gauges.
+    pub fn render(&self, total_statements: u64, db: &DatabaseConnection) -> String {
+        let mut out = String::new();
+        let operations = self.operations.load(Ordering::Relaxed);
+        out.push_str(
+            "# HELP iuc_graphql_operations_total GraphQL operations received (a batch counts each of its operations).\n\
+             # TYPE iuc_graphql_operations_total counter\n",
+        );
+        let _ = writeln!(out, "iuc_graphql_operations_total {operations}");
+        out.push_str(
+            "# HELP iuc_sql_statements_total SQL statements run on the database pool.\n\
+             # TYPE iuc_sql_statements_total counter\n",
+        );
+        let _ = writeln!(out, "iuc_sql_statements_total {total_statements}");
+        self.with(|inner| {
+            out.push_str(
+                "# HELP iuc_graphql_requests_total GraphQL operations by operation name and outcome.\n\
+                 # TYPE iuc_graphql_requests_total counter\n",
+            );
+            for ((name, outcome), count) in &inner.requests {
+                let _ = writeln!(
+                    out,
+                    "iuc_graphql_requests_total{{operation=\"{}\",outcome=\"{}\"}} {count}",
+                    escape(name),
+                    outcome.as_str()
+                );
+            }
+            out.push_str(
+                "# HELP iuc_graphql_request_duration_seconds Time to answer a GraphQL HTTP request, by operation name (`batch` for batches).\n\
+                 # TYPE iuc_graphql_request_duration_seconds histogram\n",
+            );
+            for (name, histogram) in &inner.latency {
+                if histogram.count > 0 {
+                    histogram.write(
+                        &mut out,
+                        "iuc_graphql_request_duration_seconds",
+                        &format!("operation=\"{}\"", escape(name)),
+                    );
+                }
+            }
+            out.push_str(
+                "# HELP iuc_sql_statements_per_request SQL statements one GraphQL HTTP request issued.\n\
+                 # TYPE iuc_sql_statements_per_request histogram\n",
+            );
+            inner
+                .statements
+                .clone()
+                .unwrap_or_else(|| Histogram::new(STATEMENT_BUCKETS))
+                .write(&mut out, "iuc_sql_statements_per_request", "");
+            out.push_str(
+                "# HELP iuc_dataloader_batch_keys Keys per DataLoader batch, by loader.\n\
+                 # TYPE iuc_dataloader_batch_keys histogram\n",
+            );
+            for (loader, histogram) in &inner.batches {
+                histogram.write(
+                    &mut out,
+                    "iuc_dataloader_batch_keys",
+                    &format!("loader=\"{}\"", escape(&short_type_name(loader))),
+                );
+            }
+            out.push_str(
+                "# HELP iuc_rate_limited_total Operations refused by the rate limit, by kind of client.\n\
+                 # TYPE iuc_rate_limited_total counter\n",
+            );
+            for kind in ["anonymous", "key"] {
+                let count = inner.rate_limited.get(kind).copied().unwrap_or(0);
+                let _ = writeln!(out, "iuc_rate_limited_total{{client=\"{kind}\"}} {count}");
+            }
+        });
+        let (size, idle, max) = pool_use(db);
+        out.push_str(
+            "# HELP iuc_db_pool_connections Open connections in the database pool.\n\
+             # TYPE iuc_db_pool_connections gauge\n",
+        );
+        let _ = writeln!(out, "iuc_db_pool_connections {size}");
+        out.push_str(
+            "# HELP iuc_db_pool_idle_connections Idle connections in the database pool.\n\
+             # TYPE iuc_db_pool_idle_connections gauge\n",
+        );
+        let _ = writeln!(out, "iuc_db_pool_idle_connections {idle}");
+        out.push_str(
+            "# HELP iuc_db_pool_max_connections Most connections the database pool opens.\n\
+             # TYPE iuc_db_pool_max_connections gauge\n",
+        );
+        let _ = writeln!(out, "iuc_db_pool_max_connections {max}");
+        out
+    }
+}
+
+/// (open, idle, most) connections of the pool.
+fn pool_use(db: &DatabaseConnection) -> (u32, usize, u32) {
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Postgres => {
+            let pool = db.get_postgres_connection_pool();
+            (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
+        }
+        sea_orm::DbBackend::Sqlite => {
+            let pool = db.get_sqlite_connection_pool();
+            (
+                pool.size(),
+                pool.num_idle(),
+                pool.options().get_max_connections(),
+            )
+        }
+        _ => (0, 0, 0),
+    }
+}
+
+/// `api::graphql::loader::by_id::ById<entity::country::Entity>` → `ById<country::Entity>`:
+/// every path shortened to its last segment, or its last two when that is `Entity` or `Model`.
+fn short_type_name(full: &str) -> String {
+    let mut out = String::new();
+    let mut token = String::new();
+    let flush = |token: &mut String, out: &mut String| {
+        let segments: Vec<&str> = token.split("::").collect();
+        let keep = match segments.last() {
+            Some(&"Entity" | &"Model") if segments.len() >= 2 => 2,
+            _ => 1,
+        };
+        out.push_str(&segments[segments.len().saturating_sub(keep)..].join("::"));
+        token.clear();
+    };
+    for c in full.chars() {
+        if matches!(c, '<' | '>' | ',' | ' ' | '(' | ')') {
+            flush(&mut token, &mut out);
+            out.push(c);
+        } else {
+            token.push(c);
+        }
+    }
+    flush(&mut token, &mut out);
+    out
+}
+
+/// Escapes a label value (backslash, quote, newline).
+fn escape(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
+}
+
+/// What one request's work is attributed to: its SQL statements (counted by the database
+/// callback) and the metrics its loaders report to. Set as a task-local around the request's
+/// execution, and carried into the loaders' batch tasks (`graphql::loader::Batcher`).
+pub struct RequestScope {
+    pub statements: AtomicU64,
+    pub metrics: Arc<Metrics>,
+}
+
+tokio::task_local! {
+    static SCOPE: Arc<RequestScope>;
+}
+
+impl RequestScope {
+    pub fn new(metrics: Arc<Metrics>) -> Arc<Self> {
+        Arc::new(Self {
+            statements: AtomicU64::new(0),
+            metrics,
+        })
+    }
+
+    /// The scope of the request being executed on this task, if any.
+    pub fn current() -> Option<Arc<RequestScope>> {
+        SCOPE.try_with(Arc::clone).ok()
+    }
+
+    /// Runs `future` inside `scope`.
+    pub async fn run<F: std::future::Future>(scope: Arc<RequestScope>, future: F) -> F::Output {
+        SCOPE.scope(scope, future).await
+    }
+
+    /// Counts one SQL statement for the current request (no-op outside a request).
+    pub fn count_statement() {
+        let _ = SCOPE.try_with(|scope| scope.statements.fetch_add(1, Ordering::Relaxed));
+    }
+}
