@@ -7,7 +7,10 @@ mod common;
 
 mod graphiql;
 mod http_graphql;
+mod http_spec;
+mod limits;
 mod migrations;
+mod operations;
 mod read_api;
 mod readme;
 mod schema;

@@ -6,7 +6,7 @@ use std::sync::atomic::{AtomicU32, Ordering};
 use api::AppState;
 use api::db::{self, StatementCounter};
 use axum::body::Body;
-use axum::http::{Request, StatusCode, header};
+use axum::http::{HeaderMap, Request, StatusCode, header};
 use http_body_util::BodyExt;
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
@@ -24,6 +24,8 @@ pub enum Backend {
 /// database dropped) when the value is dropped, also when the test panics.
 pub struct TestDb {
     pub backend: Backend,
+    /// The database's URL (tests that open their own pools on it).
+    pub url: String,
     pub conn: DatabaseConnection,
     pub statements: StatementCounter,
     cleanup: Cleanup,
@@ -113,6 +115,7 @@ impl TestDb {
             .expect("an SQLite file can be created in the temp dir");
         TestDb {
             backend: Backend::Sqlite,
+            url,
             conn,
             statements,
             cleanup: Cleanup::File(path),
@@ -135,6 +138,7 @@ impl TestDb {
             .expect("the new test database accepts connections");
         TestDb {
             backend: Backend::Postgres,
+            url,
             conn,
             statements,
             cleanup: Cleanup::Database {
@@ -206,6 +210,29 @@ impl TestApp {
     pub fn new(db: TestDb) -> TestApp {
         let state = AppState::new(db.conn.clone(), db.statements.clone(), true);
         TestApp { db, state }
+    }
+
+    /// The real router over a test database, with these settings.
+    pub fn with_settings(db: TestDb, settings: api::state::Settings) -> TestApp {
+        let state = AppState::with_settings(db.conn.clone(), db.statements.clone(), settings);
+        TestApp { db, state }
+    }
+
+    /// Sends a request through the router; returns status, headers and body as text.
+    pub async fn request(&self, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
+        let response = api::http::app(self.state.clone())
+            .oneshot(request)
+            .await
+            .expect("the router answers");
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response
+            .into_body()
+            .collect()
+            .await
+            .expect("the body can be read")
+            .to_bytes();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
     }
 
     /// A seeded app on every backend switched on.
