@@ -13,3 +13,4 @@ mod readme;
 mod schema;
 mod seed;
 mod statements;
+mod writes;
