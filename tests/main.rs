@@ -16,3 +16,4 @@ mod readme;
 mod schema;
 mod seed;
 mod statements;
+mod writes;

@@ -4,6 +4,7 @@
 //! router; `server` binds, serves and shuts down gracefully; `service` holds database logic
 //! that knows neither GraphQL nor HTTP.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -14,11 +14,9 @@ use std::sync::Mutex;
 
 use sha2::{Digest, Sha256};
 
-use crate::ratelimit::hex;
-
 /// The SHA-256 of a document, in lower-case hexadecimal.
 pub fn sha256(document: &str) -> String {
-    hex(&Sha256::digest(document.as_bytes()))
+    hex::encode(Sha256::digest(document.as_bytes()))
 }
 
 /// A bounded map of hash → document; when full, the oldest half is dropped.

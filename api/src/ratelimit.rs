@@ -13,9 +13,7 @@ use std::net::IpAddr;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use axum::http::{HeaderMap, header};
-use sha2::{Digest, Sha256};
-
+use crate::auth::Principal;
 use crate::graphql::guard::Budget;
 
 /// Buckets kept before full (idle) ones are dropped.
@@ -27,8 +25,8 @@ pub enum Caller {
     /// No credentials: by client address (unknown when the server runs without connection
     /// info, as in tests driving the router directly).
     Anonymous(Option<IpAddr>),
-    /// An API key, by its identity.
-    Key(String),
+    /// A valid API key, by its id.
+    Key(i32),
 }
 
 impl Caller {
@@ -41,30 +39,13 @@ impl Caller {
     }
 }
 
-/// Who a request is charged to. Until API keys are verified by the server, a presented bearer
-/// token is identified by its SHA-256 (never stored in clear) and, being unverified, charged
-/// the anonymous budget; once authentication resolves a key, key it by the key's id here.
-pub fn caller(headers: &HeaderMap, address: Option<IpAddr>) -> Caller {
-    let token = headers
-        .get(header::AUTHORIZATION)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim)
-        .filter(|t| !t.is_empty());
-    match token {
-        Some(token) => Caller::Key(hex(&Sha256::digest(token.as_bytes()))),
+/// Who a request is charged to: the API key when the request presents a valid one, else the
+/// client's address.
+pub fn caller(principal: Option<&Principal>, address: Option<IpAddr>) -> Caller {
+    match principal {
+        Some(principal) => Caller::Key(principal.key_id),
         None => Caller::Anonymous(address),
     }
-}
-
-/// Lower-case hexadecimal.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write as _;
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(out, "{b:02x}");
-    }
-    out
 }
 
 /// Budgets per window; 0 switches the limit off for that kind of caller.
@@ -107,8 +88,8 @@ impl RateLimiter {
 
     fn budget(&self, caller: &Caller) -> u64 {
         match caller {
-            // Unverified tokens get the anonymous budget (see `caller`).
-            Caller::Anonymous(_) | Caller::Key(_) => self.limits.anonymous,
+            Caller::Anonymous(_) => self.limits.anonymous,
+            Caller::Key(_) => self.limits.key,
         }
     }
 

@@ -3,7 +3,7 @@
 use crate::enums::*;
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "city")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -24,6 +24,8 @@ pub struct Model {
     pub geonames_id: Option<i64>,
     pub sources: String,
     pub notes: Option<String>,
+    /// Bumped by every change; an update must name the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

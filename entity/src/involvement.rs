@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "involvement")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -12,6 +12,8 @@ pub struct Model {
     pub ucap_id: Option<i32>,
     pub project_id: Option<i32>,
     pub role: Option<String>,
+    /// Bumped by every change; an update must name the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

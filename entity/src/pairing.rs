@@ -3,7 +3,7 @@
 use crate::enums::*;
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "pairing")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -21,6 +21,8 @@ pub struct Model {
     pub status: PairingStatus,
     pub sources: String,
     pub notes: Option<String>,
+    /// Bumped by every change; an update must name the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,7 +3,7 @@
 use crate::enums::*;
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "project")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -17,6 +17,8 @@ pub struct Model {
     pub city_id: Option<i32>,
     pub region_id: Option<i32>,
     pub position: i32,
+    /// Bumped by every change; an update must name the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -2,7 +2,7 @@
 
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "region")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -22,6 +22,8 @@ pub struct Model {
     pub geonames_id: Option<i64>,
     pub sources: String,
     pub notes: Option<String>,
+    /// Bumped by every change; an update must name the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -3,7 +3,7 @@
 use crate::enums::*;
 use sea_orm::entity::prelude::*;
 
-#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel, serde::Serialize)]
 #[sea_orm(table_name = "ucap")]
 pub struct Model {
     #[sea_orm(primary_key)]
@@ -11,6 +11,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub pairing_id: i32,
     pub status: UcapStatus,
+    /// Bumped by every change; an update must name the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -6,17 +6,19 @@ pub mod id;
 pub mod input;
 pub mod limits;
 pub mod loader;
+pub mod mutation;
 pub mod object;
 pub mod query;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Request, Schema};
+use async_graphql::{EmptySubscription, Request, Schema};
 use sea_orm::DatabaseConnection;
 
 pub use loader::Loaders;
+pub use mutation::MutationRoot;
 pub use query::QueryRoot;
 
 /// The schema type served.
-pub type IucSchema = Schema<QueryRoot, EmptyMutation, EmptySubscription>;
+pub type IucSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
 
 /// How the schema is built.
 #[derive(Debug, Clone)]
@@ -54,14 +56,18 @@ pub fn build_schema(db: DatabaseConnection, summary_ttl: std::time::Duration) ->
 
 /// Builds the schema around a database pool.
 pub fn build_schema_with(db: DatabaseConnection, options: &SchemaOptions) -> IucSchema {
-    let mut builder = Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
-        .data(db)
-        .data(std::sync::Arc::new(
-            crate::service::summary::SummaryCache::new(options.summary_ttl),
-        ))
-        .extension(guard::Guard {
-            limits: options.limits,
-        });
+    let mut builder = Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .data(db)
+    .data(std::sync::Arc::new(
+        crate::service::summary::SummaryCache::new(options.summary_ttl),
+    ))
+    .extension(guard::Guard {
+        limits: options.limits,
+    });
     if !options.introspection {
         builder = builder.disable_introspection();
     }
@@ -71,12 +77,21 @@ pub fn build_schema_with(db: DatabaseConnection, options: &SchemaOptions) -> Iuc
 /// The schema's SDL, as `schema.graphql` holds it. It needs no database: the SDL depends only
 /// on the types.
 pub fn sdl() -> String {
-    Schema::build(QueryRoot::default(), EmptyMutation, EmptySubscription)
-        .finish()
-        .sdl()
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        EmptySubscription,
+    )
+    .finish()
+    .sdl()
 }
 
-/// Attaches what one request needs: fresh loaders, so caches never outlive the request.
-pub fn prepare(request: Request, db: &DatabaseConnection) -> Request {
-    request.data(Loaders::new(db))
+/// Attaches what one request needs: fresh loaders, so caches never outlive the request, and
+/// the caller's credentials (resolved on first use).
+pub fn prepare(
+    request: Request,
+    db: &DatabaseConnection,
+    auth: std::sync::Arc<crate::auth::RequestAuth>,
+) -> Request {
+    request.data(Loaders::new(db)).data(auth)
 }

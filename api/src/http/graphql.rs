@@ -33,6 +33,7 @@ use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
+use crate::auth::RequestAuth;
 use crate::graphql::guard::{Refusal, Ticket};
 use crate::metrics::{Outcome, RequestScope};
 use crate::persisted::sha256;
@@ -302,8 +303,18 @@ async fn handle(state: AppState, request: Request) -> Response {
         }
     }
 
-    // Documents, tickets, budgets.
-    let caller = caller(&parts.headers, address);
+    // The caller: a key is looked up only when the request presents one (anonymous reads cost
+    // no statement); the resolvers that need the caller reuse the lookup.
+    let scope = RequestScope::new(state.metrics.clone());
+    let auth = Arc::new(RequestAuth::from_headers(&parts.headers));
+    let principal = if auth.has_secret() {
+        RequestScope::run(scope.clone(), auth.require(&state.db))
+            .await
+            .ok()
+    } else {
+        None
+    };
+    let caller = caller(principal.as_ref(), address);
     let caller_kind = caller.kind();
     let budget: Arc<dyn crate::graphql::guard::Budget> = Arc::new(CallerBudget {
         limiter: state.limiter.clone(),
@@ -344,11 +355,10 @@ async fn handle(state: AppState, request: Request) -> Response {
     }
 
     // Execution, in the request's scope, under the timeout.
-    let scope = RequestScope::new(state.metrics.clone());
     let count = operations.len();
     let executed = tokio::time::timeout(
         state.settings.request_timeout,
-        RequestScope::run(scope.clone(), run(&state, operations)),
+        RequestScope::run(scope.clone(), run(&state, &auth, operations)),
     )
     .await;
     let statements = scope.statements.load(std::sync::atomic::Ordering::Relaxed);
@@ -590,7 +600,7 @@ async fn read_post(
 }
 
 /// Runs the operations (concurrently, as async-graphql runs a batch) and shapes each answer.
-async fn run(state: &AppState, operations: Vec<Operation>) -> Vec<Answer> {
+async fn run(state: &AppState, auth: &Arc<RequestAuth>, operations: Vec<Operation>) -> Vec<Answer> {
     let limit = state.settings.schema.limits.max_cost;
     let futures = operations.into_iter().map(|operation| async move {
         match operation {
@@ -609,7 +619,7 @@ async fn run(state: &AppState, operations: Vec<Operation>) -> Vec<Answer> {
                 name,
             } => {
                 // Loaders are built here, inside the request's scope.
-                let request = crate::graphql::prepare(request, &state.db);
+                let request = crate::graphql::prepare(request, &state.db, auth.clone());
                 let response = state.schema.execute(request).await;
                 let outcome = ticket.outcome();
                 let codes: Vec<String> = response

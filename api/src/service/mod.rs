@@ -1,10 +1,13 @@
 //! Database logic: no GraphQL or HTTP types here, only sea-orm and plain Rust.
 
+pub mod access;
 pub mod catalog;
 pub mod dataset;
 pub mod generate;
+pub mod keys;
 pub mod page;
 pub mod relations;
 pub mod search;
 pub mod seed;
 pub mod summary;
+pub mod write;
