@@ -158,6 +158,8 @@ async fn cors_origins_and_introspection_are_switchable() {
 struct Proxy {
     addr: SocketAddr,
     cut: Arc<AtomicBool>,
+    /// New connections wait (unanswered) until this is cleared.
+    stall: Arc<AtomicBool>,
     connections: Arc<Mutex<Vec<JoinHandle<()>>>>,
     accept: JoinHandle<()>,
 }
@@ -167,9 +169,10 @@ impl Proxy {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let cut = Arc::new(AtomicBool::new(false));
+        let stall = Arc::new(AtomicBool::new(false));
         let connections: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
         let accept = tokio::spawn({
-            let (cut, connections) = (cut.clone(), connections.clone());
+            let (cut, stall, connections) = (cut.clone(), stall.clone(), connections.clone());
             async move {
                 while let Ok((mut client, _)) = listener.accept().await {
                     if cut.load(Ordering::SeqCst) {
@@ -177,7 +180,11 @@ impl Proxy {
                         continue;
                     }
                     let target = target.clone();
+                    let stall = stall.clone();
                     let handle = tokio::spawn(async move {
+                        while stall.load(Ordering::SeqCst) {
+                            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+                        }
                         if let Ok(mut server) = TcpStream::connect(&target).await {
                             let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
                         }
@@ -189,8 +196,17 @@ impl Proxy {
         Proxy {
             addr,
             cut,
+            stall,
             connections,
             accept,
+        }
+    }
+
+    /// Every open connection dropped; new ones wait until `restore`.
+    async fn stall(&self) {
+        self.stall.store(true, Ordering::SeqCst);
+        for handle in self.connections.lock().await.drain(..) {
+            handle.abort();
         }
     }
 
@@ -203,6 +219,7 @@ impl Proxy {
 
     fn restore(&self) {
         self.cut.store(false, Ordering::SeqCst);
+        self.stall.store(false, Ordering::SeqCst);
     }
 }
 
@@ -212,15 +229,16 @@ impl Drop for Proxy {
     }
 }
 
-#[tokio::test]
-async fn requests_fail_fast_while_postgres_is_away_and_recover_when_it_returns() {
-    let Some(db) = TestDb::all_seeded()
+/// A seeded PostgreSQL database reached through a proxy, and an app whose pool goes through it
+/// (`None` when the PostgreSQL suite is off).
+async fn behind_proxy(
+    acquire_timeout: std::time::Duration,
+    settings: api::state::Settings,
+) -> Option<(TestApp, Proxy)> {
+    let db = TestDb::all_seeded()
         .await
         .into_iter()
-        .find(|db| db.backend == Backend::Postgres)
-    else {
-        return; // PostgreSQL suite switched off.
-    };
+        .find(|db| db.backend == Backend::Postgres)?;
     // postgres://user@host:port/name → the proxy in between.
     let (scheme_user, rest) = db.url.split_once('@').unwrap();
     let (host_port, path) = rest.split_once('/').unwrap();
@@ -230,15 +248,28 @@ async fn requests_fail_fast_while_postgres_is_away_and_recover_when_it_returns()
         &url,
         api::db::PoolOptions {
             max_connections: 2,
-            acquire_timeout: std::time::Duration::from_millis(500),
+            acquire_timeout,
             statement_timeout: std::time::Duration::from_secs(5),
         },
     )
     .await
     .expect("the pool connects through the proxy");
     let app = TestApp {
-        state: api::AppState::new(conn, statements, true),
+        state: api::AppState::with_settings(conn, statements, settings),
         db,
+    };
+    Some((app, proxy))
+}
+
+#[tokio::test]
+async fn requests_fail_fast_while_postgres_is_away_and_recover_when_it_returns() {
+    let Some((app, proxy)) = behind_proxy(
+        std::time::Duration::from_millis(500),
+        api::state::Settings::default(),
+    )
+    .await
+    else {
+        return; // PostgreSQL suite switched off.
     };
     let query = json!({ "query": "{ pairings(first: 2) { nodes { title } } }" }).to_string();
     let post = || {
@@ -288,4 +319,112 @@ async fn requests_fail_fast_while_postgres_is_away_and_recover_when_it_returns()
         "the server did not recover after the database came back"
     );
     assert_eq!(app.request(get("/readyz")).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn postgres_connections_carry_the_statement_timeout() {
+    for db in TestDb::all().await {
+        if db.backend != Backend::Postgres {
+            continue;
+        }
+        use sea_orm::ConnectionTrait;
+        let row = db
+            .conn
+            .query_one_raw(sea_orm::Statement::from_string(
+                db.conn.get_database_backend(),
+                "SHOW statement_timeout",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        let value: String = row.try_get("", "statement_timeout").unwrap();
+        assert_eq!(value, "5s");
+    }
+}
+
+#[tokio::test]
+async fn a_slow_request_times_out_and_shutdown_lets_in_flight_requests_finish() {
+    let mut settings = api::state::Settings::default();
+    settings.request_timeout = std::time::Duration::from_secs(1);
+    let Some((app, proxy)) = behind_proxy(std::time::Duration::from_secs(30), settings).await
+    else {
+        return; // PostgreSQL suite switched off.
+    };
+    let query = json!({ "query": "{ pairings(first: 2) { nodes { title } } }" }).to_string();
+    let post = |query: &str| {
+        Request::post("/graphql")
+            .header(header::CONTENT_TYPE, "application/json")
+            .body(Body::from(query.to_owned()))
+            .unwrap()
+    };
+
+    // The database does not answer: the request is cut at the timeout.
+    proxy.stall().await;
+    let (status, _, body) = app.request(post(&query)).await;
+    assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
+    let response: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(response["errors"][0]["extensions"]["code"], "TIMEOUT");
+    proxy.restore();
+
+    // Graceful shutdown: a request in flight when the signal comes still gets its answer.
+    let mut settings = api::state::Settings::default();
+    settings.request_timeout = std::time::Duration::from_secs(30);
+    let state =
+        api::AppState::with_settings(app.state.db.clone(), app.state.statements.clone(), settings);
+    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(api::server::serve_until(listener, state, async {
+        let _ = stopped.await;
+    }));
+    proxy.stall().await;
+    let in_flight = tokio::spawn(async move {
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        let request = format!(
+            "POST /graphql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{query}",
+            query.len()
+        );
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        stream.write_all(request.as_bytes()).await.unwrap();
+        let mut response = String::new();
+        stream.read_to_string(&mut response).await.unwrap();
+        response
+    });
+    // The request is in flight once the proxy holds a connection for it.
+    for _ in 0..500 {
+        if !proxy.connections.lock().await.is_empty() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+    }
+    stop.send(()).unwrap();
+    proxy.restore();
+    let response = in_flight.await.unwrap();
+    assert!(response.starts_with("HTTP/1.1 200"), "{response}");
+    assert!(response.contains("\"title\""), "{response}");
+    server.await.unwrap().unwrap();
+}
+
+#[test]
+fn every_setting_is_in_env_example_and_the_readme() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let config = std::fs::read_to_string(format!("{root}/api/src/config.rs")).unwrap();
+    let example = std::fs::read_to_string(format!("{root}/.env.example")).unwrap();
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).unwrap();
+    let names: Vec<&str> = config
+        .split("env = \"")
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .collect();
+    assert!(names.len() >= 20, "{names:?}");
+    for name in names {
+        assert!(
+            example.contains(name),
+            "{name} is missing from .env.example"
+        );
+        assert!(
+            readme.contains(&format!("`{name}`")),
+            "{name} is missing from the README"
+        );
+    }
 }
