@@ -30,7 +30,7 @@ fn deep_query(levels: usize) -> String {
     for j in 0..wraps {
         // Counted from the outside, even wraps are `ucap` (under a pairing), odd `pairing`.
         let from_outside = wraps - 1 - j;
-        let field = if from_outside % 2 == 0 {
+        let field = if from_outside.is_multiple_of(2) {
             "ucap"
         } else {
             "pairing"

@@ -102,8 +102,10 @@ async fn request_ids_are_echoed_or_generated() {
 
 #[tokio::test]
 async fn cors_origins_and_introspection_are_switchable() {
-    let mut settings = api::state::Settings::default();
-    settings.cors_origins = vec!["https://app.example".into()];
+    let mut settings = api::state::Settings {
+        cors_origins: vec!["https://app.example".into()],
+        ..Default::default()
+    };
     settings.schema.introspection = false;
     let app = TestApp::with_settings(TestDb::all().await.remove(0), settings);
     let preflight = Request::builder()
@@ -344,8 +346,10 @@ async fn postgres_connections_carry_the_statement_timeout() {
 
 #[tokio::test]
 async fn a_slow_request_times_out_and_shutdown_lets_in_flight_requests_finish() {
-    let mut settings = api::state::Settings::default();
-    settings.request_timeout = std::time::Duration::from_secs(1);
+    let settings = api::state::Settings {
+        request_timeout: std::time::Duration::from_secs(1),
+        ..Default::default()
+    };
     let Some((app, proxy)) = behind_proxy(std::time::Duration::from_secs(30), settings).await
     else {
         return; // PostgreSQL suite switched off.
@@ -367,8 +371,10 @@ async fn a_slow_request_times_out_and_shutdown_lets_in_flight_requests_finish() 
     proxy.restore();
 
     // Graceful shutdown: a request in flight when the signal comes still gets its answer.
-    let mut settings = api::state::Settings::default();
-    settings.request_timeout = std::time::Duration::from_secs(30);
+    let settings = api::state::Settings {
+        request_timeout: std::time::Duration::from_secs(30),
+        ..Default::default()
+    };
     let state =
         api::AppState::with_settings(app.state.db.clone(), app.state.statements.clone(), settings);
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

@@ -19,10 +19,17 @@ pub fn sha256(document: &str) -> String {
     hex::encode(Sha256::digest(document.as_bytes()))
 }
 
+/// Documents by hash, each with the insertion clock when it was stored; and the clock.
+#[derive(Default)]
+struct Entries {
+    documents: HashMap<String, (u64, String)>,
+    clock: u64,
+}
+
 /// A bounded map of hash → document; when full, the oldest half is dropped.
 pub struct ApqCache {
     capacity: usize,
-    inner: Mutex<(HashMap<String, (u64, String)>, u64)>,
+    inner: Mutex<Entries>,
 }
 
 impl ApqCache {
@@ -35,7 +42,7 @@ impl ApqCache {
 
     pub fn get(&self, hash: &str) -> Option<String> {
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.0.get(hash).map(|(_, d)| d.clone())
+        inner.documents.get(hash).map(|(_, d)| d.clone())
     }
 
     /// Remembers `document` under `hash` (the caller has checked that they match).
@@ -44,7 +51,10 @@ impl ApqCache {
             return;
         }
         let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let (map, clock) = &mut *guard;
+        let Entries {
+            documents: map,
+            clock,
+        } = &mut *guard;
         *clock += 1;
         if map.len() >= self.capacity && !map.contains_key(&hash) {
             let mut ages: Vec<u64> = map.values().map(|(age, _)| *age).collect();

@@ -136,6 +136,10 @@ impl Extension for GuardExtension {
             // No such operation: execution reports it.
             return Ok(document);
         };
+        if let Some(name) = &analysis.operation_name {
+            // The HTTP request's span (the extension runs inside it), for logs and traces.
+            tracing::Span::current().record("operation", name.as_str());
+        }
         let refuse = |refusal: Refusal, analysis: Analysis| {
             if let Some(ticket) = ticket {
                 let mut outcome = ticket.lock();

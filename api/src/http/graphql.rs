@@ -234,7 +234,7 @@ fn not_trusted() -> DocumentError {
 /// One operation of the request, ready to run or already answered.
 enum Operation {
     Run {
-        request: async_graphql::Request,
+        request: Box<async_graphql::Request>,
         ticket: Arc<Ticket>,
         report_cost: bool,
         name: Option<String>,
@@ -336,7 +336,7 @@ async fn handle(state: AppState, request: Request) -> Response {
                         .data(ticket.clone());
                     request.operation_name = p.operation_name;
                     Operation::Run {
-                        request,
+                        request: Box::new(request),
                         ticket,
                         report_cost: p.extensions.get("cost") == Some(&Value::Bool(true)),
                         name,
@@ -345,15 +345,6 @@ async fn handle(state: AppState, request: Request) -> Response {
             }
         })
         .collect();
-    if let Some(name) = operations.iter().find_map(|o| match o {
-        Operation::Run { name: Some(n), .. } | Operation::Failed { name: Some(n), .. } => {
-            Some(n.clone())
-        }
-        _ => None,
-    }) {
-        tracing::Span::current().record("operation", name.as_str());
-    }
-
     // Execution, in the request's scope, under the timeout.
     let count = operations.len();
     let executed = tokio::time::timeout(
@@ -362,6 +353,11 @@ async fn handle(state: AppState, request: Request) -> Response {
     )
     .await;
     let statements = scope.statements.load(std::sync::atomic::Ordering::Relaxed);
+    // The span's `operation`: a single operation's name is recorded by the schema's guard once
+    // the document is parsed (the name may come from the document); a batch says so.
+    if batched {
+        tracing::Span::current().record("operation", "batch");
+    }
     let Ok(answers) = executed else {
         for _ in 0..count {
             state.metrics.operation("timeout", Outcome::Timeout);
@@ -619,7 +615,7 @@ async fn run(state: &AppState, auth: &Arc<RequestAuth>, operations: Vec<Operatio
                 name,
             } => {
                 // Loaders are built here, inside the request's scope.
-                let request = crate::graphql::prepare(request, &state.db, auth.clone());
+                let request = crate::graphql::prepare(*request, &state.db, auth.clone());
                 let response = state.schema.execute(request).await;
                 let outcome = ticket.outcome();
                 let codes: Vec<String> = response
