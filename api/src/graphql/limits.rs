@@ -132,75 +132,68 @@ pub fn analyze(
 /// The first limit `analysis` exceeds, as a GraphQL error with its code, the limit and the
 /// computed figure.
 pub fn check(analysis: &Analysis, limits: &Limits) -> Result<(), ServerError> {
-    let refuse = |code: &str, message: String, limit: u64, actual: u64| {
-        let mut error = ServerError::new(message, None);
-        let extended = async_graphql::Error::new("").extend_with(|_, e| {
+    // (figure, limit, code, what the figure counts), in the order they are checked.
+    let checks: [(u64, u64, &str, &str); 4] = [
+        (
+            analysis.depth as u64,
+            limits.max_depth as u64,
+            "QUERY_TOO_DEEP",
+            "levels of nested fields",
+        ),
+        (
+            analysis.aliases as u64,
+            limits.max_aliases as u64,
+            "TOO_MANY_ALIASES",
+            "aliased fields",
+        ),
+        (
+            analysis.root_fields as u64,
+            limits.max_root_fields as u64,
+            "TOO_MANY_ROOT_FIELDS",
+            "top-level fields",
+        ),
+        (
+            if analysis.truncated {
+                u64::MAX
+            } else {
+                analysis.cost
+            },
+            limits.max_cost,
+            "QUERY_TOO_COMPLEX",
+            "cost",
+        ),
+    ];
+    let Some(&(actual, limit, code, what)) =
+        checks.iter().find(|(actual, limit, ..)| actual > limit)
+    else {
+        return Ok(());
+    };
+    let truncated = analysis.truncated && code == "QUERY_TOO_COMPLEX";
+    // When the walk stopped early, the figure reported is what it counted so far.
+    let actual = if truncated { analysis.cost } else { actual };
+    let message = if truncated {
+        format!(
+            "the query expands to more than {MAX_VISITS} field selections (fragments spread \
+             inside fragments): its cost exceeds the most allowed, {limit}"
+        )
+    } else if code == "QUERY_TOO_COMPLEX" {
+        format!(
+            "the query's cost is {actual}; the most allowed is {limit} (a connection costs its \
+             page size times the cost of what is selected under it: ask for smaller pages or \
+             fewer nested connections)"
+        )
+    } else {
+        format!("the operation has {actual} {what}; the most allowed is {limit}")
+    };
+    let mut error = ServerError::new(message, None);
+    error.extensions = async_graphql::Error::new("")
+        .extend_with(|_, e| {
             e.set("code", code);
             e.set("limit", limit);
             e.set("actual", actual);
-        });
-        error.extensions = extended.extensions;
-        Err(error)
-    };
-    if analysis.depth > limits.max_depth {
-        return refuse(
-            "QUERY_TOO_DEEP",
-            format!(
-                "the query is {} levels deep; the most allowed is {}",
-                analysis.depth, limits.max_depth
-            ),
-            limits.max_depth as u64,
-            analysis.depth as u64,
-        );
-    }
-    if analysis.aliases > limits.max_aliases {
-        return refuse(
-            "TOO_MANY_ALIASES",
-            format!(
-                "the query uses {} aliases; the most allowed is {}",
-                analysis.aliases, limits.max_aliases
-            ),
-            limits.max_aliases as u64,
-            analysis.aliases as u64,
-        );
-    }
-    if analysis.root_fields > limits.max_root_fields {
-        return refuse(
-            "TOO_MANY_ROOT_FIELDS",
-            format!(
-                "the operation selects {} top-level fields; the most allowed is {}",
-                analysis.root_fields, limits.max_root_fields
-            ),
-            limits.max_root_fields as u64,
-            analysis.root_fields as u64,
-        );
-    }
-    if analysis.truncated {
-        return refuse(
-            "QUERY_TOO_COMPLEX",
-            format!(
-                "the query expands to more than {MAX_VISITS} field selections (fragments spread \
-                 inside fragments); its cost would exceed the most allowed, {}",
-                limits.max_cost
-            ),
-            limits.max_cost,
-            analysis.cost,
-        );
-    }
-    if analysis.cost > limits.max_cost {
-        return refuse(
-            "QUERY_TOO_COMPLEX",
-            format!(
-                "the query's cost is {}; the most allowed is {} (a connection costs its page size \
-                 times the cost of what is selected under it: ask for smaller pages or fewer \
-                 nested connections)",
-                analysis.cost, limits.max_cost
-            ),
-            limits.max_cost,
-            analysis.cost,
-        );
-    }
-    Ok(())
+        })
+        .extensions;
+    Err(error)
 }
 
 struct Walker<'a> {
