@@ -184,6 +184,19 @@ pub(crate) fn refuse_if_referenced(what: &str, references: &[Removal]) -> Result
     )))
 }
 
+/// The id of an existing city named by an input field (`input.city`).
+pub(crate) async fn existing_city(db: &impl ConnectionTrait, id: &ID, field: &str) -> Result<i32> {
+    let key = input_id(id, NodeType::City, field)?;
+    if entity::city::Entity::find_by_id(key)
+        .one(db)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::invalid(field, "no such city"));
+    }
+    Ok(key)
+}
+
 /// `sources` as stored: a JSON array of strings.
 pub(crate) fn sources_text(sources: &[String]) -> String {
     serde_json::to_string(sources).unwrap_or_else(|_| "[]".to_owned())
