@@ -640,3 +640,71 @@ async fn create_update_and_delete_every_kind_of_record() {
         let _ = ids["aarhus"].clone();
     }
 }
+
+#[tokio::test]
+async fn a_stakeholder_key_changes_the_pairings_it_is_involved_in_and_cannot_add_itself_elsewhere()
+{
+    for app in TestApp::all_seeded().await {
+        let db = &app.db.conn;
+        let org =
+            catalog::stakeholder_by_slug(db, "association-of-commerce-for-the-historical-centre")
+                .await
+                .expect("lookup")
+                .expect("in the seed");
+        let key = keys::create(
+            db,
+            "acchc",
+            Role::Partner,
+            Some(Organisation::Stakeholder(org.id)),
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.message()))
+        .secret;
+        // Involved in madrid-buenos-aires: may change it.
+        let (id, v, _, _) = pairing(&app, "madrid-buenos-aires").await;
+        data_as(
+            &app,
+            &key,
+            UPDATE_TITLE,
+            json!({ "id": id, "v": v, "t": "Madrid – Buenos Aires" }),
+        )
+        .await;
+        // Not involved in aarhus-udaipur: may neither change it nor add itself to it.
+        let (other, v, _, _) = pairing(&app, "aarhus-udaipur").await;
+        let refused = app
+            .graphql_as(
+                Some(&key),
+                UPDATE_TITLE,
+                json!({ "id": other, "v": v, "t": "x" }),
+            )
+            .await;
+        assert_eq!(code(&refused), "FORBIDDEN");
+        let me = api::graphql::id::encode(api::graphql::id::NodeType::Stakeholder, org.id).0;
+        let refused = app
+            .graphql_as(
+                Some(&key),
+                "mutation($s: ID!, $p: ID) { createInvolvement(input: { stakeholder: $s, pairing: $p }) { involvement { id } } }",
+                json!({ "s": me, "p": other }),
+            )
+            .await;
+        assert_eq!(code(&refused), "FORBIDDEN", "{refused}");
+        // Its own record, yes; creating organisations, no.
+        data_as(
+            &app,
+            &key,
+            "mutation($s: ID!, $v: Int!) { updateStakeholder(input: { id: $s, version: $v, description: \"Traders of the historic centre\" }) { stakeholder { version } } }",
+            json!({ "s": me, "v": org.version }),
+        )
+        .await;
+        let refused = app
+            .graphql_as(
+                Some(&key),
+                "mutation { createStakeholder(input: { slug: \"x\", name: \"X\", helix: BUSINESS }) { stakeholder { id } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(code(&refused), "FORBIDDEN");
+        assert_eq!(pairing(&app, "aarhus-udaipur").await.1, v);
+    }
+}
