@@ -117,28 +117,33 @@ async fn writes_need_a_valid_key_and_keys_are_stored_only_as_hashes() {
         assert_eq!(code(&revoked), "UNAUTHENTICATED");
         assert_eq!(pairing(&app, "aarhus-udaipur").await.2, title);
         // No column of any key row holds a secret: only hashes and 8-character prefixes.
-        let rows = app
-            .db
-            .conn
-            .query_all_raw(sea_orm::Statement::from_string(
-                app.db.conn.get_database_backend(),
-                "SELECT * FROM api_key",
-            ))
+        let stored = entity::api_key::Entity::find()
+            .all(&app.db.conn)
             .await
             .expect("keys can be read");
-        assert_eq!(rows.len(), 3);
-        let dump = format!("{rows:?}");
+        assert_eq!(stored.len(), 3);
+        let dump = format!("{stored:?}");
         for s in [&k.admin, &k.aarhus, &secret] {
             assert!(
                 !dump.contains(s.as_str()),
                 "a secret is stored in plain text"
             );
-            assert!(dump.contains(&api::auth::hash(s)), "the hash is stored");
+            let hash = api::auth::hash(s);
+            assert!(
+                stored.iter().any(|key| key.token_hash == hash),
+                "the hash is stored"
+            );
         }
+        // Nor does the audit trail.
+        let audit = entity::audit_event::Entity::find()
+            .all(&app.db.conn)
+            .await
+            .expect("audit can be read");
+        assert!(!format!("{audit:?}").contains(&secret));
     }
 }
 
-use sea_orm::ConnectionTrait;
+use sea_orm::EntityTrait;
 
 #[tokio::test]
 async fn partners_change_only_their_own_pairings() {
@@ -629,9 +634,77 @@ async fn create_update_and_delete_every_kind_of_record() {
             .as_array()
             .expect("nodes")
             .clone();
-        assert_eq!(events["auditEvents"]["totalCount"], json!(16), "{events}");
+        assert_eq!(events["auditEvents"]["totalCount"], json!(17), "{events}");
         assert_eq!(nodes[0], json!({ "entity": "Region", "action": "DELETE" }));
-        assert_eq!(nodes[15], json!({ "entity": "City", "action": "CREATE" }));
+        assert_eq!(nodes[16], json!({ "entity": "City", "action": "CREATE" }));
         let _ = ids["aarhus"].clone();
+    }
+}
+
+#[tokio::test]
+async fn a_stakeholder_key_changes_the_pairings_it_is_involved_in_and_cannot_add_itself_elsewhere()
+{
+    for app in TestApp::all_seeded().await {
+        let db = &app.db.conn;
+        let org =
+            catalog::stakeholder_by_slug(db, "association-of-commerce-for-the-historical-centre")
+                .await
+                .expect("lookup")
+                .expect("in the seed");
+        let key = keys::create(
+            db,
+            "acchc",
+            Role::Partner,
+            Some(Organisation::Stakeholder(org.id)),
+            None,
+        )
+        .await
+        .unwrap_or_else(|e| panic!("{}", e.message()))
+        .secret;
+        // Involved in madrid-buenos-aires: may change it.
+        let (id, v, _, _) = pairing(&app, "madrid-buenos-aires").await;
+        data_as(
+            &app,
+            &key,
+            UPDATE_TITLE,
+            json!({ "id": id, "v": v, "t": "Madrid – Buenos Aires" }),
+        )
+        .await;
+        // Not involved in aarhus-udaipur: may neither change it nor add itself to it.
+        let (other, v, _, _) = pairing(&app, "aarhus-udaipur").await;
+        let refused = app
+            .graphql_as(
+                Some(&key),
+                UPDATE_TITLE,
+                json!({ "id": other, "v": v, "t": "x" }),
+            )
+            .await;
+        assert_eq!(code(&refused), "FORBIDDEN");
+        let me = api::graphql::id::encode(api::graphql::id::NodeType::Stakeholder, org.id).0;
+        let refused = app
+            .graphql_as(
+                Some(&key),
+                "mutation($s: ID!, $p: ID) { createInvolvement(input: { stakeholder: $s, pairing: $p }) { involvement { id } } }",
+                json!({ "s": me, "p": other }),
+            )
+            .await;
+        assert_eq!(code(&refused), "FORBIDDEN", "{refused}");
+        // Its own record, yes; creating organisations, no.
+        data_as(
+            &app,
+            &key,
+            "mutation($s: ID!, $v: Int!) { updateStakeholder(input: { id: $s, version: $v, description: \"Traders of the historic centre\" }) { stakeholder { version } } }",
+            json!({ "s": me, "v": org.version }),
+        )
+        .await;
+        let refused = app
+            .graphql_as(
+                Some(&key),
+                "mutation { createStakeholder(input: { slug: \"x\", name: \"X\", helix: BUSINESS }) { stakeholder { id } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(code(&refused), "FORBIDDEN");
+        assert_eq!(pairing(&app, "aarhus-udaipur").await.1, v);
     }
 }

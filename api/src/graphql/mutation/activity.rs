@@ -143,18 +143,6 @@ async fn stakeholder_links(
     Ok(out)
 }
 
-async fn city_id(db: &impl ConnectionTrait, id: &ID) -> Result<i32> {
-    let key = input_id(id, NodeType::City, "input.city")?;
-    if entity::city::Entity::find_by_id(key)
-        .one(db)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::invalid("input.city", "no such city"));
-    }
-    Ok(key)
-}
-
 async fn linked_pairings(db: &impl ConnectionTrait, activity_id: i32) -> Result<Vec<i32>> {
     let mut ids: Vec<i32> = activity_pairing::Entity::find()
         .filter(activity_pairing::Column::ActivityId.eq(activity_id))
@@ -269,7 +257,7 @@ impl ActivityMutation {
         let date = parse_date(&input.date)?;
         let stakeholders = stakeholder_links(&w.txn, &input.stakeholders).await?;
         let city_id = match &input.city {
-            Some(id) => Some(city_id(&w.txn, id).await?),
+            Some(id) => Some(existing_city(&w.txn, id, "input.city").await?),
             None => None,
         };
         let saved = write::insert_row(
@@ -338,7 +326,9 @@ impl ActivityMutation {
         match &input.city {
             MaybeUndefined::Undefined => {}
             MaybeUndefined::Null => after.city_id = None,
-            MaybeUndefined::Value(id) => after.city_id = Some(city_id(&w.txn, id).await?),
+            MaybeUndefined::Value(id) => {
+                after.city_id = Some(existing_city(&w.txn, id, "input.city").await?)
+            }
         }
         if let Some(sources) = input.sources {
             after.sources = sources_text(&sources);

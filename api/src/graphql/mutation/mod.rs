@@ -18,7 +18,8 @@ use std::sync::Arc;
 
 use async_graphql::{ID, MergedObject, SimpleObject};
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, EntityTrait, PrimaryKeyTrait, TransactionTrait,
+    ConnectionTrait, DatabaseTransaction, EntityTrait, PrimaryKeyTrait, SqliteTransactionMode,
+    TransactionOptions, TransactionTrait,
 };
 
 use crate::auth::{Principal, RequestAuth};
@@ -67,7 +68,14 @@ pub(crate) async fn principal(ctx: &async_graphql::Context<'_>) -> Result<Princi
 /// Authenticates the caller and opens the write's transaction.
 pub(crate) async fn begin(ctx: &async_graphql::Context<'_>) -> Result<Write> {
     let principal = principal(ctx).await?;
-    let txn = db(ctx)?.begin().await?;
+    // SQLite: take the write lock at BEGIN (IMMEDIATE). A deferred transaction that reads
+    // first and writes later fails at once with SQLITE_BUSY when another writer committed in
+    // between; an immediate one waits its turn (busy timeout) and then sees the new version.
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    };
+    let txn = db(ctx)?.begin_with_options(options).await?;
     let actor = Actor::new(&txn, principal).await?;
     Ok(Write { txn, actor })
 }
@@ -174,6 +182,19 @@ pub(crate) fn refuse_if_referenced(what: &str, references: &[Removal]) -> Result
          those first",
         list.join(", ")
     )))
+}
+
+/// The id of an existing city named by an input field (`input.city`).
+pub(crate) async fn existing_city(db: &impl ConnectionTrait, id: &ID, field: &str) -> Result<i32> {
+    let key = input_id(id, NodeType::City, field)?;
+    if entity::city::Entity::find_by_id(key)
+        .one(db)
+        .await?
+        .is_none()
+    {
+        return Err(AppError::invalid(field, "no such city"));
+    }
+    Ok(key)
 }
 
 /// `sources` as stored: a JSON array of strings.

@@ -103,18 +103,6 @@ pub struct InvolvementPayload {
     pub involvement: Involvement,
 }
 
-async fn city_id(db: &impl ConnectionTrait, id: &ID) -> Result<i32> {
-    let key = input_id(id, NodeType::City, "input.city")?;
-    if entity::city::Entity::find_by_id(key)
-        .one(db)
-        .await?
-        .is_none()
-    {
-        return Err(AppError::invalid("input.city", "no such city"));
-    }
-    Ok(key)
-}
-
 /// The pairing an involvement is (or would be) in.
 async fn involvement_pairing(db: &impl ConnectionTrait, m: &involvement::Model) -> Result<i32> {
     if let Some(id) = m.pairing_id {
@@ -160,7 +148,7 @@ impl StakeholderMutation {
         write::require_unique_slug::<stakeholder::Entity>(&w.txn, "input.slug", &input.slug, None)
             .await?;
         let city_id = match &input.city {
-            Some(id) => Some(city_id(&w.txn, id).await?),
+            Some(id) => Some(existing_city(&w.txn, id, "input.city").await?),
             None => None,
         };
         let country_id = match &input.country {
@@ -224,7 +212,9 @@ impl StakeholderMutation {
         match input.city {
             MaybeUndefined::Undefined => {}
             MaybeUndefined::Null => after.city_id = None,
-            MaybeUndefined::Value(id) => after.city_id = Some(city_id(&w.txn, &id).await?),
+            MaybeUndefined::Value(id) => {
+                after.city_id = Some(existing_city(&w.txn, &id, "input.city").await?)
+            }
         }
         match input.country {
             MaybeUndefined::Undefined => {}
