@@ -294,3 +294,49 @@ async fn the_rate_limit_charges_cost_per_client_and_says_when_to_retry() {
         );
     }
 }
+
+#[tokio::test]
+async fn a_valid_api_key_has_its_own_larger_budget() {
+    for db in TestDb::all_seeded().await {
+        let mut settings = api::state::Settings::default();
+        settings.rate_limits.anonymous = 300;
+        settings.rate_limits.key = 100_000;
+        let app = TestApp::with_settings(db, settings);
+        let key =
+            api::service::keys::create(&app.db.conn, "reader", api::auth::Role::Admin, None, None)
+                .await
+                .unwrap_or_else(|e| panic!("a key: {}", e.message()))
+                .secret;
+        // 101 units each: an anonymous caller gets two, a key many more.
+        let query =
+            json!({ "query": "{ pairings(first: 50) { nodes { programmeRegion { name } } } }" });
+        let with = |token: Option<&str>| {
+            let mut request = post(&query);
+            if let Some(token) = token {
+                request.headers_mut().insert(
+                    header::AUTHORIZATION,
+                    format!("Bearer {token}").parse().unwrap(),
+                );
+            }
+            request
+        };
+        for _ in 0..5 {
+            let (status, _, body) = app.request(with(Some(&key))).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+        }
+        // An unknown key is an anonymous caller.
+        let statuses = [
+            app.request(with(Some("iuc_not-a-key"))).await.0,
+            app.request(with(None)).await.0,
+            app.request(with(None)).await.0,
+        ];
+        assert_eq!(
+            statuses,
+            [
+                StatusCode::OK,
+                StatusCode::OK,
+                StatusCode::TOO_MANY_REQUESTS
+            ]
+        );
+    }
+}
