@@ -141,9 +141,8 @@ impl Metrics {
     /// The label value for a client-chosen operation name.
     fn operation_label(inner: &Inner, name: &str) -> String {
         let name = if name.is_empty() { "anonymous" } else { name };
-        let known = inner.requests.keys().any(|(n, _)| n == name);
-        let distinct = inner.latency.len();
-        if known || distinct < MAX_OPERATION_NAMES {
+        // Every label in use has a latency entry (both `operation` and `request` make one).
+        if inner.latency.contains_key(name) || inner.latency.len() < MAX_OPERATION_NAMES {
             name.to_owned()
         } else {
             "other".to_owned()

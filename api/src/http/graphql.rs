@@ -346,7 +346,14 @@ async fn handle(state: AppState, request: Request) -> Response {
         })
         .collect();
     // Execution, in the request's scope, under the timeout.
-    let count = operations.len();
+    let names: Vec<String> = operations
+        .iter()
+        .map(|o| match o {
+            Operation::Run { name, .. } | Operation::Failed { name, .. } => {
+                name.clone().unwrap_or_default()
+            }
+        })
+        .collect();
     let executed = tokio::time::timeout(
         state.settings.request_timeout,
         RequestScope::run(scope.clone(), run(&state, &auth, operations)),
@@ -359,14 +366,16 @@ async fn handle(state: AppState, request: Request) -> Response {
         tracing::Span::current().record("operation", "batch");
     }
     let Ok(answers) = executed else {
-        for _ in 0..count {
-            state.metrics.operation("timeout", Outcome::Timeout);
+        for name in &names {
+            state.metrics.operation(name, Outcome::Timeout);
         }
-        state.metrics.request(
-            if batched { "batch" } else { "timeout" },
-            started.elapsed().as_secs_f64(),
-            statements,
-        );
+        let label = match (&names[..], batched) {
+            ([one], false) => one.as_str(),
+            _ => "batch",
+        };
+        state
+            .metrics
+            .request(label, started.elapsed().as_secs_f64(), statements);
         tracing::warn!(
             timeout_s = state.settings.request_timeout.as_secs(),
             "request timed out"
