@@ -7,7 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::ServeArgs;
 use crate::db::StatementCounter;
-use crate::graphql::limits::Limits;
+use crate::graphql::limits::{Limits, TypeTable};
 use crate::graphql::{IucSchema, SchemaOptions};
 use crate::metrics::Metrics;
 use crate::persisted::{ApqCache, TrustedDocuments};
@@ -18,8 +18,10 @@ use crate::ratelimit::{RateLimiter, RateLimits};
 pub struct Settings {
     /// Serve GraphiQL to browsers on `GET /graphql`.
     pub graphiql: bool,
-    /// Limits, introspection and the summary's lifetime.
+    /// Introspection and the summary's lifetime.
     pub schema: SchemaOptions,
+    /// The query limits checked before execution.
+    pub limits: Limits,
     pub max_body_bytes: usize,
     pub max_batch: usize,
     pub request_timeout: Duration,
@@ -54,13 +56,13 @@ impl Settings {
             graphiql: args.graphiql,
             schema: SchemaOptions {
                 summary_ttl: Duration::from_secs(args.summary_ttl),
-                limits: Limits {
-                    max_depth: args.max_depth,
-                    max_aliases: args.max_aliases,
-                    max_root_fields: args.max_root_fields,
-                    max_cost: args.max_cost,
-                },
                 introspection: args.introspection,
+            },
+            limits: Limits {
+                max_depth: args.max_depth,
+                max_aliases: args.max_aliases,
+                max_root_fields: args.max_root_fields,
+                max_cost: args.max_cost,
             },
             max_body_bytes: args.max_body_bytes,
             max_batch: args.max_batch.max(1),
@@ -89,6 +91,8 @@ impl Settings {
 pub struct AppState {
     pub db: DatabaseConnection,
     pub schema: IucSchema,
+    /// Field return types, for measuring operations before they run.
+    pub types: Arc<TypeTable>,
     pub statements: StatementCounter,
     pub settings: Arc<Settings>,
     pub metrics: Arc<Metrics>,
@@ -128,9 +132,11 @@ impl AppState {
         settings: Settings,
     ) -> Self {
         let schema = crate::graphql::build_schema_with(db.clone(), &settings.schema);
+        let types = Arc::new(TypeTable::from_sdl(&schema.sdl()));
         Self {
             db,
             schema,
+            types,
             statements,
             limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
             apq: Arc::new(ApqCache::new(settings.apq_cache_size)),

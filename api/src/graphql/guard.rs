@@ -1,19 +1,16 @@
-//! The schema extension that enforces the query limits (`limits.rs`) before validation and
-//! execution, charges the operation's cost to the caller's rate-limit budget, refuses mutations
-//! that came over GET, and tells the HTTP layer what happened to each operation (`Ticket`).
+//! Admission of an operation before it runs: the document is parsed once, measured against the
+//! query limits (`limits.rs`), refused when it is a mutation sent over GET, and its cost is
+//! charged to the caller's rate-limit budget. The parsed document then goes to the schema
+//! (`Request::set_parsed_query`), which does not parse it again.
 //!
-//! The HTTP layer attaches a `Ticket` to every request; requests executed directly on the
-//! schema (tests, tools) have none and get the limits only.
+//! This is not a schema extension on purpose: with any extension installed, async-graphql
+//! routes every field's resolution through the extension chain (a registry lookup and a boxed
+//! future per field), which cost a third of the throughput of large responses.
 
-use std::sync::{Arc, Mutex};
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextPrepareRequest,
-};
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
-use async_graphql::{ErrorExtensions, Request, Response, ServerError, ServerResult, Variables};
+use async_graphql::{ErrorExtensions, ServerError, Variables};
 
-use super::limits::{self, Analysis, Limits};
+use super::limits::{self, Analysis, Limits, TypeTable};
 
 /// A rate-limit budget that an operation's cost is charged to.
 pub trait Budget: Send + Sync {
@@ -24,6 +21,8 @@ pub trait Budget: Send + Sync {
 /// Why an operation was refused before execution.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Refusal {
+    /// The document does not parse.
+    Parse,
     /// A query limit (depth, aliases, root fields, cost).
     Limit,
     /// A mutation sent over GET.
@@ -32,65 +31,25 @@ pub enum Refusal {
     RateLimited { retry_after: u64 },
 }
 
-/// What the HTTP layer learns about one operation.
-#[derive(Debug, Default, Clone)]
-pub struct Outcome {
-    /// The operation passed every check and ran (its response is a GraphQL response with
-    /// `data`, not a request error).
-    pub executed: bool,
+/// An operation allowed to run.
+pub struct Admitted {
+    pub document: ExecutableDocument,
+    /// `None` when the request names no operation the document has (execution reports it).
     pub analysis: Option<Analysis>,
-    pub refusal: Option<Refusal>,
 }
 
-/// One operation's passage through the schema, shared with the HTTP layer.
-pub struct Ticket {
+/// What one admission needs to know about the server and the request.
+pub struct Gate<'a> {
+    pub types: &'a TypeTable,
+    pub limits: &'a Limits,
     /// The request came over GET: only queries may run.
     pub over_get: bool,
     /// Where the cost is charged (none: no rate limit).
-    pub budget: Option<Arc<dyn Budget>>,
-    outcome: Mutex<Outcome>,
+    pub budget: Option<&'a dyn Budget>,
 }
 
-impl Ticket {
-    pub fn new(over_get: bool, budget: Option<Arc<dyn Budget>>) -> Arc<Self> {
-        Arc::new(Self {
-            over_get,
-            budget,
-            outcome: Mutex::default(),
-        })
-    }
-
-    /// What happened so far.
-    pub fn outcome(&self) -> Outcome {
-        self.lock().clone()
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, Outcome> {
-        self.outcome.lock().unwrap_or_else(|e| e.into_inner())
-    }
-}
-
-/// Installs the guard on a schema (`SchemaBuilder::extension`).
-pub struct Guard {
-    pub limits: Limits,
-}
-
-impl ExtensionFactory for Guard {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(GuardExtension {
-            limits: self.limits,
-            operation_name: Mutex::default(),
-        })
-    }
-}
-
-/// One per request (the factory creates one for every execution).
-struct GuardExtension {
-    limits: Limits,
-    operation_name: Mutex<Option<String>>,
-}
-
-fn coded(message: impl Into<String>, code: &'static str) -> ServerError {
+/// A GraphQL error with a code.
+pub fn coded(message: impl Into<String>, code: &'static str) -> ServerError {
     let mut error = ServerError::new(message, None);
     error.extensions = async_graphql::Error::new("")
         .extend_with(|_, e| e.set("code", code))
@@ -98,98 +57,52 @@ fn coded(message: impl Into<String>, code: &'static str) -> ServerError {
     error
 }
 
-#[async_trait::async_trait]
-impl Extension for GuardExtension {
-    async fn prepare_request(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        request: Request,
-        next: NextPrepareRequest<'_>,
-    ) -> ServerResult<Request> {
-        *self
-            .operation_name
-            .lock()
-            .unwrap_or_else(|e| e.into_inner()) = request.operation_name.clone();
-        next.run(ctx, request).await
-    }
-
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let document = next.run(ctx, query, variables).await?;
-        let operation_name = self
-            .operation_name
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clone();
-        let ticket = ctx.data_opt::<Arc<Ticket>>();
-        let Some(analysis) = limits::analyze(
-            &document,
-            &ctx.schema_env.registry,
-            operation_name.as_deref(),
-            variables,
-        ) else {
-            // No such operation: execution reports it.
-            return Ok(document);
-        };
-        if let Some(name) = &analysis.operation_name {
-            // The HTTP request's span (the extension runs inside it), for logs and traces.
-            tracing::Span::current().record("operation", name.as_str());
-        }
-        let refuse = |refusal: Refusal, analysis: Analysis| {
-            if let Some(ticket) = ticket {
-                let mut outcome = ticket.lock();
-                outcome.refusal = Some(refusal);
-                outcome.analysis = Some(analysis);
-            }
-        };
-        if let Some(ticket) = ticket
-            && ticket.over_get
-            && analysis.operation_type != OperationType::Query
-        {
-            refuse(Refusal::MutationOverGet, analysis);
-            return Err(coded(
+/// Parses, measures and charges one operation.
+pub fn admit(
+    gate: &Gate<'_>,
+    query: &str,
+    operation_name: Option<&str>,
+    variables: &Variables,
+) -> Result<Admitted, Box<(Refusal, ServerError)>> {
+    let document = async_graphql::parser::parse_query(query).map_err(|e| {
+        let mut error = ServerError::from(e);
+        error.extensions = coded("", "GRAPHQL_PARSE_FAILED").extensions;
+        Box::new((Refusal::Parse, error))
+    })?;
+    let Some(analysis) = limits::analyze(&document, gate.types, operation_name, variables) else {
+        return Ok(Admitted {
+            document,
+            analysis: None,
+        });
+    };
+    if gate.over_get && analysis.operation_type != OperationType::Query {
+        return Err(Box::new((
+            Refusal::MutationOverGet,
+            coded(
                 "only queries can be sent over GET: send mutations with POST",
                 "METHOD_NOT_ALLOWED",
-            ));
-        }
-        if let Err(error) = limits::check(&analysis, &self.limits) {
-            refuse(Refusal::Limit, analysis);
-            return Err(error);
-        }
-        if let Some(budget) = ticket.and_then(|t| t.budget.as_ref()) {
-            // Every operation takes at least one unit, so that free operations are counted too.
-            if let Err(retry_after) = budget.charge(analysis.cost.max(1)) {
-                let cost = analysis.cost;
-                refuse(Refusal::RateLimited { retry_after }, analysis);
-                return Err(coded(
+            ),
+        )));
+    }
+    limits::check(&analysis, gate.limits).map_err(|e| Box::new((Refusal::Limit, e)))?;
+    if let Some(budget) = gate.budget {
+        // Every operation takes at least one unit, so that free operations are counted too.
+        if let Err(retry_after) = budget.charge(analysis.cost.max(1)) {
+            return Err(Box::new((
+                Refusal::RateLimited { retry_after },
+                coded(
                     format!(
-                        "rate limit reached: this operation costs {cost} and the budget allows it \
-                         again in {retry_after} s"
+                        "rate limit reached: this operation costs {} and the budget allows it \
+                         again in {retry_after} s",
+                        analysis.cost
                     ),
                     "RATE_LIMITED",
-                ));
-            }
+                ),
+            )));
         }
-        if let Some(ticket) = ticket {
-            ticket.lock().analysis = Some(analysis);
-        }
-        Ok(document)
     }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        if let Some(ticket) = ctx.data_opt::<Arc<Ticket>>() {
-            ticket.lock().executed = true;
-        }
-        next.run(ctx, operation_name).await
-    }
+    Ok(Admitted {
+        document,
+        analysis: Some(analysis),
+    })
 }

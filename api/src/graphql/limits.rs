@@ -24,11 +24,12 @@
 //! and the walk stops after `MAX_VISITS` selections: a document of fragments each spreading
 //! the next several times would otherwise expand exponentially.
 
+use std::collections::HashMap;
+
 use async_graphql::parser::types::{
-    DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType, Selection,
-    SelectionSet,
+    BaseType, DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType,
+    Selection, SelectionSet, Type, TypeKind, TypeSystemDefinition,
 };
-use async_graphql::registry::{MetaTypeName, Registry};
 use async_graphql::{ErrorExtensions, Name, Positioned, ServerError, Value, Variables};
 
 use crate::service::page::DEFAULT_PAGE;
@@ -73,6 +74,80 @@ pub struct Analysis {
     pub truncated: bool,
 }
 
+/// The return type of every field of the schema's object and interface types, read once from
+/// the SDL (async-graphql keeps its registry to itself; walking the document here, before
+/// execution, needs no schema extension, which would wrap every field's resolution).
+#[derive(Debug, Clone, Default)]
+pub struct TypeTable {
+    /// type → field → the named type it returns (lists and non-null unwrapped).
+    fields: HashMap<String, HashMap<String, String>>,
+    query: String,
+    mutation: Option<String>,
+    subscription: Option<String>,
+}
+
+impl TypeTable {
+    /// From the schema's SDL (`Schema::sdl`).
+    pub fn from_sdl(sdl: &str) -> Self {
+        fn named(ty: &Type) -> &str {
+            match &ty.base {
+                BaseType::Named(name) => name.as_str(),
+                BaseType::List(inner) => named(inner),
+            }
+        }
+        let mut table = TypeTable {
+            query: "Query".into(),
+            mutation: Some("Mutation".into()),
+            subscription: Some("Subscription".into()),
+            ..TypeTable::default()
+        };
+        let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
+            tracing::error!(
+                "the schema's own SDL does not parse: query costs will not see connections"
+            );
+            return table;
+        };
+        for definition in document.definitions {
+            match definition {
+                TypeSystemDefinition::Schema(schema) => {
+                    if let Some(query) = &schema.node.query {
+                        table.query = query.node.to_string();
+                    }
+                    table.mutation = schema.node.mutation.as_ref().map(|m| m.node.to_string());
+                    table.subscription = schema
+                        .node
+                        .subscription
+                        .as_ref()
+                        .map(|s| s.node.to_string());
+                }
+                TypeSystemDefinition::Type(ty) => {
+                    let fields = match &ty.node.kind {
+                        TypeKind::Object(object) => &object.fields,
+                        TypeKind::Interface(interface) => &interface.fields,
+                        _ => continue,
+                    };
+                    let fields = fields
+                        .iter()
+                        .map(|f| {
+                            (
+                                f.node.name.node.to_string(),
+                                named(&f.node.ty.node).to_owned(),
+                            )
+                        })
+                        .collect();
+                    table.fields.insert(ty.node.name.node.to_string(), fields);
+                }
+                TypeSystemDefinition::Directive(_) => {}
+            }
+        }
+        table
+    }
+
+    fn field_type(&self, parent: &str, field: &str) -> Option<&str> {
+        self.fields.get(parent)?.get(field).map(String::as_str)
+    }
+}
+
 /// The operation a request selects, as execution will choose it; `None` when the name is
 /// unknown or missing where it is needed (execution reports that error).
 pub fn select_operation<'a>(
@@ -94,20 +169,20 @@ pub fn select_operation<'a>(
 /// Measures the operation `operation_name` selects.
 pub fn analyze(
     doc: &ExecutableDocument,
-    registry: &Registry,
+    types: &TypeTable,
     operation_name: Option<&str>,
     variables: &Variables,
 ) -> Option<Analysis> {
     let (name, operation) = select_operation(doc, operation_name)?;
     let operation = &operation.node;
     let root_type = match operation.ty {
-        OperationType::Query => Some(registry.query_type.as_str()),
-        OperationType::Mutation => registry.mutation_type.as_deref(),
-        OperationType::Subscription => registry.subscription_type.as_deref(),
+        OperationType::Query => Some(types.query.as_str()),
+        OperationType::Mutation => types.mutation.as_deref(),
+        OperationType::Subscription => types.subscription.as_deref(),
     };
     let mut walker = Walker {
         doc,
-        registry,
+        types,
         operation,
         variables,
         fragments: Vec::new(),
@@ -198,7 +273,7 @@ pub fn check(analysis: &Analysis, limits: &Limits) -> Result<(), ServerError> {
 
 struct Walker<'a> {
     doc: &'a ExecutableDocument,
-    registry: &'a Registry,
+    types: &'a TypeTable,
     operation: &'a OperationDefinition,
     variables: &'a Variables,
     /// Fragments being expanded on the current path (cycle guard).
@@ -323,18 +398,15 @@ impl<'a> Walker<'a> {
             return 0;
         }
         let name = field.name.node.as_str();
-        let registry = self.registry;
-        let field_type = parent_type
-            .and_then(|t| registry.types.get(t))
-            .and_then(|t| t.field_by_name(name))
-            .map(|f| MetaTypeName::concrete_typename(&f.ty));
+        let types = self.types;
+        let field_type = parent_type.and_then(|t| types.field_type(t, name));
         if field_type.is_some_and(|t| t.ends_with("Connection")) {
             let page = self.page_size(field);
             let inner = self.selections(set, field_type, depth, Mode::Connection(page));
             return 1u64.saturating_add(inner);
         }
         let children = self.selection_set(set, field_type, depth);
-        let count = if parent_type == Some(registry.query_type.as_str()) && name == "nodes" {
+        let count = if parent_type == Some(types.query.as_str()) && name == "nodes" {
             self.list_len(field, "ids")
         } else {
             1

@@ -26,8 +26,6 @@ pub struct SchemaOptions {
     /// How long the programme summary is served from memory before it is recomputed in the
     /// background.
     pub summary_ttl: std::time::Duration,
-    /// The query limits checked before execution.
-    pub limits: limits::Limits,
     /// Answer introspection queries (`__schema`, `__type`).
     pub introspection: bool,
 }
@@ -36,7 +34,6 @@ impl Default for SchemaOptions {
     fn default() -> Self {
         Self {
             summary_ttl: std::time::Duration::from_secs(30),
-            limits: limits::Limits::default(),
             introspection: true,
         }
     }
@@ -64,10 +61,7 @@ pub fn build_schema_with(db: DatabaseConnection, options: &SchemaOptions) -> Iuc
     .data(db)
     .data(std::sync::Arc::new(
         crate::service::summary::SummaryCache::new(options.summary_ttl),
-    ))
-    .extension(guard::Guard {
-        limits: options.limits,
-    });
+    ));
     if !options.introspection {
         builder = builder.disable_introspection();
     }

@@ -34,7 +34,8 @@ use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::auth::RequestAuth;
-use crate::graphql::guard::{Refusal, Ticket};
+use crate::graphql::guard::{Gate, Refusal, admit};
+use crate::graphql::limits::Analysis;
 use crate::metrics::{Outcome, RequestScope};
 use crate::persisted::sha256;
 use crate::ratelimit::{CallerBudget, caller};
@@ -235,19 +236,21 @@ fn not_trusted() -> DocumentError {
 enum Operation {
     Run {
         request: Box<async_graphql::Request>,
-        ticket: Arc<Ticket>,
+        analysis: Option<Analysis>,
         report_cost: bool,
         name: Option<String>,
     },
     Failed {
-        body: Value,
+        body: String,
         name: Option<String>,
+        refusal: Option<Refusal>,
     },
 }
 
 /// What came of one operation.
 struct Answer {
-    body: Value,
+    /// The operation's response, as JSON text.
+    body: String,
     name: String,
     outcome: Outcome,
     /// Ran (a GraphQL response) rather than a request error.
@@ -316,30 +319,60 @@ async fn handle(state: AppState, request: Request) -> Response {
     };
     let caller = caller(principal.as_ref(), address);
     let caller_kind = caller.kind();
-    let budget: Arc<dyn crate::graphql::guard::Budget> = Arc::new(CallerBudget {
+    let budget = CallerBudget {
         limiter: state.limiter.clone(),
         caller,
-    });
+    };
+    let gate = Gate {
+        types: &state.types,
+        limits: &state.settings.limits,
+        over_get: is_get,
+        budget: Some(&budget),
+    };
     let operations: Vec<Operation> = checked
         .into_iter()
         .map(|p| {
             let name = p.operation_name.clone();
-            match resolve_document(&state, &p) {
-                Err(e) => Operation::Failed {
-                    body: error_body(e.code, &e.message),
-                    name,
-                },
-                Ok(query) => {
-                    let ticket = Ticket::new(is_get, Some(budget.clone()));
-                    let mut request = async_graphql::Request::new(query)
-                        .variables(Variables::from_json(Value::Object(p.variables)))
-                        .data(ticket.clone());
+            let query = match resolve_document(&state, &p) {
+                Ok(query) => query,
+                Err(e) => {
+                    return Operation::Failed {
+                        body: error_body(e.code, &e.message).to_string(),
+                        name,
+                        refusal: None,
+                    };
+                }
+            };
+            let variables = Variables::from_json(Value::Object(p.variables));
+            match admit(&gate, &query, p.operation_name.as_deref(), &variables) {
+                Err(rejection) => {
+                    let (refusal, error) = *rejection;
+                    Operation::Failed {
+                        body: json!({ "errors": [error] }).to_string(),
+                        name: name.or_else(|| document_name(&query)),
+                        refusal: Some(refusal),
+                    }
+                }
+                Ok(admitted) => {
+                    if let Some(name) = admitted
+                        .analysis
+                        .as_ref()
+                        .and_then(|a| a.operation_name.as_deref())
+                    {
+                        tracing::Span::current().record("operation", name);
+                    }
+                    let mut request = async_graphql::Request::new(query).variables(variables);
                     request.operation_name = p.operation_name;
+                    request.set_parsed_query(admitted.document);
                     Operation::Run {
                         request: Box::new(request),
-                        ticket,
                         report_cost: p.extensions.get("cost") == Some(&Value::Bool(true)),
-                        name,
+                        name: admitted
+                            .analysis
+                            .as_ref()
+                            .and_then(|a| a.operation_name.clone())
+                            .or(name),
+                        analysis: admitted.analysis,
                     }
                 }
             }
@@ -360,8 +393,8 @@ async fn handle(state: AppState, request: Request) -> Response {
     )
     .await;
     let statements = scope.statements.load(std::sync::atomic::Ordering::Relaxed);
-    // The span's `operation`: a single operation's name is recorded by the schema's guard once
-    // the document is parsed (the name may come from the document); a batch says so.
+    // The span's `operation`: a single operation's name is recorded once its document is
+    // parsed (the name may come from the document); a batch says so.
     if batched {
         tracing::Span::current().record("operation", "batch");
     }
@@ -416,7 +449,11 @@ async fn handle(state: AppState, request: Request) -> Response {
         .max();
     let status = if retry_after.is_some() {
         StatusCode::TOO_MANY_REQUESTS
-    } else if !batched && answers[0].refusal == Some(Refusal::MutationOverGet) {
+    } else if !batched
+        && answers
+            .first()
+            .is_some_and(|a| a.refusal == Some(Refusal::MutationOverGet))
+    {
         StatusCode::METHOD_NOT_ALLOWED
     } else if answers.iter().all(|a| a.unavailable) {
         StatusCode::SERVICE_UNAVAILABLE
@@ -430,14 +467,14 @@ async fn handle(state: AppState, request: Request) -> Response {
         && !parts.headers.contains_key(header::AUTHORIZATION)
         && answers.iter().all(|a| a.outcome == Outcome::Ok);
     let body = if batched {
-        Value::Array(answers.into_iter().map(|a| a.body).collect()).to_string()
+        let bodies: Vec<String> = answers.into_iter().map(|a| a.body).collect();
+        format!("[{}]", bodies.join(","))
     } else {
         answers
             .into_iter()
             .next()
             .map(|a| a.body)
             .unwrap_or_default()
-            .to_string()
     };
 
     let mut headers = HeaderMap::new();
@@ -604,88 +641,115 @@ async fn read_post(
     }
 }
 
+/// The name of the first operation in a document that does not parse as a whole (for
+/// metrics only): the text after `query`/`mutation`, if it looks like a name.
+fn document_name(query: &str) -> Option<String> {
+    let rest = query
+        .trim_start()
+        .strip_prefix("query")
+        .or_else(|| query.trim_start().strip_prefix("mutation"))?;
+    let name: String = rest
+        .trim_start()
+        .chars()
+        .take_while(|c| c.is_ascii_alphanumeric() || *c == '_')
+        .collect();
+    (!name.is_empty() && name.len() <= 100).then_some(name)
+}
+
 /// Runs the operations (concurrently, as async-graphql runs a batch) and shapes each answer.
 async fn run(state: &AppState, auth: &Arc<RequestAuth>, operations: Vec<Operation>) -> Vec<Answer> {
-    let limit = state.settings.schema.limits.max_cost;
+    let limit = state.settings.limits.max_cost;
     let futures = operations.into_iter().map(|operation| async move {
         match operation {
-            Operation::Failed { body, name } => Answer {
+            Operation::Failed {
+                body,
+                name,
+                refusal,
+            } => Answer {
                 body,
                 name: name.unwrap_or_default(),
-                outcome: Outcome::Invalid,
+                outcome: match refusal {
+                    Some(Refusal::Limit) => Outcome::Refused,
+                    Some(Refusal::RateLimited { .. }) => Outcome::RateLimited,
+                    _ => Outcome::Invalid,
+                },
                 executed: false,
-                refusal: None,
+                refusal,
                 unavailable: false,
             },
             Operation::Run {
                 request,
-                ticket,
+                analysis,
                 report_cost,
                 name,
             } => {
                 // Loaders are built here, inside the request's scope.
                 let request = crate::graphql::prepare(*request, &state.db, auth.clone());
                 let response = state.schema.execute(request).await;
-                let outcome = ticket.outcome();
-                let codes: Vec<String> = response
-                    .errors
-                    .iter()
-                    .filter_map(|e| e.extensions.as_ref()?.get("code"))
-                    .map(|c| c.to_string().trim_matches('"').to_owned())
-                    .collect();
-                let unavailable = !response.errors.is_empty()
-                    && response.data == async_graphql::Value::Null
-                    && codes.iter().any(|c| c == "SERVICE_UNAVAILABLE");
-                let kind = match outcome.refusal {
-                    Some(Refusal::Limit) => Outcome::Refused,
-                    Some(Refusal::RateLimited { .. }) => Outcome::RateLimited,
-                    Some(Refusal::MutationOverGet) => Outcome::Invalid,
-                    None if !outcome.executed => Outcome::Invalid,
-                    None if response.errors.is_empty() => Outcome::Ok,
-                    None if codes.iter().any(|c| c == "SERVICE_UNAVAILABLE") => {
-                        Outcome::Unavailable
-                    }
-                    None => Outcome::Error,
+                // Errors before execution (validation, variables, an unknown operation) carry
+                // no path; a field error always does.
+                let executed = !(response.data == async_graphql::Value::Null
+                    && !response.errors.is_empty()
+                    && response.errors.iter().all(|e| e.path.is_empty()));
+                let has_code = |code: &str| {
+                    response.errors.iter().any(|e| {
+                        e.extensions
+                            .as_ref()
+                            .and_then(|x| x.get("code"))
+                            .is_some_and(|c| *c == async_graphql::Value::from(code))
+                    })
                 };
-                let mut body = serde_json::to_value(&response).unwrap_or_else(|e| {
+                let unavailable =
+                    response.data == async_graphql::Value::Null && has_code("SERVICE_UNAVAILABLE");
+                let outcome = if !executed {
+                    Outcome::Invalid
+                } else if response.errors.is_empty() {
+                    Outcome::Ok
+                } else if has_code("SERVICE_UNAVAILABLE") {
+                    Outcome::Unavailable
+                } else {
+                    Outcome::Error
+                };
+                let cost = analysis.as_ref().filter(|_| report_cost).map(|a| a.cost);
+                let body = if executed && cost.is_none() {
+                    // The common case: straight to text.
+                    serde_json::to_string(&response)
+                } else {
+                    serde_json::to_value(&response).and_then(|mut body| {
+                        if let Some(object) = body.as_object_mut() {
+                            if !executed {
+                                // A request error: no `data` entry (GraphQL over HTTP).
+                                object.remove("data");
+                            }
+                            if let Some(cost) = cost {
+                                let extensions = object
+                                    .entry("extensions")
+                                    .or_insert_with(|| Value::Object(Map::new()));
+                                if let Some(extensions) = extensions.as_object_mut() {
+                                    extensions.insert(
+                                        "cost".into(),
+                                        json!({ "requested": cost, "limit": limit }),
+                                    );
+                                }
+                            }
+                        }
+                        serde_json::to_string(&body)
+                    })
+                }
+                .unwrap_or_else(|e| {
                     tracing::error!(error = %e, "a response could not be serialised");
                     error_body(
                         "INTERNAL_SERVER_ERROR",
                         "internal error: the response could not be serialised",
                     )
+                    .to_string()
                 });
-                if !outcome.executed
-                    && let Some(object) = body.as_object_mut()
-                {
-                    // A request error: no `data` entry (GraphQL over HTTP).
-                    object.remove("data");
-                }
-                if report_cost
-                    && let Some(analysis) = &outcome.analysis
-                    && let Some(object) = body.as_object_mut()
-                {
-                    let extensions = object
-                        .entry("extensions")
-                        .or_insert_with(|| Value::Object(Map::new()));
-                    if let Some(extensions) = extensions.as_object_mut() {
-                        extensions.insert(
-                            "cost".into(),
-                            json!({ "requested": analysis.cost, "limit": limit }),
-                        );
-                    }
-                }
-                let name = outcome
-                    .analysis
-                    .as_ref()
-                    .and_then(|a| a.operation_name.clone())
-                    .or(name)
-                    .unwrap_or_default();
                 Answer {
                     body,
-                    name,
-                    outcome: kind,
-                    executed: outcome.executed,
-                    refusal: outcome.refusal,
+                    name: name.unwrap_or_default(),
+                    outcome,
+                    executed,
+                    refusal: None,
                     unavailable,
                 }
             }
