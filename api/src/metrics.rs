@@ -97,6 +97,20 @@ pub enum Outcome {
 }
 
 impl Outcome {
+    const ALL: [Outcome; 7] = [
+        Outcome::Ok,
+        Outcome::Error,
+        Outcome::Invalid,
+        Outcome::Refused,
+        Outcome::RateLimited,
+        Outcome::Timeout,
+        Outcome::Unavailable,
+    ];
+
+    fn index(self) -> usize {
+        self as usize
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             Outcome::Ok => "ok",
@@ -110,12 +124,16 @@ impl Outcome {
     }
 }
 
+/// One operation name's counts by outcome and its latency.
+struct OperationStats {
+    outcomes: [u64; Outcome::ALL.len()],
+    latency: Histogram,
+}
+
 #[derive(Default)]
 struct Inner {
-    /// (operation name, outcome) → count.
-    requests: BTreeMap<(String, Outcome), u64>,
-    /// operation name → latency histogram.
-    latency: BTreeMap<String, Histogram>,
+    /// operation name → its counts.
+    operations: BTreeMap<String, OperationStats>,
     statements: Option<Histogram>,
     /// loader → keys per batch.
     batches: BTreeMap<&'static str, Histogram>,
@@ -138,27 +156,36 @@ impl Metrics {
         f(&mut inner)
     }
 
-    /// The label value for a client-chosen operation name.
-    fn operation_label(inner: &Inner, name: &str) -> String {
+    /// The entry of a client-chosen operation name (`anonymous` without one; `other` once
+    /// `MAX_OPERATION_NAMES` are in use). Allocates only for a new name.
+    fn stats<'a>(inner: &'a mut Inner, name: &str) -> Option<&'a mut OperationStats> {
         let name = if name.is_empty() { "anonymous" } else { name };
-        // Every label in use has a latency entry (both `operation` and `request` make one).
-        if inner.latency.contains_key(name) || inner.latency.len() < MAX_OPERATION_NAMES {
-            name.to_owned()
+        let name = if inner.operations.contains_key(name)
+            || inner.operations.len() < MAX_OPERATION_NAMES
+        {
+            name
         } else {
-            "other".to_owned()
+            "other"
+        };
+        if !inner.operations.contains_key(name) {
+            inner.operations.insert(
+                name.to_owned(),
+                OperationStats {
+                    outcomes: [0; Outcome::ALL.len()],
+                    latency: Histogram::new(LATENCY_BUCKETS),
+                },
+            );
         }
+        inner.operations.get_mut(name)
     }
 
     /// Counts one operation with its outcome.
     pub fn operation(&self, name: &str, outcome: Outcome) {
         self.operations.fetch_add(1, Ordering::Relaxed);
         self.with(|inner| {
-            let label = Self::operation_label(inner, name);
-            inner
-                .latency
-                .entry(label.clone())
-                .or_insert_with(|| Histogram::new(LATENCY_BUCKETS));
-            *inner.requests.entry((label, outcome)).or_default() += 1;
+            if let Some(stats) = Self::stats(inner, name) {
+                stats.outcomes[outcome.index()] += 1;
+            }
         });
     }
 
@@ -166,12 +193,9 @@ impl Metrics {
     /// statements.
     pub fn request(&self, name: &str, seconds: f64, statements: u64) {
         self.with(|inner| {
-            let label = Self::operation_label(inner, name);
-            inner
-                .latency
-                .entry(label)
-                .or_insert_with(|| Histogram::new(LATENCY_BUCKETS))
-                .observe(seconds);
+            if let Some(stats) = Self::stats(inner, name) {
+                stats.latency.observe(seconds);
+            }
             inner
                 .statements
                 .get_or_insert_with(|| Histogram::new(STATEMENT_BUCKETS))
@@ -214,19 +238,25 @@ impl Metrics {
                 "# HELP iuc_graphql_requests_total GraphQL operations by operation name and outcome.\n\
                  # TYPE iuc_graphql_requests_total counter\n",
             );
-            for ((name, outcome), count) in &inner.requests {
-                let _ = writeln!(
-                    out,
-                    "iuc_graphql_requests_total{{operation=\"{}\",outcome=\"{}\"}} {count}",
-                    escape(name),
-                    outcome.as_str()
-                );
+            for (name, stats) in &inner.operations {
+                for outcome in Outcome::ALL {
+                    let count = stats.outcomes[outcome.index()];
+                    if count > 0 {
+                        let _ = writeln!(
+                            out,
+                            "iuc_graphql_requests_total{{operation=\"{}\",outcome=\"{}\"}} {count}",
+                            escape(name),
+                            outcome.as_str()
+                        );
+                    }
+                }
             }
             out.push_str(
                 "# HELP iuc_graphql_request_duration_seconds Time to answer a GraphQL HTTP request, by operation name (`batch` for batches).\n\
                  # TYPE iuc_graphql_request_duration_seconds histogram\n",
             );
-            for (name, histogram) in &inner.latency {
+            for (name, stats) in &inner.operations {
+                let histogram = &stats.latency;
                 if histogram.count > 0 {
                     histogram.write(
                         &mut out,
