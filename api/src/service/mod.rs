@@ -2,6 +2,7 @@
 
 pub mod catalog;
 pub mod dataset;
+pub mod export;
 pub mod generate;
 pub mod page;
 pub mod relations;
