@@ -9,7 +9,7 @@
 //!   here in Rust, bytewise, so that SQLite and PostgreSQL (whose collations differ) write the
 //!   same file, and two databases holding the same data write the same bytes whatever order the
 //!   rows went in. So export → import into an empty database → export gives an identical file.
-//! - **Bounded.** One statement per table (at most 18), whatever the number of rows; a filtered
+//! - **Bounded.** One statement per table read (19 tables at most), whatever the number of rows; a filtered
 //!   export restricts each table in SQL with the filter as a subquery.
 //! - **Consistent.** All statements run in one read transaction (on PostgreSQL `REPEATABLE READ
 //!   READ ONLY`; SQLite's read transactions are snapshots already), so a write that commits
