@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use crate::config::{Command, Config, ExportArgs, ExportFormat, SeedMode, ServeArgs};
+use crate::config::{Command, Config, ExportArgs, ExportFormat, KeysCommand, SeedMode, ServeArgs};
 use crate::db;
 use crate::service::seed::{self, Mode};
 use crate::state::AppState;
@@ -71,6 +71,7 @@ async fn run_inner(config: Config) -> Result<(), String> {
         }
         Command::Export(args) => export(&conn, args).await,
         Command::Import { file, dry_run } => import(&conn, &file, dry_run).await,
+        Command::Keys(command) => keys(&conn, command).await,
         Command::Serve(args) => serve(conn, statements, args).await,
     }
 }
@@ -189,6 +190,83 @@ async fn import(
     };
     println!("import {verb}: {changes}");
     Ok(())
+}
+
+async fn keys(conn: &sea_orm::DatabaseConnection, command: KeysCommand) -> Result<(), String> {
+    use crate::auth::{Organisation, Role};
+    use crate::service::{catalog, keys};
+    let message = |e: crate::error::AppError| e.message().to_owned();
+    match command {
+        KeysCommand::Create {
+            name,
+            admin,
+            city,
+            region,
+            stakeholder,
+        } => {
+            let lookup_failed = |e: sea_orm::DbErr| format!("cannot read the database: {e}");
+            let organisation = if let Some(slug) = city {
+                let city = catalog::city_by_slug(conn, &slug)
+                    .await
+                    .map_err(lookup_failed)?
+                    .ok_or_else(|| format!("no city with slug {slug:?}"))?;
+                Some(Organisation::City(city.id))
+            } else if let Some(slug) = region {
+                let region = catalog::region_by_slug(conn, &slug)
+                    .await
+                    .map_err(lookup_failed)?
+                    .ok_or_else(|| format!("no region with slug {slug:?}"))?;
+                Some(Organisation::Region(region.id))
+            } else if let Some(slug) = stakeholder {
+                let stakeholder = catalog::stakeholder_by_slug(conn, &slug)
+                    .await
+                    .map_err(lookup_failed)?
+                    .ok_or_else(|| format!("no stakeholder with slug {slug:?}"))?;
+                Some(Organisation::Stakeholder(stakeholder.id))
+            } else if admin {
+                None
+            } else {
+                return Err(
+                    "say whom the key is for: --admin, or --city/--region/--stakeholder SLUG"
+                        .into(),
+                );
+            };
+            let role = if admin { Role::Admin } else { Role::Partner };
+            let created = keys::create(conn, &name, role, organisation, None)
+                .await
+                .map_err(message)?;
+            eprintln!(
+                "created {} key #{} {:?}; its secret is shown this once, store it now:",
+                role.as_str(),
+                created.key.id,
+                created.key.name
+            );
+            println!("{}", created.secret);
+            Ok(())
+        }
+        KeysCommand::List => {
+            for key in keys::list(conn).await.map_err(message)? {
+                let owner = crate::auth::principal(&key)
+                    .organisation
+                    .map(|o| o.global_id())
+                    .unwrap_or_else(|| "-".into());
+                let state = match key.revoked_at {
+                    Some(at) => format!("revoked {}", at.to_rfc3339()),
+                    None => "active".into(),
+                };
+                println!(
+                    "{}\t{}\t{}…\t{}\t{}\t{}",
+                    key.id, key.name, key.token_prefix, key.role, owner, state
+                );
+            }
+            Ok(())
+        }
+        KeysCommand::Revoke { id } => {
+            let key = keys::revoke(conn, id).await.map_err(message)?;
+            println!("revoked key #{} {:?}", key.id, key.name);
+            Ok(())
+        }
+    }
 }
 
 async fn serve(

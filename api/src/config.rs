@@ -61,6 +61,9 @@ pub enum Command {
         #[arg(long)]
         dry_run: bool,
     },
+    /// Manage API keys (administrators can also do this through GraphQL mutations).
+    #[command(subcommand)]
+    Keys(KeysCommand),
     /// Print the GraphQL schema (SDL) to standard output; `schema.graphql` is its output.
     PrintSchema,
     /// Fill the database with synthetic data at any scale, deterministic from the seed (for
@@ -116,6 +119,37 @@ pub struct ExportArgs {
 pub enum ExportFormat {
     Json,
     Csv,
+}
+
+/// `iuc-graph keys …`.
+#[derive(Debug, Clone, Subcommand)]
+pub enum KeysCommand {
+    /// Create a key and print its secret (shown this once; only its hash is stored). On a fresh
+    /// install: `iuc-graph keys create --admin --name ops`.
+    Create {
+        /// A name that says who holds the key.
+        #[arg(long)]
+        name: String,
+        /// An administrator key (may change anything and manage keys).
+        #[arg(long, conflicts_with_all = ["city", "region", "stakeholder"])]
+        admin: bool,
+        /// A partner key for this city's administration (city slug).
+        #[arg(long, conflicts_with_all = ["region", "stakeholder"])]
+        city: Option<String>,
+        /// A partner key for this region's administration (region slug).
+        #[arg(long, conflicts_with = "stakeholder")]
+        region: Option<String>,
+        /// A partner key for this stakeholder organisation (stakeholder slug).
+        #[arg(long)]
+        stakeholder: Option<String>,
+    },
+    /// List keys (never their secrets).
+    List,
+    /// Revoke a key by its number (from `keys list`).
+    Revoke {
+        /// The key's number.
+        id: i32,
+    },
 }
 
 /// How the server runs.

@@ -13,6 +13,17 @@ use async_graphql::ErrorExtensions;
 pub enum AppError {
     /// The request is wrong: a malformed id, an argument out of range.
     BadUserInput(String),
+    /// One field of a mutation's input is wrong; `field` is its path (`input.participants[1]`).
+    Invalid { field: String, message: String },
+    /// A write without a valid API key.
+    Unauthenticated,
+    /// A valid key without the right to do this (or to know whether the record exists).
+    Forbidden,
+    /// The record named does not exist (said only to callers allowed to know).
+    NotFound(String),
+    /// The write conflicts with the data: a stale version, a duplicate key, a delete that
+    /// would orphan records.
+    Conflict(String),
     /// Something failed on our side; the details are in the log, not in the response.
     Internal(String),
 }
@@ -21,14 +32,25 @@ impl AppError {
     /// The message a client sees.
     pub fn message(&self) -> &str {
         match self {
-            AppError::BadUserInput(m) => m,
+            AppError::BadUserInput(m)
+            | AppError::Invalid { message: m, .. }
+            | AppError::NotFound(m)
+            | AppError::Conflict(m) => m,
+            AppError::Unauthenticated => {
+                "authentication required: send an API key as `Authorization: Bearer <key>`"
+            }
+            AppError::Forbidden => "forbidden: this API key may not make this change",
             AppError::Internal(_) => "internal error: the server could not complete the request",
         }
     }
 
     pub fn code(&self) -> &'static str {
         match self {
-            AppError::BadUserInput(_) => "BAD_USER_INPUT",
+            AppError::BadUserInput(_) | AppError::Invalid { .. } => "BAD_USER_INPUT",
+            AppError::Unauthenticated => "UNAUTHENTICATED",
+            AppError::Forbidden => "FORBIDDEN",
+            AppError::NotFound(_) => "NOT_FOUND",
+            AppError::Conflict(_) => "CONFLICT",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -52,7 +74,27 @@ impl From<AppError> for async_graphql::Error {
             tracing::error!(error = %detail, "internal error while resolving a request");
         }
         let code = error.code();
-        async_graphql::Error::new(error.message()).extend_with(|_, e| e.set("code", code))
+        let field = match &error {
+            AppError::Invalid { field, .. } => Some(field.clone()),
+            _ => None,
+        };
+        async_graphql::Error::new(error.message()).extend_with(|_, e| {
+            e.set("code", code);
+            if let Some(field) = &field {
+                e.set("field", field.as_str());
+            }
+        })
+    }
+}
+
+impl AppError {
+    /// An invalid input field: the message names the field's path.
+    pub fn invalid(field: impl Into<String>, message: impl std::fmt::Display) -> Self {
+        let field = field.into();
+        AppError::Invalid {
+            message: format!("`{field}`: {message}"),
+            field,
+        }
     }
 }
 

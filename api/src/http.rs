@@ -11,6 +11,7 @@ use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
 use tower_http::trace::TraceLayer;
 
+use crate::auth::RequestAuth;
 use crate::graphql;
 use crate::state::AppState;
 
@@ -21,15 +22,17 @@ pub fn app(state: AppState) -> Router {
         .route("/graphiql/{asset}", get(graphiql_asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/metrics", get(metrics))
+        .merge(crate::export_http::routes())
         .layer(TraceLayer::new_for_http())
         .with_state(state)
 }
 
 async fn graphql_post(
     State(state): State<AppState>,
+    headers: HeaderMap,
     request: GraphQLBatchRequest,
 ) -> GraphQLResponse {
-    execute(&state, request.into_inner()).await
+    execute(&state, &headers, request.into_inner()).await
 }
 
 /// A browser asking for a page (and sending no query) gets GraphiQL; anything else is a
@@ -64,14 +67,14 @@ async fn graphql_get(
         )),
     };
     match request {
-        Ok(request) => execute(&state, BatchRequest::Single(request))
+        Ok(request) => execute(&state, &headers, BatchRequest::Single(request))
             .await
             .into_response(),
         Err(error) => (StatusCode::BAD_REQUEST, error.to_string()).into_response(),
     }
 }
 
-async fn execute(state: &AppState, request: BatchRequest) -> GraphQLResponse {
+async fn execute(state: &AppState, headers: &HeaderMap, request: BatchRequest) -> GraphQLResponse {
     let operations = match &request {
         BatchRequest::Single(_) => 1,
         BatchRequest::Batch(rs) => rs.len() as u64,
@@ -79,11 +82,15 @@ async fn execute(state: &AppState, request: BatchRequest) -> GraphQLResponse {
     state
         .operations
         .fetch_add(operations, std::sync::atomic::Ordering::Relaxed);
+    // The key is looked up only if a resolver asks who is calling, once for the whole batch.
+    let auth = std::sync::Arc::new(RequestAuth::from_headers(headers));
     let request = match request {
-        BatchRequest::Single(r) => BatchRequest::Single(graphql::prepare(r, &state.db)),
+        BatchRequest::Single(r) => {
+            BatchRequest::Single(graphql::prepare(r, &state.db, auth.clone()))
+        }
         BatchRequest::Batch(rs) => BatchRequest::Batch(
             rs.into_iter()
-                .map(|r| graphql::prepare(r, &state.db))
+                .map(|r| graphql::prepare(r, &state.db, auth.clone()))
                 .collect(),
         ),
     };

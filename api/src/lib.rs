@@ -4,10 +4,12 @@
 //! router; `server` binds, serves and shuts down gracefully; `service` holds database logic
 //! that knows neither GraphQL nor HTTP.
 
+pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod export_http;
 pub mod graphql;
 pub mod http;
 pub mod partial_date;

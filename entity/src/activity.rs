@@ -19,6 +19,8 @@ pub struct Model {
     pub city_id: Option<i32>,
     pub sources: String,
     pub notes: Option<String>,
+    /// Bumped by every change; an update must name the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

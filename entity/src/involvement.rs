@@ -12,6 +12,8 @@ pub struct Model {
     pub ucap_id: Option<i32>,
     pub project_id: Option<i32>,
     pub role: Option<String>,
+    /// Bumped by every change; an update must name the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -5,6 +5,8 @@
 pub mod activity;
 pub mod activity_pairing;
 pub mod activity_stakeholder;
+pub mod api_key;
+pub mod audit_event;
 pub mod city;
 pub mod country;
 pub mod enums;

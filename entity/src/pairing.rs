@@ -21,6 +21,8 @@ pub struct Model {
     pub status: PairingStatus,
     pub sources: String,
     pub notes: Option<String>,
+    /// Bumped by every change; an update must name the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

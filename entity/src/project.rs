@@ -17,6 +17,8 @@ pub struct Model {
     pub city_id: Option<i32>,
     pub region_id: Option<i32>,
     pub position: i32,
+    /// Bumped by every change; an update must name the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

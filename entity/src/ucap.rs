@@ -11,6 +11,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub pairing_id: i32,
     pub status: UcapStatus,
+    /// Bumped by every change; an update must name the version it read.
+    pub version: i32,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

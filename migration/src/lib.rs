@@ -7,6 +7,7 @@ mod m20261123_000001_create_programme_graph;
 mod m20261123_000002_index_folded_names;
 mod m20261123_000003_partial_indexes_on_optional_keys;
 mod m20261123_000004_index_titles_with_ids;
+mod m20261123_000005_add_keys_audit_versions;
 
 /// Every migration, in order. The binary runs them at start-up, before it binds.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000002_index_folded_names::Migration),
             Box::new(m20261123_000003_partial_indexes_on_optional_keys::Migration),
             Box::new(m20261123_000004_index_titles_with_ids::Migration),
+            Box::new(m20261123_000005_add_keys_audit_versions::Migration),
         ]
     }
 }

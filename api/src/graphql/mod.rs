@@ -35,7 +35,12 @@ pub fn sdl() -> String {
         .sdl()
 }
 
-/// Attaches what one request needs: fresh loaders, so caches never outlive the request.
-pub fn prepare(request: Request, db: &DatabaseConnection) -> Request {
-    request.data(Loaders::new(db))
+/// Attaches what one request needs: fresh loaders, so caches never outlive the request, and
+/// the caller's credentials (resolved on first use).
+pub fn prepare(
+    request: Request,
+    db: &DatabaseConnection,
+    auth: std::sync::Arc<crate::auth::RequestAuth>,
+) -> Request {
+    request.data(Loaders::new(db)).data(auth)
 }

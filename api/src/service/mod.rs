@@ -4,6 +4,7 @@ pub mod catalog;
 pub mod dataset;
 pub mod export;
 pub mod generate;
+pub mod keys;
 pub mod page;
 pub mod relations;
 pub mod search;

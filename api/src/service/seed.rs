@@ -95,7 +95,15 @@ macro_rules! upsert {
         match $existing {
             Some(old) => {
                 model.id = old.id;
+                // A changed record gets the next version, as an API update would give it, so
+                // that a client holding the old version is told its copy is stale.
+                if let Some(version) = Versioned::version(old) {
+                    model.set_version(version);
+                }
                 if *old != model {
+                    if let Some(version) = Versioned::version(old) {
+                        model.set_version(version + 1);
+                    }
                     model
                         .clone()
                         .into_active_model()
@@ -118,6 +126,37 @@ macro_rules! upsert {
         }
     }};
 }
+
+/// The version of records that carry one (see the `version` migration); others have none.
+trait Versioned {
+    fn version(&self) -> Option<i32>;
+    fn set_version(&mut self, version: i32);
+}
+
+macro_rules! versioned {
+    (yes: $($m:ident),*; no: $($n:ident),*) => {
+        $(impl Versioned for $m::Model {
+            fn version(&self) -> Option<i32> {
+                Some(self.version)
+            }
+            fn set_version(&mut self, version: i32) {
+                self.version = version;
+            }
+        })*
+        $(impl Versioned for $n::Model {
+            fn version(&self) -> Option<i32> {
+                None
+            }
+            fn set_version(&mut self, _: i32) {}
+        })*
+    };
+}
+
+versioned!(
+    yes: city, region, pairing, ucap, project, stakeholder, involvement, activity;
+    no: country, programme_region, theme, sdg, ucap_section_type, pairing_participant,
+        pairing_theme, pairing_sdg, ucap_section, activity_pairing, activity_stakeholder
+);
 
 /// Every row of a table keyed by its natural key.
 async fn by_key<E, K>(
@@ -278,6 +317,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         }
         for r in &data.cities {
             let model = city::Model {
+                version: 1,
                 id: 0,
                 slug: r.slug.clone(),
                 name: r.name.clone(),
@@ -301,6 +341,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         }
         for r in &data.regions {
             let model = region::Model {
+                version: 1,
                 id: 0,
                 slug: r.slug.clone(),
                 name: r.name.clone(),
@@ -340,6 +381,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             .as_deref()
             .and_then(|s| s.parse::<PartialDate>().ok());
         let model = pairing::Model {
+            version: 1,
             id: 0,
             slug: r.slug.clone(),
             kind: r.kind,
@@ -492,6 +534,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             return Ok(());
         };
         let model = ucap::Model {
+            version: 1,
             id: 0,
             pairing_id,
             status: r.status,
@@ -535,6 +578,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         for (position, p) in r.projects.iter().enumerate() {
             wanted.insert(p.slug.clone());
             let model = project::Model {
+                version: 1,
                 id: 0,
                 slug: p.slug.clone(),
                 ucap_id,
@@ -565,6 +609,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
 
     async fn stakeholder(&mut self, r: &dataset::StakeholderRecord) -> Result<(), DbErr> {
         let model = stakeholder::Model {
+            version: 1,
             id: 0,
             slug: r.slug.clone(),
             name: r.name.clone(),
@@ -604,6 +649,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             );
             wanted.insert(target);
             let model = involvement::Model {
+                version: 1,
                 id: 0,
                 stakeholder_id: id,
                 pairing_id: target.0,
@@ -625,6 +671,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
     async fn activity(&mut self, r: &dataset::ActivityRecord) -> Result<(), DbErr> {
         let date: PartialDate = r.date.parse().map_err(DbErr::Custom)?;
         let model = activity::Model {
+            version: 1,
             id: 0,
             slug: r.slug.clone(),
             date: date.start,
