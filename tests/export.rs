@@ -7,12 +7,18 @@
 
 use std::collections::{HashMap, HashSet};
 
+use api::auth::{Organisation, Role};
 use api::service::dataset::{self, Dataset};
 use api::service::export::{self, CSV_COLUMNS, ExportFilter};
 use api::service::generate::{Options, generate};
 use api::service::seed::{self, LoadError, Mode, SEED_FILE_NAME, SEED_JSON};
+use api::service::{catalog, keys};
+use axum::body::Body;
+use axum::http::{HeaderMap, Request, StatusCode, header};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
 
-use crate::common::TestDb;
+use crate::common::{TestApp, TestDb};
 
 async fn export_text(db: &TestDb, filter: &ExportFilter) -> String {
     let data = export::export(&db.conn, filter)
@@ -697,5 +703,166 @@ async fn the_csv_has_one_row_per_pairing_and_quotes_commas_and_quotes() {
                 .iter()
                 .all(|r| r[7].contains("CO") || r[9].contains("CO"))
         );
+    }
+}
+
+// ---------------------------------------------------------------- HTTP
+
+struct Answer {
+    status: StatusCode,
+    headers: HeaderMap,
+    body: String,
+}
+
+impl Answer {
+    fn code(&self) -> String {
+        let value: serde_json::Value = serde_json::from_str(&self.body)
+            .unwrap_or_else(|e| panic!("{} with a body that is not JSON ({e})", self.status));
+        value["errors"][0]["extensions"]["code"]
+            .as_str()
+            .unwrap_or_default()
+            .to_owned()
+    }
+    fn header(&self, name: header::HeaderName) -> &str {
+        self.headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+    }
+}
+
+async fn get(app: &TestApp, uri: &str, key: Option<&str>) -> Answer {
+    let mut request = Request::get(uri);
+    if let Some(key) = key {
+        request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+    }
+    let response = api::http::app(app.state.clone())
+        .oneshot(request.body(Body::empty()).expect("a valid request"))
+        .await
+        .expect("the router answers");
+    let status = response.status();
+    let headers = response.headers().clone();
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("the body can be read")
+        .to_bytes();
+    Answer {
+        status,
+        headers,
+        body: String::from_utf8(bytes.to_vec()).expect("UTF-8"),
+    }
+}
+
+#[tokio::test]
+async fn http_export_is_for_administrators_only() {
+    for app in TestApp::all_seeded().await {
+        let conn = &app.db.conn;
+        let admin = keys::create(conn, "ops", Role::Admin, None, None)
+            .await
+            .expect("an admin key")
+            .secret;
+        let rome = catalog::city_by_slug(conn, "rome").await.unwrap().unwrap();
+        let partner = keys::create(
+            conn,
+            "rome",
+            Role::Partner,
+            Some(Organisation::City(rome.id)),
+            None,
+        )
+        .await
+        .expect("a partner key")
+        .secret;
+        let revoked = keys::create(conn, "old", Role::Admin, None, None)
+            .await
+            .unwrap();
+        keys::revoke(conn, revoked.key.id).await.unwrap();
+        let backend = app.db.backend;
+
+        for uri in ["/export", "/export.csv", "/export?format=csv&theme=x"] {
+            for key in [None, Some("iuc_not-a-key"), Some(revoked.secret.as_str())] {
+                let answer = get(&app, uri, key).await;
+                assert_eq!(
+                    answer.status,
+                    StatusCode::UNAUTHORIZED,
+                    "[{backend:?}] {uri}"
+                );
+                assert_eq!(answer.code(), "UNAUTHENTICATED");
+                assert_eq!(answer.header(header::WWW_AUTHENTICATE), "Bearer");
+            }
+            // A partner is refused before its query is looked at.
+            let answer = get(&app, uri, Some(&partner)).await;
+            assert_eq!(answer.status, StatusCode::FORBIDDEN, "[{backend:?}] {uri}");
+            assert_eq!(answer.code(), "FORBIDDEN");
+        }
+
+        let answer = get(&app, "/export", Some(&admin)).await;
+        assert_eq!(
+            answer.status,
+            StatusCode::OK,
+            "[{backend:?}] {}",
+            answer.body
+        );
+        assert_eq!(answer.header(header::CONTENT_TYPE), "application/json");
+        assert_eq!(
+            answer.header(header::CONTENT_DISPOSITION),
+            "attachment; filename=\"iuc-graph.json\""
+        );
+        assert_eq!(
+            answer.body,
+            export_text(&app.db, &ExportFilter::default()).await
+        );
+
+        let filter = ExportFilter {
+            pairings: vec!["rome-yantai".into(), "barnsley-liuzhou".into()],
+            countries: vec!["CN".into()],
+            ..ExportFilter::default()
+        };
+        let answer = get(
+            &app,
+            "/export?pairing=rome-yantai,barnsley-liuzhou&country=cn",
+            Some(&admin),
+        )
+        .await;
+        assert_eq!(answer.status, StatusCode::OK, "{}", answer.body);
+        assert_eq!(answer.body, export_text(&app.db, &filter).await);
+        let answer = get(
+            &app,
+            "/export?pairing=rome-yantai&pairing=barnsley-liuzhou&country=CN",
+            Some(&admin),
+        )
+        .await;
+        assert_eq!(answer.body, export_text(&app.db, &filter).await);
+
+        let csv = get(&app, "/export.csv?country=CO", Some(&admin)).await;
+        assert_eq!(csv.status, StatusCode::OK);
+        assert!(csv.header(header::CONTENT_TYPE).starts_with("text/csv"));
+        assert_eq!(
+            csv.header(header::CONTENT_DISPOSITION),
+            "attachment; filename=\"iuc-graph-pairings.csv\""
+        );
+        let expected = export::pairings_csv(
+            conn,
+            &ExportFilter {
+                countries: vec!["CO".into()],
+                ..ExportFilter::default()
+            },
+        )
+        .await
+        .unwrap();
+        assert_eq!(csv.body, expected);
+        let same = get(&app, "/export?format=csv&country=CO", Some(&admin)).await;
+        assert_eq!(same.body, expected);
+
+        for uri in [
+            "/export?themes=stream-mobility-and-transport",
+            "/export?format=xml",
+            "/export.csv?format=json",
+        ] {
+            let answer = get(&app, uri, Some(&admin)).await;
+            assert_eq!(answer.status, StatusCode::BAD_REQUEST, "{uri}");
+            assert_eq!(answer.code(), "BAD_USER_INPUT", "{uri}");
+        }
     }
 }
