@@ -683,44 +683,36 @@ async fn read_in(
             position: m.position,
         })
         .collect();
+    // A city and a region share their attributes (the file format repeats them: serde cannot
+    // combine `flatten` with `deny_unknown_fields`); one mapping serves both.
+    macro_rules! place {
+        ($record:ident, $m:ident, $what:literal { $($extra:tt)* }) => {{
+            let from = format!(concat!($what, " {:?}"), $m.slug);
+            $record {
+                country: country_code.get($m.country_id, "country", &from)?,
+                sources: sources(&$m.sources, &from)?,
+                slug: $m.slug,
+                name: $m.name,
+                population: $m.population,
+                area_km2: $m.area_km2,
+                leader: $m.leader,
+                latitude: $m.latitude,
+                longitude: $m.longitude,
+                photo_credit: $m.photo_credit,
+                wikidata: $m.wikidata,
+                geonames_id: $m.geonames_id,
+                notes: $m.notes,
+                $($extra)*
+            }
+        }};
+    }
     let mut city_records = Vec::with_capacity(cities.len());
     for m in cities {
-        let from = format!("city {:?}", m.slug);
-        city_records.push(CityRecord {
-            country: country_code.get(m.country_id, "country", &from)?,
-            sources: sources(&m.sources, &from)?,
-            slug: m.slug,
-            name: m.name,
-            kind: m.kind,
-            population: m.population,
-            area_km2: m.area_km2,
-            leader: m.leader,
-            latitude: m.latitude,
-            longitude: m.longitude,
-            photo_credit: m.photo_credit,
-            wikidata: m.wikidata,
-            geonames_id: m.geonames_id,
-            notes: m.notes,
-        });
+        city_records.push(place!(CityRecord, m, "city" { kind: m.kind }));
     }
     let mut region_records = Vec::with_capacity(regions.len());
     for m in regions {
-        let from = format!("region {:?}", m.slug);
-        region_records.push(RegionRecord {
-            country: country_code.get(m.country_id, "country", &from)?,
-            sources: sources(&m.sources, &from)?,
-            slug: m.slug,
-            name: m.name,
-            population: m.population,
-            area_km2: m.area_km2,
-            leader: m.leader,
-            latitude: m.latitude,
-            longitude: m.longitude,
-            photo_credit: m.photo_credit,
-            wikidata: m.wikidata,
-            geonames_id: m.geonames_id,
-            notes: m.notes,
-        });
+        region_records.push(place!(RegionRecord, m, "region" {}));
     }
 
     // ---- pairings with their children
