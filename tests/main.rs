@@ -14,3 +14,4 @@ mod readme;
 mod schema;
 mod seed;
 mod statements;
+mod writes;

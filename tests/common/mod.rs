@@ -242,11 +242,18 @@ impl TestApp {
 
     /// POSTs a GraphQL query with variables; returns the JSON response (`data`, `errors`).
     pub async fn graphql(&self, query: &str, variables: Value) -> Value {
+        self.graphql_as(None, query, variables).await
+    }
+
+    /// Like `graphql`, sending `Authorization: Bearer <key>` when a key is given.
+    pub async fn graphql_as(&self, key: Option<&str>, query: &str, variables: Value) -> Value {
         let body = json!({ "query": query, "variables": variables }).to_string();
-        let request = Request::post("/graphql")
-            .header(header::CONTENT_TYPE, "application/json")
-            .body(Body::from(body))
-            .expect("a valid request");
+        let mut request =
+            Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+        if let Some(key) = key {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {key}"));
+        }
+        let request = request.body(Body::from(body)).expect("a valid request");
         let (status, _, body) = self.send(request).await;
         let value: Value = serde_json::from_slice(&body).unwrap_or_else(|e| {
             panic!("GraphQL answered {status} with a body that is not JSON ({e})")

@@ -23,10 +23,11 @@ pub enum NodeType {
     Project,
     Stakeholder,
     Activity,
+    Involvement,
 }
 
 impl NodeType {
-    const ALL: [NodeType; 13] = [
+    const ALL: [NodeType; 14] = [
         NodeType::Country,
         NodeType::ProgrammeRegion,
         NodeType::Theme,
@@ -40,6 +41,7 @@ impl NodeType {
         NodeType::Project,
         NodeType::Stakeholder,
         NodeType::Activity,
+        NodeType::Involvement,
     ];
 
     pub fn name(self) -> &'static str {
@@ -57,6 +59,7 @@ impl NodeType {
             NodeType::Project => "Project",
             NodeType::Stakeholder => "Stakeholder",
             NodeType::Activity => "Activity",
+            NodeType::Involvement => "Involvement",
         }
     }
 }

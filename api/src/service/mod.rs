@@ -1,5 +1,6 @@
 //! Database logic: no GraphQL or HTTP types here, only sea-orm and plain Rust.
 
+pub mod access;
 pub mod catalog;
 pub mod dataset;
 pub mod export;
@@ -10,3 +11,4 @@ pub mod relations;
 pub mod search;
 pub mod seed;
 pub mod summary;
+pub mod write;

@@ -557,3 +557,37 @@ pub fn activities(filter: &ActivityFilter, direction: Direction) -> (Source, Ord
         ),
     )
 }
+
+/// Which audit events to list.
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    /// The entity type, e.g. `Pairing`.
+    pub entity: Option<String>,
+    /// One record: its entity type and row id.
+    pub record: Option<(String, i32)>,
+    /// The acting organisation's global ID.
+    pub organisation: Option<String>,
+    /// The acting key.
+    pub key_id: Option<i32>,
+}
+
+/// Audit events, newest first (by id, which grows with time).
+pub fn audit_events(filter: &AuditFilter) -> (Source, Ordering) {
+    let mut source = Source::new("audit_event c");
+    if let Some(entity) = &filter.entity {
+        source.and(condition("c.entity = ?", [string(entity)]));
+    }
+    if let Some((entity, id)) = &filter.record {
+        source.and(condition(
+            "c.entity = ? AND c.record_id = ?",
+            [string(entity), Value::Int(Some(*id))],
+        ));
+    }
+    if let Some(organisation) = &filter.organisation {
+        source.and(condition("c.organisation = ?", [string(organisation)]));
+    }
+    if let Some(key) = filter.key_id {
+        source.and(condition("c.key_id = ?", [Value::Int(Some(key))]));
+    }
+    (source, ordering("newest", vec![id()], true))
+}

@@ -41,6 +41,7 @@ pub struct Loaders {
     pub project: Batcher<ById<project::Entity>>,
     pub ucap: Batcher<ById<ucap::Entity>>,
     pub participant: Batcher<ById<pairing_participant::Entity>>,
+    pub involvement: Batcher<ById<involvement::Entity>>,
 
     pub participants_by_pairing: Batcher<Children<pairing_participant::Entity>>,
     pub participants_by_city: Batcher<Children<pairing_participant::Entity>>,
@@ -89,6 +90,7 @@ impl Loaders {
             project: loader!(by_id(db)),
             ucap: loader!(by_id(db)),
             participant: loader!(by_id(db)),
+            involvement: loader!(by_id(db)),
 
             participants_by_pairing: loader!(Children::new(
                 db.clone(),

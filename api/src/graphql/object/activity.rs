@@ -15,6 +15,11 @@ impl Activity {
     pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Activity, self.0.id)
     }
+    /// The record's version: name it in an update, which fails with `CONFLICT` when someone
+    /// else has changed the record since.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     /// Stable key.
     async fn slug(&self) -> &str {
         &self.0.slug

@@ -7,8 +7,8 @@ use entity::*;
 use sea_orm::{DatabaseConnection, FromQueryResult};
 
 use super::{
-    Activity, City, Country, Involvement, Pairing, Participant, Project, Region, Stakeholder,
-    Theme, loaders,
+    Activity, AuditEvent, City, Country, Involvement, Pairing, Participant, Project, Region,
+    Stakeholder, Theme, loaders,
 };
 use crate::error::{AppError, Result};
 use crate::graphql::loader::{Batcher, PageLoadError, Pages};
@@ -238,4 +238,12 @@ connection!(
     project::Model,
     "A page of projects.",
     "A project and its cursor."
+);
+connection!(
+    AuditEventConnection,
+    AuditEventEdge,
+    AuditEvent,
+    audit_event::Model,
+    "A page of audit events, newest first.",
+    "An audit event and its cursor."
 );

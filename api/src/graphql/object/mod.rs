@@ -3,6 +3,7 @@
 //! than mirrored from the tables.
 
 mod activity;
+mod audit;
 mod connection;
 mod enums;
 mod node;
@@ -13,6 +14,7 @@ mod theme;
 mod ucap;
 
 pub use activity::*;
+pub use audit::*;
 pub use connection::*;
 pub use enums::*;
 pub use node::*;

@@ -24,6 +24,7 @@ pub enum Node {
     Project(Project),
     Stakeholder(Stakeholder),
     Activity(Activity),
+    Involvement(Involvement),
 }
 
 /// The object a global ID names, through the request's batched loaders (so `nodes(ids:)` costs
@@ -65,5 +66,8 @@ pub(crate) async fn load_node(ctx: &Context<'_>, id: &str) -> Result<Option<Node
         NodeType::Activity => load_one(&l.activity, key)
             .await?
             .map(|m| Node::Activity(Activity(m))),
+        NodeType::Involvement => load_one(&l.involvement, key)
+            .await?
+            .map(|m| Node::Involvement(Involvement(m))),
     })
 }

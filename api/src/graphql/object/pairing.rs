@@ -42,6 +42,11 @@ impl Pairing {
     pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Pairing, self.0.id)
     }
+    /// The record's version: name it in an update, which fails with `CONFLICT` when someone
+    /// else has changed the record since.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     /// Stable key for URLs, e.g. `rome-yantai`.
     async fn slug(&self) -> &str {
         &self.0.slug

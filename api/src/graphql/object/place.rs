@@ -139,6 +139,11 @@ impl City {
     pub(crate) async fn id(&self) -> ID {
         encode(NodeType::City, self.0.id)
     }
+    /// The record's version: name it in an update, which fails with `CONFLICT` when someone
+    /// else has changed the record since.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     /// Stable key for URLs, e.g. `rome`.
     async fn slug(&self) -> &str {
         &self.0.slug
@@ -295,6 +300,11 @@ impl Region {
     /// Global ID (opaque).
     pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Region, self.0.id)
+    }
+    /// The record's version: name it in an update, which fails with `CONFLICT` when someone
+    /// else has changed the record since.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// Stable key for URLs, e.g. `minas-gerais`.
     async fn slug(&self) -> &str {

@@ -16,6 +16,11 @@ impl Stakeholder {
     pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Stakeholder, self.0.id)
     }
+    /// The record's version: name it in an update, which fails with `CONFLICT` when someone
+    /// else has changed the record since.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     /// Stable key.
     async fn slug(&self) -> &str {
         &self.0.slug
@@ -157,6 +162,15 @@ pub struct Involvement(pub involvement::Model);
 /// A stakeholder's involvement, with a role, in a pairing, a UCAP or a project (exactly one).
 #[Object]
 impl Involvement {
+    /// Global ID (opaque).
+    pub(crate) async fn id(&self) -> ID {
+        encode(NodeType::Involvement, self.0.id)
+    }
+    /// The record's version: name it in an update, which fails with `CONFLICT` when someone
+    /// else has changed the record since.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     /// The role the organisation plays, e.g. "signed the MoU".
     async fn role(&self) -> Option<&str> {
         self.0.role.as_deref()

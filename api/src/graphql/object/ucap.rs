@@ -16,6 +16,11 @@ impl Ucap {
     pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Ucap, self.0.id)
     }
+    /// The record's version: name it in an update, which fails with `CONFLICT` when someone
+    /// else has changed the record since.
+    async fn version(&self) -> i32 {
+        self.0.version
+    }
     /// Where the plan stands.
     async fn status(&self) -> UcapStatus {
         self.0.status.into()
@@ -142,6 +147,11 @@ impl Project {
     /// Global ID (opaque).
     pub(crate) async fn id(&self) -> ID {
         encode(NodeType::Project, self.0.id)
+    }
+    /// The record's version: name it in an update, which fails with `CONFLICT` when someone
+    /// else has changed the record since.
+    async fn version(&self) -> i32 {
+        self.0.version
     }
     /// Stable key.
     async fn slug(&self) -> &str {

@@ -1,5 +1,6 @@
 //! The query root, merged from one root per domain.
 
+mod admin;
 mod catalog;
 mod node;
 mod pairing;
@@ -20,6 +21,7 @@ pub struct QueryRoot(
     place::PlaceQuery,
     catalog::CatalogQuery,
     summary::SummaryQuery,
+    admin::AdminQuery,
 );
 
 pub(crate) fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {

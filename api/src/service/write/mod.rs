@@ -1,0 +1,367 @@
+//! Writes: the one path every create, update and delete takes.
+//!
+//! - The caller opens a transaction and commits it at the end; any error drops it, which rolls
+//!   back everything the mutation did, audit included.
+//! - `insert`, `update` and `delete` validate the whole record (with the path of the offending
+//!   input field), check the version an update names against the stored one, write, and record
+//!   the change in the audit trail.
+//! - An update's `UPDATE … WHERE id = ? AND version = ?` is the real guard against lost
+//!   updates: when two writers read version 3, the first sets 4 and the second's statement
+//!   matches no row and gets `CONFLICT`, also across several API instances.
+
+pub mod records;
+
+use std::str::FromStr;
+
+use chrono::Utc;
+use entity::audit_event;
+use sea_orm::sea_query::{Alias, Expr, ExprTrait};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ActiveValue::NotSet, ActiveValue::Set, ConnectionTrait,
+    EntityTrait, IntoActiveModel, ModelTrait, QueryFilter,
+};
+use serde::Serialize;
+use serde_json::{Map, Value as Json};
+
+use crate::auth::{Organisation, Principal};
+use crate::error::AppError;
+
+/// Who is writing, as the audit trail records it.
+#[derive(Debug, Clone)]
+pub struct Actor {
+    pub principal: Principal,
+    /// The organisation's name, looked up once per write.
+    pub organisation_name: Option<String>,
+}
+
+impl Actor {
+    /// The actor behind a principal (one lookup of the organisation's name for partners).
+    pub async fn new(db: &impl ConnectionTrait, principal: Principal) -> Result<Self, AppError> {
+        use entity::{city, region, stakeholder};
+        let organisation_name = match principal.organisation {
+            None => None,
+            Some(Organisation::City(id)) => {
+                city::Entity::find_by_id(id).one(db).await?.map(|m| m.name)
+            }
+            Some(Organisation::Region(id)) => region::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .map(|m| m.name),
+            Some(Organisation::Stakeholder(id)) => stakeholder::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .map(|m| m.name),
+        };
+        Ok(Self {
+            principal,
+            organisation_name,
+        })
+    }
+}
+
+/// A record the API writes: validation, its natural key, and its version.
+pub trait Record: Clone + Serialize + Send + Sync + 'static {
+    /// The GraphQL type name, as the audit trail names the entity.
+    const ENTITY: &'static str;
+    fn id(&self) -> i32;
+    fn version(&self) -> i32;
+    fn set_version(&mut self, version: i32);
+    /// The natural key (slug), when the record has one.
+    fn key(&self) -> Option<String>;
+    /// Recomputes derived columns (folded names, search text) from the others.
+    fn derive(&mut self) {}
+    /// Checks the whole record; errors name the input field (`input.population`).
+    fn validate(&self) -> Result<(), AppError>;
+}
+
+/// The audit action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+impl Action {
+    fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Delete => "delete",
+        }
+    }
+}
+
+/// Columns derived from others, left out of audit diffs.
+const DERIVED: [&str; 3] = ["name_folded", "search_text", "version"];
+
+/// The fields that differ between two snapshots, as `{"field": {"before": …, "after": …}}`.
+/// A create has only `after`s, a delete only `before`s.
+pub fn diff(before: Option<&Json>, after: Option<&Json>) -> Map<String, Json> {
+    let empty = Map::new();
+    let b = before.and_then(Json::as_object).unwrap_or(&empty);
+    let a = after.and_then(Json::as_object).unwrap_or(&empty);
+    let mut fields: Vec<&String> = b.keys().chain(a.keys()).collect();
+    fields.sort();
+    fields.dedup();
+    let mut changes = Map::new();
+    for field in fields {
+        if DERIVED.contains(&field.as_str()) {
+            continue;
+        }
+        let (old, new) = (b.get(field), a.get(field));
+        if old == new {
+            continue;
+        }
+        let mut change = Map::new();
+        if before.is_some() {
+            change.insert("before".into(), old.cloned().unwrap_or(Json::Null));
+        }
+        if after.is_some() {
+            change.insert("after".into(), new.cloned().unwrap_or(Json::Null));
+        }
+        changes.insert(field.clone(), Json::Object(change));
+    }
+    changes
+}
+
+/// Records one write in the audit trail (inside the write's transaction).
+#[allow(clippy::too_many_arguments)]
+pub async fn audit(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    entity: &str,
+    record_id: i32,
+    record_key: Option<String>,
+    action: Action,
+    before: Option<&Json>,
+    after: Option<&Json>,
+) -> Result<(), AppError> {
+    let changes = diff(before, after);
+    if action == Action::Update && changes.is_empty() {
+        return Ok(());
+    }
+    audit_event::ActiveModel {
+        id: NotSet,
+        at: Set(Utc::now()),
+        key_id: Set(Some(actor.principal.key_id)),
+        actor: Set(actor.principal.key_name.clone()),
+        organisation: Set(actor.principal.organisation.map(Organisation::global_id)),
+        organisation_name: Set(actor.organisation_name.clone()),
+        entity: Set(entity.to_owned()),
+        record_id: Set(record_id),
+        record_key: Set(record_key),
+        action: Set(action.as_str().to_owned()),
+        changes: Set(Json::Object(changes).to_string()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+/// The JSON snapshot of a record, as the audit trail shows it.
+pub fn snapshot<T: Serialize>(record: &T) -> Json {
+    serde_json::to_value(record).unwrap_or(Json::Null)
+}
+
+fn id_column<E: EntityTrait>() -> Result<E::Column, AppError> {
+    E::Column::from_str("id")
+        .map_err(|_| AppError::Internal(format!("{} has no id column", E::default().as_str())))
+}
+
+/// Inserts a new record (version 1) and audits it. `extra` adds to the audited snapshot.
+pub async fn insert<E, M, A>(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    model: M,
+    extra: Option<Map<String, Json>>,
+) -> Result<M, AppError>
+where
+    E: EntityTrait<Model = M>,
+    M: Record + ModelTrait<Entity = E> + IntoActiveModel<A>,
+    A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let saved = insert_row(db, model).await?;
+    audit_create(db, actor, &saved, extra).await?;
+    Ok(saved)
+}
+
+/// Validates and inserts a new record (version 1) without auditing it yet: for records whose
+/// children are written next and belong in the same audit record (`audit_create`).
+pub async fn insert_row<E, M, A>(db: &impl ConnectionTrait, mut model: M) -> Result<M, AppError>
+where
+    E: EntityTrait<Model = M>,
+    M: Record + ModelTrait<Entity = E> + IntoActiveModel<A>,
+    A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    model.derive();
+    model.set_version(1);
+    model.validate()?;
+    let mut active = model.into_active_model().reset_all();
+    active.not_set(id_column::<E>()?);
+    Ok(active.insert(db).await?)
+}
+
+/// Audits the creation of a record; `extra` adds to its snapshot (children).
+pub async fn audit_create<M: Record>(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    saved: &M,
+    extra: Option<Map<String, Json>>,
+) -> Result<(), AppError> {
+    let after = with_extra(snapshot(saved), extra);
+    audit(
+        db,
+        actor,
+        M::ENTITY,
+        saved.id(),
+        saved.key(),
+        Action::Create,
+        None,
+        Some(&after),
+    )
+    .await
+}
+
+/// Updates a record the caller has read (`before`) and changed (`after`), if `version` is still
+/// the stored one; the new version is one more. `extra_before`/`extra_after` add children to
+/// the audited snapshots. Children-only changes still bump the version (`touched`).
+#[allow(clippy::too_many_arguments)]
+pub async fn update<E, M, A>(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    before: &M,
+    version: i32,
+    mut after: M,
+    extra_before: Option<Map<String, Json>>,
+    extra_after: Option<Map<String, Json>>,
+) -> Result<M, AppError>
+where
+    E: EntityTrait<Model = M>,
+    M: Record + ModelTrait<Entity = E> + IntoActiveModel<A>,
+    A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    check_version(before, version)?;
+    after.derive();
+    after.set_version(version + 1);
+    after.validate()?;
+    let result = E::update_many()
+        .set(after.clone().into_active_model().reset_all())
+        .filter(Expr::col(Alias::new("id")).eq(before.id()))
+        .filter(Expr::col(Alias::new("version")).eq(version))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(stale(before));
+    }
+    let old = with_extra(snapshot(before), extra_before);
+    let new = with_extra(snapshot(&after), extra_after);
+    audit(
+        db,
+        actor,
+        M::ENTITY,
+        after.id(),
+        after.key(),
+        Action::Update,
+        Some(&old),
+        Some(&new),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Deletes a record (the database cascades to its dependent children) and audits it.
+pub async fn delete<E, M>(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    record: &M,
+    version: Option<i32>,
+    extra: Option<Map<String, Json>>,
+) -> Result<(), AppError>
+where
+    E: EntityTrait<Model = M>,
+    M: Record + ModelTrait<Entity = E>,
+{
+    if let Some(version) = version {
+        check_version(record, version)?;
+    }
+    let result = E::delete_many()
+        .filter(Expr::col(Alias::new("id")).eq(record.id()))
+        .filter(Expr::col(Alias::new("version")).eq(record.version()))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(stale(record));
+    }
+    let before = with_extra(snapshot(record), extra);
+    audit(
+        db,
+        actor,
+        M::ENTITY,
+        record.id(),
+        record.key(),
+        Action::Delete,
+        Some(&before),
+        None,
+    )
+    .await
+}
+
+fn check_version<M: Record>(record: &M, version: i32) -> Result<(), AppError> {
+    if record.version() == version {
+        Ok(())
+    } else {
+        Err(stale_with(record, record.version(), version))
+    }
+}
+
+fn stale<M: Record>(record: &M) -> AppError {
+    AppError::Conflict(format!(
+        "{} {} was changed by someone else while this write ran: read it again and retry \
+         with its new version",
+        M::ENTITY,
+        record.key().unwrap_or_else(|| record.id().to_string())
+    ))
+}
+
+fn stale_with<M: Record>(record: &M, current: i32, named: i32) -> AppError {
+    AppError::Conflict(format!(
+        "{} {} is at version {current}, not {named}: someone else changed it since you read it; \
+         read it again and reapply your change",
+        M::ENTITY,
+        record.key().unwrap_or_else(|| record.id().to_string())
+    ))
+}
+
+fn with_extra(mut json: Json, extra: Option<Map<String, Json>>) -> Json {
+    if let (Some(object), Some(extra)) = (json.as_object_mut(), extra) {
+        object.extend(extra);
+    }
+    json
+}
+
+/// `BAD_USER_INPUT` on `field` unless no other record of the table has this slug.
+pub async fn require_unique_slug<E>(
+    db: &impl ConnectionTrait,
+    field: &str,
+    slug: &str,
+    except_id: Option<i32>,
+) -> Result<(), AppError>
+where
+    E: EntityTrait,
+{
+    let mut query = E::find().filter(Expr::col(Alias::new("slug")).eq(slug.to_owned()));
+    if let Some(id) = except_id {
+        query = query.filter(Expr::col(Alias::new("id")).ne(id));
+    }
+    if query.one(db).await?.is_some() {
+        return Err(AppError::invalid(
+            field,
+            format!(
+                "the slug {slug:?} is taken by another {}",
+                E::default().as_str()
+            ),
+        ));
+    }
+    Ok(())
+}
