@@ -1,5 +1,6 @@
 //! Loads a dataset into the database: `iuc-graph seed`, the automatic seed of an empty database,
-//! and `iuc-graph import` (which is this loader on a file). The load is an upsert keyed by natural keys, run in one transaction:
+//! and `iuc-graph import` (this loader on a file, e.g. one `iuc-graph export` wrote). The load is
+//! an upsert keyed by natural keys, run in one transaction:
 //!
 //! - a record that is not in the database is inserted; one that differs is updated; one that is
 //!   equal is left alone, so that loading the same file twice changes nothing the second time;
