@@ -878,3 +878,137 @@ async fn http_export_is_for_administrators_only() {
         }
     }
 }
+
+/// What the API's mutations write, the file format can say: records created through GraphQL
+/// (every kind, with a UCAP involvement and a project in a region) export, import into an
+/// empty database and export again unchanged, whole and filtered to the new pairing.
+#[tokio::test]
+async fn what_mutations_write_exports_and_imports_back() {
+    for app in TestApp::all_seeded().await {
+        let admin = keys::create(&app.db.conn, "ops", Role::Admin, None, None)
+            .await
+            .expect("an admin key")
+            .secret;
+        let run = |query: &'static str, variables: serde_json::Value| {
+            let (app, admin) = (&app, admin.clone());
+            async move {
+                let response = app.graphql_as(Some(&admin), query, variables).await;
+                assert!(
+                    response.get("errors").is_none(),
+                    "[{:?}] {query}: {}",
+                    app.db.backend,
+                    response["errors"]
+                );
+                response["data"].clone()
+            }
+        };
+        let theme = app
+            .data(
+                "{ theme(slug: \"stream-mobility-and-transport\") { id } }",
+                serde_json::json!({}),
+            )
+            .await["theme"]["id"]
+            .clone();
+        let city = run(
+            "mutation { createCity(input: { slug: \"nova-gorica\", name: \"Nova Gorica, \\\"NG\\\"\", kind: CITY, country: \"SI\", population: 31000, areaKm2: 280.3, latitude: 45.956123456789012, longitude: 13.648 }) { city { id } } }",
+            serde_json::json!({}),
+        )
+        .await["createCity"]["city"]["id"]
+            .clone();
+        let region = run(
+            "mutation { createRegion(input: { slug: \"goriska\", name: \"Goriška\", country: \"SI\" }) { region { id } } }",
+            serde_json::json!({}),
+        )
+        .await["createRegion"]["region"]["id"]
+            .clone();
+        let pairing = run(
+            "mutation($i: CreatePairingInput!) { createPairing(input: $i) { pairing { id } } }",
+            serde_json::json!({ "i": {
+                "slug": "nova-gorica-goriska", "kind": "CITY_TO_CITY", "title": "Nova Gorica – Goriška",
+                "summary": "A test pairing.", "programmeRegion": "asia", "start": "2019-H1", "status": "ACTIVE",
+                "participants": [
+                    { "city": city, "side": "EUROPEAN" },
+                    { "region": region, "side": "PARTNER" }],
+                "themes": [theme], "sdgs": [13, 11]
+            } }),
+        )
+        .await["createPairing"]["pairing"]["id"]
+            .clone();
+        let ucap = run(
+            "mutation($p: ID!) { createUcap(input: { pairing: $p, status: IN_PREPARATION, sections: [{ sectionType: \"actions\", body: \"Act.\" }, { sectionType: \"overview\", body: \"Plans.\" }] }) { ucap { id } } }",
+            serde_json::json!({ "p": pairing }),
+        )
+        .await["createUcap"]["ucap"]["id"]
+            .clone();
+        let project = run(
+            "mutation($u: ID!, $r: ID) { createProject(input: { ucap: $u, slug: \"bike-lanes\", kind: PILOT, title: \"Bike lanes\", region: $r }) { project { id } } }",
+            serde_json::json!({ "u": ucap, "r": region }),
+        )
+        .await["createProject"]["project"]["id"]
+            .clone();
+        let stakeholder = run(
+            "mutation($c: ID) { createStakeholder(input: { slug: \"ng-university\", name: \"University of Nova Gorica\", helix: ACADEMIA, city: $c, country: \"SI\" }) { stakeholder { id } } }",
+            serde_json::json!({ "c": city }),
+        )
+        .await["createStakeholder"]["stakeholder"]["id"]
+            .clone();
+        for (target, id) in [
+            ("project", &project),
+            ("ucap", &ucap),
+            ("pairing", &pairing),
+        ] {
+            let query = match target {
+                "project" => {
+                    "mutation($s: ID!, $t: ID) { createInvolvement(input: { stakeholder: $s, project: $t, role: \"research\" }) { involvement { id } } }"
+                }
+                "ucap" => {
+                    "mutation($s: ID!, $t: ID) { createInvolvement(input: { stakeholder: $s, ucap: $t }) { involvement { id } } }"
+                }
+                _ => {
+                    "mutation($s: ID!, $t: ID) { createInvolvement(input: { stakeholder: $s, pairing: $t, role: \"partner\" }) { involvement { id } } }"
+                }
+            };
+            run(query, serde_json::json!({ "s": stakeholder, "t": id })).await;
+        }
+        run(
+            "mutation($p: ID!, $s: ID!) { createActivity(input: { slug: \"ng-kickoff\", date: \"2019-03\", kind: MISSION, title: \"Kick-off\", pairings: [$p], stakeholders: [{ stakeholder: $s, role: \"host\" }] }) { activity { id } } }",
+            serde_json::json!({ "p": pairing, "s": stakeholder }),
+        )
+        .await;
+
+        let data = whole(&app.db).await;
+        export::check_self_contained("api.json", &data)
+            .unwrap_or_else(|e| panic!("[{:?}] {e}", app.db.backend));
+        let new = data
+            .pairings
+            .iter()
+            .find(|p| p.slug == "nova-gorica-goriska")
+            .expect("the new pairing is exported");
+        assert_eq!(new.start.as_deref(), Some("2019-H1"));
+        assert_eq!(new.sdgs, [11, 13]);
+        let sections: Vec<&str> = new
+            .ucap
+            .as_ref()
+            .unwrap()
+            .sections
+            .iter()
+            .map(|s| s.section_type.as_str())
+            .collect();
+        assert_eq!(
+            sections,
+            ["overview", "actions"],
+            "in the section types' order"
+        );
+        assert_round_trip(&app.db, &export::to_json(&data), "after mutations").await;
+        check_filtered(
+            &app.db,
+            &data,
+            &ExportFilter {
+                pairings: vec!["nova-gorica-goriska".into()],
+                ..ExportFilter::default()
+            },
+            1,
+        )
+        .await;
+    }
+}

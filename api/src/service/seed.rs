@@ -76,7 +76,16 @@ pub async fn load(
     data: &Dataset,
     mode: Mode,
 ) -> Result<Changes, LoadError> {
-    let txn = db.begin().await?;
+    // SQLite: take the write lock at BEGIN (IMMEDIATE), as mutations do. The loader reads
+    // every table first and writes after; a deferred transaction would fail with SQLITE_BUSY
+    // when a mutation commits in between (an import while the server runs), an immediate one
+    // waits its turn. A dry run writes too (then rolls back), so it takes the lock as well.
+    let txn = db
+        .begin_with_options(sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
     let mut loader = Loader::new(&txn).await?;
     dataset::validate(file, data, &loader.known_keys())?;
     loader.apply(data).await?;
