@@ -1012,3 +1012,129 @@ async fn what_mutations_write_exports_and_imports_back() {
         .await;
     }
 }
+
+// ---------------------------------------------------------------- the command line
+
+/// Runs the binary on an SQLite file; returns (success, stdout, stderr).
+fn cli(db: &std::path::Path, args: &[&str], stdin: Option<&str>) -> (bool, String, String) {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_iuc-graph"))
+        .args(args)
+        .env(
+            "DATABASE_URL",
+            format!("sqlite://{}?mode=rwc", db.display()),
+        )
+        .env("IUC_LOG", "warn")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the binary runs");
+    if let Some(text) = stdin
+        && let Some(mut input) = child.stdin.take()
+    {
+        input
+            .write_all(text.as_bytes())
+            .expect("stdin takes the file");
+    }
+    drop(child.stdin.take());
+    let out = child.wait_with_output().expect("the binary ends");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+struct TempFiles(Vec<std::path::PathBuf>);
+
+impl Drop for TempFiles {
+    fn drop(&mut self) {
+        for path in &self.0 {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
+            }
+        }
+    }
+}
+
+#[test]
+fn the_export_and_import_commands() {
+    let dir = std::env::temp_dir();
+    let id = format!("{}-{:?}", std::process::id(), std::thread::current().id())
+        .replace(|c: char| !c.is_ascii_alphanumeric(), "");
+    let files = TempFiles(
+        ["a.db", "b.db", "out.json", "broken.json"]
+            .iter()
+            .map(|f| dir.join(format!("iuc-cli-{id}-{f}")))
+            .collect(),
+    );
+    let [a, b, out, broken] = [&files.0[0], &files.0[1], &files.0[2], &files.0[3]];
+    let out_arg = out.display().to_string();
+
+    assert!(cli(a, &["seed"], None).0);
+    let (ok, _, err) = cli(a, &["export", "--out", &out_arg], None);
+    assert!(ok, "{err}");
+    assert!(err.contains("exported 68 pairings"), "{err}");
+    let file = std::fs::read_to_string(out).expect("--out wrote the file");
+
+    let (ok, stdout, err) = cli(b, &["import", "--file", &out_arg, "--dry-run"], None);
+    assert!(ok, "{err}");
+    assert!(stdout.starts_with("import would change (dry run, nothing written): "));
+    let (_, empty, _) = cli(b, &["export"], None);
+    assert!(!empty.contains("\"slug\""), "a dry run wrote: {empty}");
+
+    let (ok, stdout, err) = cli(b, &["import", "--file", "-"], Some(&file));
+    assert!(ok, "{err}");
+    assert!(stdout.starts_with("import loaded: "), "{stdout}");
+    let (ok, again, _) = cli(b, &["export"], None);
+    assert!(ok);
+    assert!(again == file, "export → import → export differs");
+
+    let (ok, part, err) = cli(
+        b,
+        &[
+            "export",
+            "--pairing",
+            "rome-yantai,barnsley-liuzhou",
+            "--country",
+            "cn",
+        ],
+        None,
+    );
+    assert!(ok, "{err}");
+    let part = dataset::parse("part", &part).expect("the filtered export parses");
+    let slugs: Vec<&str> = part.pairings.iter().map(|p| p.slug.as_str()).collect();
+    assert_eq!(slugs, ["barnsley-liuzhou", "rome-yantai"]);
+
+    let (ok, csv, _) = cli(
+        b,
+        &[
+            "export",
+            "--format",
+            "csv",
+            "--theme",
+            "stream-smart-cities-and-innovation",
+        ],
+        None,
+    );
+    assert!(ok);
+    assert!(csv.starts_with("slug,title,kind,status,programme_region,start,"));
+
+    std::fs::write(
+        broken,
+        file.replace("\"city\": \"rome\"", "\"city\": \"atlantis\""),
+    )
+    .expect("write");
+    let (ok, _, err) = cli(
+        b,
+        &["import", "--file", &broken.display().to_string()],
+        None,
+    );
+    assert!(!ok, "a broken file fails");
+    assert!(
+        err.contains("field `participants[0].city`: unknown city \"atlantis\""),
+        "{err}"
+    );
+}
