@@ -4,13 +4,14 @@
 //!
 //! - **Deterministic.** Records come out sorted by natural key (countries by code, SDGs by
 //!   number, the rest by slug), except where the data has an order of its own: UCAP section
-//!   types and sections by the type's `position`, a pairing's participants and projects by their
-//!   stored position, themes by scheme then slug, activities by date then slug. Sorting happens
-//!   here in Rust, bytewise, so that SQLite and PostgreSQL (whose collations differ) write the
-//!   same file, and two databases holding the same data write the same bytes whatever order the
-//!   rows went in. So export → import into an empty database → export gives an identical file.
-//! - **Bounded.** One statement per table read (19 tables at most), whatever the number of rows; a filtered
-//!   export restricts each table in SQL with the filter as a subquery.
+//!   types and sections by the type's `position`, a pairing's participants and projects by
+//!   their stored position, themes by scheme then slug, activities by date (a wider period
+//!   first) then slug. Sorting happens here in Rust, bytewise, so that SQLite and PostgreSQL
+//!   (whose collations differ) write the same file, and two databases holding the same data
+//!   write the same bytes whatever order the rows went in. So export → import into an empty
+//!   database → export gives an identical file.
+//! - **Bounded.** One statement per table read (19 tables at most), whatever the number of
+//!   rows; a filtered export restricts each table in SQL with the filter as a subquery.
 //! - **Consistent.** All statements run in one read transaction (on PostgreSQL `REPEATABLE READ
 //!   READ ONLY`; SQLite's read transactions are snapshots already), so a write that commits
 //!   meanwhile is either wholly in the file or not at all.
@@ -359,8 +360,17 @@ pub fn canonical(data: &mut Dataset) {
             key(a).cmp(&key(b))
         });
     }
+    // By date: the first day of the period, a wider period first (the year 2019 before its
+    // first half, as a timeline reads), then slug.
     data.activities.sort_by(|a, b| {
-        let key = |r: &ActivityRecord| (r.date.parse::<PartialDate>().ok(), r.slug.clone());
+        let key = |r: &ActivityRecord| {
+            let date = r.date.parse::<PartialDate>().ok();
+            (
+                date.map(|d| d.start),
+                date.map(|d| std::cmp::Reverse(d.precision)),
+                r.slug.clone(),
+            )
+        };
         key(a).cmp(&key(b))
     });
     for a in &mut data.activities {
