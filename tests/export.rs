@@ -807,6 +807,7 @@ async fn http_export_is_for_administrators_only() {
             let answer = get(&app, uri, Some(&partner)).await;
             assert_eq!(answer.status, StatusCode::FORBIDDEN, "[{backend:?}] {uri}");
             assert_eq!(answer.code(), "FORBIDDEN");
+            assert!(answer.body.contains("administrator"), "{}", answer.body);
         }
 
         let answer = get(&app, "/export", Some(&admin)).await;

@@ -177,8 +177,13 @@ fn error_response(error: AppError) -> Response {
     if let AppError::Internal(detail) = &error {
         tracing::error!(error = %detail, "export failed");
     }
+    let message = match error {
+        // The shared message speaks of changes; this is a read.
+        AppError::Forbidden => "forbidden: exports need an administrator's API key",
+        _ => error.message(),
+    };
     let body = serde_json::json!({
-        "errors": [{ "message": error.message(), "extensions": { "code": error.code() } }]
+        "errors": [{ "message": message, "extensions": { "code": error.code() } }]
     });
     let mut response = (status, axum::Json(body)).into_response();
     if status == StatusCode::UNAUTHORIZED {
