@@ -424,6 +424,13 @@ async fn a_filtered_export_holds_the_chosen_pairings_with_what_they_reference_an
             part.activities.iter().all(|a| !a.pairings.is_empty()),
             "programme-wide activities are left out"
         );
+        // Imported back into the whole database, the trimmed link would go: the dry run says
+        // so (README: to edit and re-import, export everything).
+        let dry = seed::load_text(&db.conn, "part.json", &export::to_json(&part), Mode::DryRun)
+            .await
+            .expect("the part loads");
+        assert_eq!(dry.deleted.get("activity_pairing"), Some(&1), "{dry}");
+        assert_eq!(dry.total(), 1, "{dry}");
 
         // Nothing chosen: an empty but valid file.
         let nothing = export::export(
