@@ -350,28 +350,23 @@ pub fn canonical(data: &mut Dataset) {
     }
     data.stakeholders.sort_by(|a, b| a.slug.cmp(&b.slug));
     for s in &mut data.stakeholders {
-        s.involvements.sort_by(|a, b| {
-            let key = |i: &InvolvementRecord| match (&i.pairing, &i.ucap, &i.project) {
+        s.involvements
+            .sort_by_cached_key(|i| match (&i.pairing, &i.ucap, &i.project) {
                 (Some(p), _, _) => (0, p.clone()),
                 (None, Some(u), _) => (1, u.clone()),
                 (None, None, Some(p)) => (2, p.clone()),
                 (None, None, None) => (3, String::new()),
-            };
-            key(a).cmp(&key(b))
-        });
+            });
     }
     // By date: the first day of the period, a wider period first (the year 2019 before its
     // first half, as a timeline reads), then slug.
-    data.activities.sort_by(|a, b| {
-        let key = |r: &ActivityRecord| {
-            let date = r.date.parse::<PartialDate>().ok();
-            (
-                date.map(|d| d.start),
-                date.map(|d| std::cmp::Reverse(d.precision)),
-                r.slug.clone(),
-            )
-        };
-        key(a).cmp(&key(b))
+    data.activities.sort_by_cached_key(|r| {
+        let date = r.date.parse::<PartialDate>().ok();
+        (
+            date.map(|d| d.start),
+            date.map(|d| std::cmp::Reverse(d.precision)),
+            r.slug.clone(),
+        )
     });
     for a in &mut data.activities {
         a.pairings.sort();
