@@ -180,7 +180,8 @@ async fn import(
         (file.display().to_string(), text)
     };
     let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
-    let changes = seed::load_text(conn, &name, &text, mode)
+    let actor = crate::service::write::Actor::command_line(format!("cli import {name}"));
+    let changes = seed::import_text(conn, &name, &text, mode, actor)
         .await
         .map_err(|e| e.to_string())?;
     let verb = if dry_run {
