@@ -5,6 +5,7 @@
 
 mod common;
 
+mod export;
 mod graphiql;
 mod http_graphql;
 mod http_spec;

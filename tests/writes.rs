@@ -708,3 +708,54 @@ async fn a_stakeholder_key_changes_the_pairings_it_is_involved_in_and_cannot_add
         assert_eq!(pairing(&app, "aarhus-udaipur").await.1, v);
     }
 }
+
+#[tokio::test]
+async fn an_import_is_audited_and_moves_versions_on() {
+    for app in TestApp::all_seeded().await {
+        let k = keys_for(&app).await;
+        let (_, v, _, _) = pairing(&app, "aarhus-udaipur").await;
+        let mut data: Value =
+            serde_json::from_str(api::service::seed::SEED_JSON).expect("the seed is JSON");
+        let pairings = data["pairings"].as_array_mut().expect("pairings");
+        let record = pairings
+            .iter_mut()
+            .find(|p| p["slug"] == json!("aarhus-udaipur"))
+            .expect("in the seed");
+        record["title"] = json!("Aarhus – Udaipur (imported)");
+        let changes = api::service::seed::import_text(
+            &app.db.conn,
+            "edited.json",
+            &data.to_string(),
+            api::service::seed::Mode::Apply,
+            api::service::write::Actor::command_line("cli import edited.json"),
+        )
+        .await
+        .expect("the import applies");
+        assert_eq!(changes.updated.get("pairing"), Some(&1));
+        let (_, now, title, _) = pairing(&app, "aarhus-udaipur").await;
+        assert_eq!(
+            (now, title.as_str()),
+            (v + 1, "Aarhus – Udaipur (imported)")
+        );
+        let events = data_as(
+            &app,
+            &k.admin,
+            "{ auditEvents { totalCount nodes { actor keyNumber entity recordKey action changes } } }",
+            json!({}),
+        )
+        .await;
+        let events = &events["auditEvents"];
+        assert_eq!(events["totalCount"], json!(2), "{events}");
+        let summary = &events["nodes"][0];
+        assert_eq!(summary["entity"], json!("Dataset"));
+        assert_eq!(summary["changes"]["updated"]["pairing"], json!(1));
+        let change = &events["nodes"][1];
+        assert_eq!(change["actor"], json!("cli import edited.json"));
+        assert_eq!(change["keyNumber"], Value::Null);
+        assert_eq!(change["recordKey"], json!("aarhus-udaipur"));
+        assert_eq!(
+            change["changes"]["title"]["after"],
+            json!("Aarhus – Udaipur (imported)")
+        );
+    }
+}

@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use crate::config::{Command, Config, KeysCommand, SeedMode, ServeArgs};
+use crate::config::{Command, Config, ExportArgs, ExportFormat, KeysCommand, SeedMode, ServeArgs};
 use crate::db;
 use crate::service::seed::{self, Mode};
 use crate::state::AppState;
@@ -74,9 +74,128 @@ async fn run_inner(config: Config) -> Result<(), String> {
             );
             Ok(())
         }
+        Command::Export(args) => export(&conn, args).await,
+        Command::Import { file, dry_run } => import(&conn, &file, dry_run).await,
         Command::Keys(command) => keys(&conn, command).await,
         Command::Serve(args) => serve(conn, statements, args).await,
     }
+}
+
+/// `iuc-graph export`: the file goes to `--out` (written whole, then renamed into place) or to
+/// standard output; what was exported goes to standard error.
+async fn export(conn: &sea_orm::DatabaseConnection, args: ExportArgs) -> Result<(), String> {
+    use crate::service::export;
+    let filter = export::ExportFilter {
+        pairings: filter_values(args.pairings, false),
+        themes: filter_values(args.themes, false),
+        countries: filter_values(args.countries, true),
+        programme_regions: filter_values(args.programme_regions, false),
+    };
+    filter.check()?;
+    let started = std::time::Instant::now();
+    let (text, what) = match args.format {
+        ExportFormat::Json => {
+            let data = export::export(conn, &filter)
+                .await
+                .map_err(|e| e.to_string())?;
+            if let Err(errors) = export::check_self_contained("export", &data) {
+                eprintln!(
+                    "iuc-graph: warning: the exported file will not import on its own:\n{errors}"
+                );
+            }
+            let what = format!(
+                "{} pairings, {} cities, {} regions, {} countries, {} stakeholders, {} activities",
+                data.pairings.len(),
+                data.cities.len(),
+                data.regions.len(),
+                data.countries.len(),
+                data.stakeholders.len(),
+                data.activities.len()
+            );
+            (export::to_json(&data), what)
+        }
+        ExportFormat::Csv => {
+            let data = export::pairings_table(conn, &filter)
+                .await
+                .map_err(|e| e.to_string())?;
+            (
+                export::csv_of(&data),
+                format!("{} pairings (CSV)", data.pairings.len()),
+            )
+        }
+    };
+    let destination = match &args.out {
+        Some(path) => {
+            let partial = path.with_extension(format!("partial-{}", std::process::id()));
+            std::fs::write(&partial, &text)
+                .and_then(|()| std::fs::rename(&partial, path))
+                .map_err(|e| {
+                    let _ = std::fs::remove_file(&partial);
+                    format!("cannot write {}: {e}", path.display())
+                })?;
+            path.display().to_string()
+        }
+        None => {
+            use std::io::Write;
+            let mut out = std::io::stdout().lock();
+            out.write_all(text.as_bytes())
+                .and_then(|()| out.flush())
+                .map_err(|e| format!("cannot write to standard output: {e}"))?;
+            "standard output".to_owned()
+        }
+    };
+    eprintln!(
+        "iuc-graph: exported {what}, {} bytes, in {:.2} s to {destination}",
+        text.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// Filter values as given: trimmed, empty ones dropped, country codes in capitals.
+fn filter_values(values: Vec<String>, upper: bool) -> Vec<String> {
+    values
+        .into_iter()
+        .map(|v| {
+            let v = v.trim();
+            if upper {
+                v.to_ascii_uppercase()
+            } else {
+                v.to_owned()
+            }
+        })
+        .filter(|v| !v.is_empty())
+        .collect()
+}
+
+/// `iuc-graph import`: the seed loader (`service::seed`) on a file, or standard input for `-`.
+async fn import(
+    conn: &sea_orm::DatabaseConnection,
+    file: &std::path::Path,
+    dry_run: bool,
+) -> Result<(), String> {
+    let (name, text) = if file.as_os_str() == "-" {
+        let mut text = String::new();
+        std::io::Read::read_to_string(&mut std::io::stdin(), &mut text)
+            .map_err(|e| format!("cannot read standard input: {e}"))?;
+        ("<stdin>".to_owned(), text)
+    } else {
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
+        (file.display().to_string(), text)
+    };
+    let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
+    let actor = crate::service::write::Actor::command_line(format!("cli import {name}"));
+    let changes = seed::import_text(conn, &name, &text, mode, actor)
+        .await
+        .map_err(|e| e.to_string())?;
+    let verb = if dry_run {
+        "would change (dry run, nothing written)"
+    } else {
+        "loaded"
+    };
+    println!("import {verb}: {changes}");
+    Ok(())
 }
 
 async fn keys(conn: &sea_orm::DatabaseConnection, command: KeysCommand) -> Result<(), String> {

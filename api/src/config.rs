@@ -96,6 +96,49 @@ pub enum Command {
         #[arg(long, default_value_t = 1)]
         seed: u64,
     },
+    /// Write the dataset, or the pairings a filter chooses with everything they reference, as a
+    /// file in the seed format (what `import` reads), or the pairings table as CSV.
+    Export(ExportArgs),
+    /// Load a file in the seed format (e.g. from `export`) as an upsert, in one transaction:
+    /// every error names the record and the field, and nothing is written unless all is well.
+    Import {
+        /// The file to read (`-`: standard input).
+        #[arg(long)]
+        file: PathBuf,
+        /// Validate and report what would change, then roll back.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+/// What `export` writes and where. Filters repeat (`--theme a --theme b`) or take
+/// comma-separated values; a pairing is exported when it matches every kind of filter given.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ExportArgs {
+    /// `json`: the seed format (data/README.md); `csv`: one row per pairing, for spreadsheets.
+    #[arg(long, value_enum, default_value_t = ExportFormat::Json)]
+    pub format: ExportFormat,
+    /// Write to this file instead of standard output.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Only these pairings (slugs).
+    #[arg(long = "pairing", value_name = "SLUG", value_delimiter = ',')]
+    pub pairings: Vec<String>,
+    /// Only pairings with one of these themes (slugs).
+    #[arg(long = "theme", value_name = "SLUG", value_delimiter = ',')]
+    pub themes: Vec<String>,
+    /// Only pairings with a participant, on either side, in one of these countries (ISO codes).
+    #[arg(long = "country", value_name = "CODE", value_delimiter = ',')]
+    pub countries: Vec<String>,
+    /// Only pairings of these programme regions (slugs).
+    #[arg(long = "programme-region", value_name = "SLUG", value_delimiter = ',')]
+    pub programme_regions: Vec<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ExportFormat {
+    Json,
+    Csv,
 }
 
 /// `iuc-graph keys …`.

@@ -32,6 +32,7 @@ pub fn app(state: AppState) -> Router {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
+        .merge(crate::export_http::routes())
         .layer(middleware::from_fn(request_span))
         .with_state(state);
     match cors {

@@ -9,6 +9,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod export_http;
 pub mod graphql;
 pub mod http;
 pub mod metrics;

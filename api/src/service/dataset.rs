@@ -962,6 +962,7 @@ impl fmt::Display for Changes {
             .inserted
             .iter()
             .chain(self.updated.iter())
+            .chain(self.deleted.iter())
             .map(|(k, _)| *k)
             .collect();
         kinds.sort_unstable();
@@ -972,7 +973,10 @@ impl fmt::Display for Changes {
                 .map(|k| {
                     let i = self.inserted.get(k).copied().unwrap_or(0);
                     let u = self.updated.get(k).copied().unwrap_or(0);
-                    format!("{k} +{i}~{u}")
+                    match self.deleted.get(k).copied().unwrap_or(0) {
+                        0 => format!("{k} +{i}~{u}"),
+                        d => format!("{k} +{i}~{u}-{d}"),
+                    }
                 })
                 .collect();
             write!(f, " ({})", detail.join(", "))?;

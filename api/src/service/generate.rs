@@ -207,6 +207,15 @@ async fn keyed_ids(
         .collect()
 }
 
+const SECTION_TYPES: [&str; 6] = [
+    "overview",
+    "areas-of-cooperation",
+    "transfer-measures",
+    "actions",
+    "key-learnings",
+    "future-commitments",
+];
+
 const THEME_SCHEMES: [(&str, &str, usize); 3] = [
     ("stream", "thematic_stream", 6),
     ("ua", "urban_agenda", 14),
@@ -314,25 +323,20 @@ async fn generate_in(db: &impl ConnectionTrait, options: Options) -> Result<Repo
         "ucap_section_type",
         "slug",
         &["slug", "name", "position"],
-        [
-            "overview",
-            "areas-of-cooperation",
-            "transfer-measures",
-            "actions",
-            "key-learnings",
-            "future-commitments",
-        ]
-        .iter()
-        .enumerate()
-        .map(|(k, slug)| vec![s(*slug), s(slug.replace('-', " ")), i(k as i32 + 1)])
-        .collect(),
+        SECTION_TYPES
+            .iter()
+            .enumerate()
+            .map(|(k, slug)| vec![s(*slug), s(slug.replace('-', " ")), i(k as i32 + 1)])
+            .collect(),
     )
     .await?;
     let european: Vec<i32> = countries[..40].iter().map(|c| country_ids[c]).collect();
     let partner: Vec<i32> = countries[40..].iter().map(|c| country_ids[c]).collect();
     let themes: Vec<i32> = theme_slugs.iter().map(|t| theme_ids[t]).collect();
     let sdgs: Vec<i32> = (1..=17).map(|n| sdg_ids[&n.to_string()]).collect();
-    let sections: Vec<i32> = section_ids.values().copied().collect();
+    // In the order of SECTION_TYPES, not the map's (random per process): the same seed must
+    // give the same data.
+    let sections: Vec<i32> = SECTION_TYPES.iter().map(|t| section_ids[*t]).collect();
     let regions: Vec<i32> = PROGRAMME_REGIONS.iter().map(|r| region_ids[*r]).collect();
 
     let mut city_id = max_id(db, "city").await?;

@@ -1,5 +1,6 @@
 //! Loads a dataset into the database: `iuc-graph seed`, the automatic seed of an empty database,
-//! and (later) `import`. The load is an upsert keyed by natural keys, run in one transaction:
+//! and `iuc-graph import` (this loader on a file, e.g. one `iuc-graph export` wrote). The load is
+//! an upsert keyed by natural keys, run in one transaction:
 //!
 //! - a record that is not in the database is inserted; one that differs is updated; one that is
 //!   equal is left alone, so that loading the same file twice changes nothing the second time;
@@ -19,6 +20,7 @@ use sea_orm::{
 };
 
 use super::dataset::{self, Changes, DataErrors, Dataset, KnownKeys};
+use super::write::{self, Actor};
 use crate::partial_date::PartialDate;
 use crate::text::fold;
 
@@ -56,6 +58,19 @@ pub async fn load_text(
     load(db, file, &data, mode).await
 }
 
+/// `import`: like `load_text`, and every record it creates or changes goes into the audit
+/// trail under `actor`, with one closing event that sums up the import.
+pub async fn import_text(
+    db: &DatabaseConnection,
+    file: &str,
+    text: &str,
+    mode: Mode,
+    actor: Actor,
+) -> Result<Changes, LoadError> {
+    let data = dataset::parse(file, text)?;
+    load_audited(db, file, &data, mode, Some(actor)).await
+}
+
 /// Loads the dataset shipped with the binary.
 pub async fn load_seed(db: &DatabaseConnection) -> Result<Changes, LoadError> {
     load_text(db, SEED_FILE_NAME, SEED_JSON, Mode::Apply).await
@@ -75,10 +90,33 @@ pub async fn load(
     data: &Dataset,
     mode: Mode,
 ) -> Result<Changes, LoadError> {
-    let txn = db.begin().await?;
+    load_audited(db, file, data, mode, None).await
+}
+
+/// `load`, recording the changes in the audit trail when an actor is given. (The seed of a
+/// fresh install is not audited: it is the starting point, not a change.)
+pub async fn load_audited(
+    db: &DatabaseConnection,
+    file: &str,
+    data: &Dataset,
+    mode: Mode,
+    actor: Option<Actor>,
+) -> Result<Changes, LoadError> {
+    // SQLite: take the write lock at BEGIN (IMMEDIATE), as mutations do. The loader reads
+    // every table first and writes after; a deferred transaction would fail with SQLITE_BUSY
+    // when a mutation commits in between (an import while the server runs), an immediate one
+    // waits its turn. A dry run writes too (then rolls back), so it takes the lock as well.
+    let txn = db
+        .begin_with_options(sea_orm::TransactionOptions {
+            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+            ..Default::default()
+        })
+        .await?;
     let mut loader = Loader::new(&txn).await?;
+    loader.audit = actor;
     dataset::validate(file, data, &loader.known_keys())?;
     loader.apply(data).await?;
+    loader.audit_summary(file).await?;
     let changes = loader.changes;
     match mode {
         Mode::Apply => txn.commit().await?,
@@ -111,6 +149,9 @@ macro_rules! upsert {
                         .update($self.txn)
                         .await?;
                     $self.changes.update($kind);
+                    $self
+                        .audit_write($kind, model.id, Some(old), &model)
+                        .await?;
                 } else {
                     $self.changes.unchanged += 1;
                 }
@@ -119,12 +160,28 @@ macro_rules! upsert {
             None => {
                 let mut active = model.into_active_model().reset_all();
                 active.id = NotSet;
-                let id = active.insert($self.txn).await?.id;
+                let saved = active.insert($self.txn).await?;
                 $self.changes.insert($kind);
-                id
+                $self.audit_write($kind, saved.id, None, &saved).await?;
+                saved.id
             }
         }
     }};
+}
+
+/// The audit trail's name for a kind of record (its GraphQL type).
+fn audit_entity(kind: &str) -> &'static str {
+    match kind {
+        "city" => "City",
+        "region" => "Region",
+        "pairing" => "Pairing",
+        "ucap" => "Ucap",
+        "project" => "Project",
+        "stakeholder" => "Stakeholder",
+        "involvement" => "Involvement",
+        "activity" => "Activity",
+        _ => "Record",
+    }
 }
 
 /// The version of records that carry one (see the `version` migration); others have none.
@@ -178,6 +235,8 @@ where
 struct Loader<'t, C: ConnectionTrait> {
     txn: &'t C,
     changes: Changes,
+    /// Who the audit trail names; `None`: not audited.
+    audit: Option<Actor>,
     countries: HashMap<String, country::Model>,
     programme_regions: HashMap<String, programme_region::Model>,
     themes: HashMap<String, theme::Model>,
@@ -201,6 +260,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         Ok(Self {
             txn,
             changes: Changes::default(),
+            audit: None,
             countries: by_key::<country::Entity, _>(txn, |m| m.code.clone()).await?,
             programme_regions: by_key::<programme_region::Entity, _>(txn, |m| m.slug.clone())
                 .await?,
@@ -215,6 +275,75 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             activities: by_key::<activity::Entity, _>(txn, |m| m.slug.clone()).await?,
             ucaps: by_key::<ucap::Entity, _>(txn, |m| m.pairing_id).await?,
         })
+    }
+
+    /// Audits a created or changed record that carries a version (the records the API
+    /// writes); reference data and link rows are summed up by `audit_summary`.
+    async fn audit_write<M: serde::Serialize + Versioned>(
+        &self,
+        kind: &str,
+        id: i32,
+        before: Option<&M>,
+        after: &M,
+    ) -> Result<(), DbErr> {
+        let Some(actor) = &self.audit else {
+            return Ok(());
+        };
+        if after.version().is_none() {
+            return Ok(());
+        }
+        let old = before.map(write::snapshot);
+        let new = write::snapshot(after);
+        let key = new.get("slug").and_then(|v| v.as_str()).map(str::to_owned);
+        let action = if before.is_some() {
+            write::Action::Update
+        } else {
+            write::Action::Create
+        };
+        write::audit(
+            self.txn,
+            actor,
+            audit_entity(kind),
+            id,
+            key,
+            action,
+            old.as_ref(),
+            Some(&new),
+        )
+        .await
+        .map_err(|e| DbErr::Custom(format!("writing the audit trail failed: {e:?}")))
+    }
+
+    /// One event that sums up an import: counts per kind inserted, updated and deleted.
+    async fn audit_summary(&self, file: &str) -> Result<(), DbErr> {
+        let Some(actor) = &self.audit else {
+            return Ok(());
+        };
+        let counts = |m: &HashMap<&'static str, u64>| {
+            let mut sorted: Vec<(&&str, &u64)> = m.iter().collect();
+            sorted.sort();
+            serde_json::Value::Object(
+                sorted
+                    .into_iter()
+                    .map(|(k, v)| ((*k).to_owned(), serde_json::json!(v)))
+                    .collect(),
+            )
+        };
+        let mut changes = serde_json::Map::new();
+        changes.insert("inserted".into(), counts(&self.changes.inserted));
+        changes.insert("updated".into(), counts(&self.changes.updated));
+        changes.insert("deleted".into(), counts(&self.changes.deleted));
+        write::audit_changes(
+            self.txn,
+            actor,
+            "Dataset",
+            0,
+            Some(file.to_owned()),
+            write::Action::Update,
+            changes,
+        )
+        .await
+        .map_err(|e| DbErr::Custom(format!("writing the audit trail failed: {e:?}")))
     }
 
     fn known_keys(&self) -> KnownKeys {

@@ -43,11 +43,12 @@ pub struct MutationRoot(
 pub(crate) struct Write {
     pub txn: DatabaseTransaction,
     pub actor: Actor,
+    principal: Principal,
 }
 
 impl Write {
     pub fn principal(&self) -> &Principal {
-        &self.actor.principal
+        &self.principal
     }
 
     /// Commits the transaction: the mutation's changes and its audit records become visible.
@@ -76,8 +77,12 @@ pub(crate) async fn begin(ctx: &async_graphql::Context<'_>) -> Result<Write> {
         ..Default::default()
     };
     let txn = db(ctx)?.begin_with_options(options).await?;
-    let actor = Actor::new(&txn, principal).await?;
-    Ok(Write { txn, actor })
+    let actor = Actor::new(&txn, &principal).await?;
+    Ok(Write {
+        txn,
+        actor,
+        principal,
+    })
 }
 
 /// The row an input's global ID names; a wrong ID is an error on that input field.

@@ -29,14 +29,18 @@ use crate::error::AppError;
 /// Who is writing, as the audit trail records it.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub principal: Principal,
+    /// The API key, or `None` for the command line.
+    pub key_id: Option<i32>,
+    /// The key's name, or what ran the command (`cli import data.json`).
+    pub name: String,
+    pub organisation: Option<Organisation>,
     /// The organisation's name, looked up once per write.
     pub organisation_name: Option<String>,
 }
 
 impl Actor {
     /// The actor behind a principal (one lookup of the organisation's name for partners).
-    pub async fn new(db: &impl ConnectionTrait, principal: Principal) -> Result<Self, AppError> {
+    pub async fn new(db: &impl ConnectionTrait, principal: &Principal) -> Result<Self, AppError> {
         use entity::{city, region, stakeholder};
         let organisation_name = match principal.organisation {
             None => None,
@@ -53,9 +57,21 @@ impl Actor {
                 .map(|m| m.name),
         };
         Ok(Self {
-            principal,
+            key_id: Some(principal.key_id),
+            name: principal.key_name.clone(),
+            organisation: principal.organisation,
             organisation_name,
         })
+    }
+
+    /// A command run on the server's machine (no key).
+    pub fn command_line(what: impl Into<String>) -> Self {
+        Self {
+            key_id: None,
+            name: what.into(),
+            organisation: None,
+            organisation_name: None,
+        }
     }
 }
 
@@ -125,7 +141,8 @@ pub fn diff(before: Option<&Json>, after: Option<&Json>) -> Map<String, Json> {
     changes
 }
 
-/// Records one write in the audit trail (inside the write's transaction).
+/// Records one write in the audit trail (inside the write's transaction). An update that
+/// changed nothing is not recorded.
 #[allow(clippy::too_many_arguments)]
 pub async fn audit(
     db: &impl ConnectionTrait,
@@ -141,12 +158,25 @@ pub async fn audit(
     if action == Action::Update && changes.is_empty() {
         return Ok(());
     }
+    audit_changes(db, actor, entity, record_id, record_key, action, changes).await
+}
+
+/// Records one audit event with the given `changes` object.
+pub async fn audit_changes(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    entity: &str,
+    record_id: i32,
+    record_key: Option<String>,
+    action: Action,
+    changes: Map<String, Json>,
+) -> Result<(), AppError> {
     audit_event::ActiveModel {
         id: NotSet,
         at: Set(Utc::now()),
-        key_id: Set(Some(actor.principal.key_id)),
-        actor: Set(actor.principal.key_name.clone()),
-        organisation: Set(actor.principal.organisation.map(Organisation::global_id)),
+        key_id: Set(actor.key_id),
+        actor: Set(actor.name.clone()),
+        organisation: Set(actor.organisation.map(Organisation::global_id)),
         organisation_name: Set(actor.organisation_name.clone()),
         entity: Set(entity.to_owned()),
         record_id: Set(record_id),

@@ -1,0 +1,930 @@
+//! Export: the database as a dataset file in the seed format (`data/README.md`), whole or for a
+//! filtered set of pairings with everything they reference; and the pairings table as CSV.
+//! `iuc-graph export` and the administrators' `GET /export` both call this.
+//!
+//! - **Deterministic.** Records come out sorted by natural key (countries by code, SDGs by
+//!   number, the rest by slug), except where the data has an order of its own: UCAP section
+//!   types and sections by the type's `position`, a pairing's participants and projects by
+//!   their stored position, themes by scheme then slug, activities by date (a wider period
+//!   first) then slug. Sorting happens here in Rust, bytewise, so that SQLite and PostgreSQL
+//!   (whose collations differ) write the same file, and two databases holding the same data
+//!   write the same bytes whatever order the rows went in. So export → import into an empty
+//!   database → export gives an identical file.
+//! - **Bounded.** One statement per table read (19 tables at most), whatever the number of
+//!   rows; a filtered export restricts each table in SQL with the filter as a subquery.
+//! - **Consistent.** All statements run in one read transaction (on PostgreSQL `REPEATABLE READ
+//!   READ ONLY`; SQLite's read transactions are snapshots already), so a write that commits
+//!   meanwhile is either wholly in the file or not at all.
+//!
+//! A **filtered export** holds the chosen pairings whole (participants, themes, SDGs, UCAP with
+//! sections and projects) and what they reference, so that it imports into an empty database:
+//! their cities and regions, the cities and regions of their projects, those places' countries,
+//! their themes, SDGs and programme region, the UCAP section types used; the activities linked
+//! to one of the pairings, with those activities' cities and all their stakeholders; and the
+//! stakeholders involved in one of the pairings (or its UCAP or projects), with their city and
+//! country. Links to pairings outside the selection are **trimmed**: an activity lists only the
+//! chosen pairings, and a stakeholder only its involvements in them. Activities linked to no
+//! chosen pairing (programme-wide events among them) are left out. Because an import makes a
+//! record's children equal to the file, importing a filtered file into a database that holds
+//! the other pairings removes the trimmed links there (the dry run lists them as deletions).
+
+use std::collections::{BTreeSet, HashMap, HashSet};
+use std::fmt::Display;
+
+use entity::enums::*;
+use entity::*;
+use sea_orm::{
+    AccessMode, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    EntityTrait, IsolationLevel, TransactionTrait, Value,
+};
+
+use super::dataset::{
+    self, ActivityRecord, ActivityStakeholderRecord, CityRecord, CountryRecord, DataErrors,
+    Dataset, InvolvementRecord, KnownKeys, PairingRecord, ParticipantRecord, ProgrammeRegionRecord,
+    ProjectRecord, RegionRecord, SdgRecord, SectionRecord, SectionTypeRecord, StakeholderRecord,
+    ThemeRecord, UcapRecord,
+};
+use super::page::Sql;
+use super::search::{self, Direction, PairingFilter, PairingOrder};
+use crate::partial_date::PartialDate;
+
+/// The most values one kind of filter takes (each is bound as a parameter, in several
+/// statements).
+pub const MAX_FILTER_VALUES: usize = 1000;
+
+/// Referenced rows are read with `WHERE id IN (…)` up to this many ids; beyond it the table is
+/// read whole and filtered here (bound parameters are limited: 32,766 on SQLite, 65,535 on
+/// PostgreSQL), which is cheaper than many statements anyway.
+const MAX_BOUND_IDS: usize = 10_000;
+
+/// Which pairings to export. Within one kind the values are alternatives (any of them); the
+/// kinds given must all hold. Empty: the whole dataset.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ExportFilter {
+    /// Pairing slugs.
+    pub pairings: Vec<String>,
+    /// Theme slugs: pairings with at least one of them.
+    pub themes: Vec<String>,
+    /// ISO country codes: pairings with a participant (either side) in one of them.
+    pub countries: Vec<String>,
+    /// Programme region slugs.
+    pub programme_regions: Vec<String>,
+}
+
+impl ExportFilter {
+    /// True when it selects everything.
+    pub fn is_empty(&self) -> bool {
+        self.pairings.is_empty()
+            && self.themes.is_empty()
+            && self.countries.is_empty()
+            && self.programme_regions.is_empty()
+    }
+
+    /// Checks the number of values; the message names the filter.
+    pub fn check(&self) -> Result<(), String> {
+        for (name, values) in [
+            ("pairing", &self.pairings),
+            ("theme", &self.themes),
+            ("country", &self.countries),
+            ("programme_region", &self.programme_regions),
+        ] {
+            if values.len() > MAX_FILTER_VALUES {
+                return Err(format!(
+                    "at most {MAX_FILTER_VALUES} values of `{name}`, not {}",
+                    values.len()
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// `SELECT c.id FROM pairing c WHERE …`: the chosen pairings, or `None` for all of them.
+    fn pairing_ids(&self) -> Option<Sql> {
+        if self.is_empty() {
+            return None;
+        }
+        let filter = PairingFilter {
+            themes: self.themes.clone(),
+            countries: self.countries.clone(),
+            programme_regions: self.programme_regions.clone(),
+            ..PairingFilter::default()
+        };
+        let (mut source, _) = search::pairings(&filter, PairingOrder::Title, Direction::Asc);
+        if !self.pairings.is_empty() {
+            let mut slugs = Sql::default();
+            slugs
+                .push("c.slug IN (")
+                .bind_list(self.pairings.iter().map(|s| Value::String(Some(s.clone()))))
+                .push(")");
+            source.and(slugs);
+        }
+        let mut sql = Sql::default();
+        sql.push("SELECT c.id FROM ").push(&source.from);
+        if !source.filter.text.is_empty() {
+            sql.push(" WHERE ").append(&source.filter);
+        }
+        Some(sql)
+    }
+}
+
+/// Why an export did not happen.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    #[error("database error while exporting: {0}")]
+    Db(#[from] DbErr),
+    /// The database holds something the file format cannot say (a dangling reference, stored
+    /// sources that are not a JSON list): a bug or a hand edit, named so it can be fixed.
+    #[error("the database cannot be exported as it is: {0}")]
+    Inconsistent(String),
+}
+
+/// How much to read: everything, or only what the pairings table shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Parts {
+    All,
+    PairingsTable,
+}
+
+/// The whole dataset, or the filtered part, as the file format's records in export order.
+pub async fn export(
+    db: &DatabaseConnection,
+    filter: &ExportFilter,
+) -> Result<Dataset, ExportError> {
+    read(db, filter, Parts::All).await
+}
+
+/// The dataset file's text: pretty-printed JSON (two-space indent, as `data/seed.json`) and a
+/// final newline.
+pub fn to_json(data: &Dataset) -> String {
+    // Serialising plain structs of strings, numbers and lists cannot fail.
+    let mut text = serde_json::to_string_pretty(data).unwrap_or_default();
+    text.push('\n');
+    text
+}
+
+/// Checks that a dataset imports into an empty database on its own (every reference resolves
+/// inside it): what a filtered export promises.
+pub fn check_self_contained(file: &str, data: &Dataset) -> Result<(), DataErrors> {
+    dataset::validate(file, data, &KnownKeys::default())
+}
+
+/// The pairings table as CSV (RFC 4180: CRLF line ends, fields quoted when they hold a comma,
+/// a quote or a line break), one row per pairing, with a header row and no byte-order mark.
+pub async fn pairings_csv(
+    db: &DatabaseConnection,
+    filter: &ExportFilter,
+) -> Result<String, ExportError> {
+    Ok(csv_of(&pairings_table(db, filter).await?))
+}
+
+/// What the pairings table shows, as a dataset: the chosen pairings with their participants,
+/// themes and SDGs, and the places, countries and programme regions they name (no UCAPs,
+/// stakeholders or activities: not read).
+pub async fn pairings_table(
+    db: &DatabaseConnection,
+    filter: &ExportFilter,
+) -> Result<Dataset, ExportError> {
+    read(db, filter, Parts::PairingsTable).await
+}
+
+/// The CSV columns, in order.
+pub const CSV_COLUMNS: [&str; 12] = [
+    "slug",
+    "title",
+    "kind",
+    "status",
+    "programme_region",
+    "start",
+    "european_participants",
+    "european_countries",
+    "partner_participants",
+    "partner_countries",
+    "themes",
+    "sdgs",
+];
+
+/// Renders the pairings of a dataset as the CSV table. Lists within a cell are joined with
+/// `"; "`: participants by name (in the pairing's order), countries by ISO code (each once),
+/// themes by slug (unambiguous: names repeat across schemes), SDGs by number.
+pub fn csv_of(data: &Dataset) -> String {
+    let places: HashMap<(&str, &str), (&str, &str)> = data
+        .cities
+        .iter()
+        .map(|c| {
+            (
+                ("city", c.slug.as_str()),
+                (c.name.as_str(), c.country.as_str()),
+            )
+        })
+        .chain(data.regions.iter().map(|r| {
+            (
+                ("region", r.slug.as_str()),
+                (r.name.as_str(), r.country.as_str()),
+            )
+        }))
+        .collect();
+    let regions: HashMap<&str, &str> = data
+        .programme_regions
+        .iter()
+        .map(|r| (r.slug.as_str(), r.name.as_str()))
+        .collect();
+    let mut out = String::new();
+    write_csv_row(&mut out, CSV_COLUMNS.iter().map(|c| c.to_string()));
+    for p in &data.pairings {
+        let side = |side: Side| -> (String, String) {
+            let mut names = Vec::new();
+            let mut countries: Vec<&str> = Vec::new();
+            for participant in p.participants.iter().filter(|x| x.side == side) {
+                let key = match (&participant.city, &participant.region) {
+                    (Some(city), _) => ("city", city.as_str()),
+                    (None, Some(region)) => ("region", region.as_str()),
+                    (None, None) => continue,
+                };
+                match places.get(&key) {
+                    Some((name, country)) => {
+                        names.push(*name);
+                        if !countries.contains(country) {
+                            countries.push(country);
+                        }
+                    }
+                    None => names.push(key.1),
+                }
+            }
+            (names.join("; "), countries.join("; "))
+        };
+        let (european, european_countries) = side(Side::European);
+        let (partner, partner_countries) = side(Side::Partner);
+        let sdgs: Vec<String> = p.sdgs.iter().map(i32::to_string).collect();
+        write_csv_row(
+            &mut out,
+            [
+                p.slug.clone(),
+                p.title.clone(),
+                sea_orm::ActiveEnum::to_value(&p.kind),
+                sea_orm::ActiveEnum::to_value(&p.status),
+                regions
+                    .get(p.programme_region.as_str())
+                    .map_or_else(|| p.programme_region.clone(), |n| n.to_string()),
+                p.start.clone().unwrap_or_default(),
+                european,
+                european_countries,
+                partner,
+                partner_countries,
+                p.themes.join("; "),
+                sdgs.join("; "),
+            ],
+        );
+    }
+    out
+}
+
+fn write_csv_row(out: &mut String, fields: impl IntoIterator<Item = String>) {
+    for (i, field) in fields.into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        write_csv_field(out, &field);
+    }
+    out.push_str("\r\n");
+}
+
+/// One field. A text that a spreadsheet would take for a formula (it starts with `=`, `+`, `-`,
+/// `@`, a tab or a carriage return) gets a leading apostrophe, the usual defence against CSV
+/// injection (OWASP): partners write titles, administrators open the file.
+fn write_csv_field(out: &mut String, field: &str) {
+    let guard = field.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let quote = guard || field.contains([',', '"', '\r', '\n']);
+    if quote {
+        out.push('"');
+    }
+    if guard {
+        out.push('\'');
+    }
+    for c in field.chars() {
+        if c == '"' {
+            out.push('"');
+        }
+        out.push(c);
+    }
+    if quote {
+        out.push('"');
+    }
+}
+
+/// Sorts a dataset into export order (see the module's documentation). Participants and
+/// projects keep their order: it is data (their position). Applied to a parsed file, it gives
+/// what exporting that file's database writes.
+pub fn canonical(data: &mut Dataset) {
+    data.countries.sort_by(|a, b| a.code.cmp(&b.code));
+    data.programme_regions.sort_by(|a, b| a.slug.cmp(&b.slug));
+    data.themes
+        .sort_by(|a, b| (a.scheme, &a.slug).cmp(&(b.scheme, &b.slug)));
+    data.sdgs.sort_by_key(|s| s.number);
+    data.ucap_section_types
+        .sort_by(|a, b| (a.position, &a.slug).cmp(&(b.position, &b.slug)));
+    let section_position: HashMap<&str, i32> = data
+        .ucap_section_types
+        .iter()
+        .map(|t| (t.slug.as_str(), t.position))
+        .collect();
+    data.cities.sort_by(|a, b| a.slug.cmp(&b.slug));
+    data.regions.sort_by(|a, b| a.slug.cmp(&b.slug));
+    data.pairings.sort_by(|a, b| a.slug.cmp(&b.slug));
+    for p in &mut data.pairings {
+        p.themes.sort();
+        p.sdgs.sort_unstable();
+        if let Some(ucap) = &mut p.ucap {
+            ucap.sections.sort_by(|a, b| {
+                let key = |s: &SectionRecord| {
+                    (
+                        section_position
+                            .get(s.section_type.as_str())
+                            .copied()
+                            .unwrap_or(i32::MAX),
+                        s.section_type.clone(),
+                    )
+                };
+                key(a).cmp(&key(b))
+            });
+        }
+    }
+    data.stakeholders.sort_by(|a, b| a.slug.cmp(&b.slug));
+    for s in &mut data.stakeholders {
+        s.involvements
+            .sort_by_cached_key(|i| match (&i.pairing, &i.ucap, &i.project) {
+                (Some(p), _, _) => (0, p.clone()),
+                (None, Some(u), _) => (1, u.clone()),
+                (None, None, Some(p)) => (2, p.clone()),
+                (None, None, None) => (3, String::new()),
+            });
+    }
+    // By date: the first day of the period, a wider period first (the year 2019 before its
+    // first half, as a timeline reads), then slug.
+    data.activities.sort_by_cached_key(|r| {
+        let date = r.date.parse::<PartialDate>().ok();
+        (
+            date.map(|d| d.start),
+            date.map(|d| std::cmp::Reverse(d.precision)),
+            r.slug.clone(),
+        )
+    });
+    for a in &mut data.activities {
+        a.pairings.sort();
+        a.stakeholders
+            .sort_by(|x, y| x.stakeholder.cmp(&y.stakeholder));
+    }
+}
+
+// ---------------------------------------------------------------- reading
+
+/// Opens the read transaction every statement of one export runs in.
+async fn snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    match db.get_database_backend() {
+        // READ COMMITTED (the default) would let each statement see later commits.
+        DbBackend::Postgres => {
+            db.begin_with_config(
+                Some(IsolationLevel::RepeatableRead),
+                Some(AccessMode::ReadOnly),
+            )
+            .await
+        }
+        // A deferred SQLite transaction reads one snapshot from its first statement on (WAL);
+        // sea-orm warns when asked for an isolation level there, so none is asked for.
+        _ => db.begin().await,
+    }
+}
+
+async fn read(
+    db: &DatabaseConnection,
+    filter: &ExportFilter,
+    parts: Parts,
+) -> Result<Dataset, ExportError> {
+    let txn = snapshot(db).await?;
+    let data = read_in(&txn, filter, parts).await;
+    // Nothing was written: ending the transaction either way is the same.
+    txn.rollback().await?;
+    let mut data = data?;
+    canonical(&mut data);
+    Ok(data)
+}
+
+/// `column IN (subquery)`.
+fn within(column: &str, subquery: &Sql) -> Sql {
+    let mut sql = Sql::default();
+    sql.push(column).push(" IN (").append(subquery).push(")");
+    sql
+}
+
+/// `id IN (…)` for a few ids; `None` (read the whole table and filter here) for many.
+fn ids_condition(ids: &BTreeSet<i32>) -> Option<Sql> {
+    if ids.len() > MAX_BOUND_IDS {
+        return None;
+    }
+    let mut sql = Sql::default();
+    sql.push("id IN (")
+        .bind_list(ids.iter().map(|id| Value::Int(Some(*id))))
+        .push(")");
+    Some(sql)
+}
+
+/// Every row of `E`'s table that meets `condition` (all rows for `None`), in one statement.
+async fn rows<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    condition: Option<&Sql>,
+) -> Result<Vec<E::Model>, DbErr> {
+    let mut sql = Sql::default();
+    sql.push("SELECT * FROM ").push(E::default().table_name());
+    if let Some(condition) = condition {
+        sql.push(" WHERE ").append(condition);
+    }
+    E::find()
+        .from_raw_sql(sql.statement(db.get_database_backend()))
+        .all(db)
+        .await
+}
+
+/// Rows of a table that the export references: all of them for a whole export; otherwise
+/// those with an id in `ids`.
+async fn referenced<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    whole: bool,
+    ids: &BTreeSet<i32>,
+    id: impl Fn(&E::Model) -> i32,
+) -> Result<Vec<E::Model>, DbErr> {
+    if whole {
+        return rows::<E>(db, None).await;
+    }
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut models = rows::<E>(db, ids_condition(ids).as_ref()).await?;
+    models.retain(|m| ids.contains(&id(m)));
+    Ok(models)
+}
+
+/// A lookup from row id to natural key that names what is missing when it misses.
+struct Keys<V>(HashMap<i32, V>);
+
+impl<V: Clone> Keys<V> {
+    fn new<M>(models: &[M], entry: impl Fn(&M) -> (i32, V)) -> Self {
+        Keys(models.iter().map(entry).collect())
+    }
+
+    fn get(&self, id: i32, kind: &str, from: impl Display) -> Result<V, ExportError> {
+        self.0.get(&id).cloned().ok_or_else(|| {
+            ExportError::Inconsistent(format!("{from} refers to {kind} id {id}, which is missing"))
+        })
+    }
+
+    fn get_opt(
+        &self,
+        id: Option<i32>,
+        kind: &str,
+        from: impl Display,
+    ) -> Result<Option<V>, ExportError> {
+        id.map(|id| self.get(id, kind, from)).transpose()
+    }
+}
+
+fn sources(text: &str, from: impl Display) -> Result<Vec<String>, ExportError> {
+    serde_json::from_str(text).map_err(|e| {
+        ExportError::Inconsistent(format!(
+            "{from}: the stored sources {text:?} are not a JSON list of strings ({e})"
+        ))
+    })
+}
+
+fn date(
+    date: Option<chrono::NaiveDate>,
+    precision: Option<DatePrecision>,
+    from: impl Display,
+) -> Result<Option<String>, ExportError> {
+    match (date, precision) {
+        (Some(d), Some(p)) => Ok(Some(PartialDate::new(d, p).to_string())),
+        (None, None) => Ok(None),
+        _ => Err(ExportError::Inconsistent(format!(
+            "{from}: a date needs both its day and its precision"
+        ))),
+    }
+}
+
+async fn read_in(
+    db: &DatabaseTransaction,
+    filter: &ExportFilter,
+    parts: Parts,
+) -> Result<Dataset, ExportError> {
+    let chosen = filter.pairing_ids();
+    let whole = chosen.is_none();
+    let all = parts == Parts::All;
+    // The restriction of each table to what belongs to the chosen pairings (`None`: all rows).
+    let by_pairing = chosen.as_ref().map(|p| within("pairing_id", p));
+    let ucap_ids = chosen.as_ref().map(|p| {
+        let mut sql = Sql::default();
+        sql.push("SELECT id FROM ucap WHERE ")
+            .append(&within("pairing_id", p));
+        sql
+    });
+    let activity_ids = chosen.as_ref().map(|p| {
+        let mut sql = Sql::default();
+        sql.push("SELECT activity_id FROM activity_pairing WHERE ")
+            .append(&within("pairing_id", p));
+        sql
+    });
+
+    let pairings =
+        rows::<pairing::Entity>(db, chosen.as_ref().map(|p| within("id", p)).as_ref()).await?;
+    let participants = rows::<pairing_participant::Entity>(db, by_pairing.as_ref()).await?;
+    let pairing_themes = rows::<pairing_theme::Entity>(db, by_pairing.as_ref()).await?;
+    let pairing_sdgs = rows::<pairing_sdg::Entity>(db, by_pairing.as_ref()).await?;
+
+    let (mut ucaps, mut sections, mut projects) = (Vec::new(), Vec::new(), Vec::new());
+    let (mut activity_pairings, mut activities, mut activity_stakeholders) =
+        (Vec::new(), Vec::new(), Vec::new());
+    let (mut involvements, mut stakeholders) = (Vec::new(), Vec::new());
+    if all {
+        let by_ucap = ucap_ids.as_ref().map(|u| within("ucap_id", u));
+        ucaps = rows::<ucap::Entity>(db, by_pairing.as_ref()).await?;
+        sections = rows::<ucap_section::Entity>(db, by_ucap.as_ref()).await?;
+        projects = rows::<project::Entity>(db, by_ucap.as_ref()).await?;
+        activity_pairings = rows::<activity_pairing::Entity>(db, by_pairing.as_ref()).await?;
+        activities =
+            rows::<activity::Entity>(db, activity_ids.as_ref().map(|a| within("id", a)).as_ref())
+                .await?;
+        activity_stakeholders = rows::<activity_stakeholder::Entity>(
+            db,
+            activity_ids
+                .as_ref()
+                .map(|a| within("activity_id", a))
+                .as_ref(),
+        )
+        .await?;
+        // Involvements in the chosen pairings, their UCAPs and their projects only: the rest
+        // is trimmed.
+        let involvement_scope = match (&chosen, &ucap_ids) {
+            (Some(p), Some(u)) => {
+                let mut project_ids = Sql::default();
+                project_ids
+                    .push("SELECT id FROM project WHERE ")
+                    .append(&within("ucap_id", u));
+                let mut sql = Sql::default();
+                sql.append(&within("pairing_id", p))
+                    .push(" OR ")
+                    .append(&within("ucap_id", u))
+                    .push(" OR ")
+                    .append(&within("project_id", &project_ids));
+                Some(sql)
+            }
+            _ => None,
+        };
+        involvements = rows::<involvement::Entity>(db, involvement_scope.as_ref()).await?;
+        let stakeholder_ids: BTreeSet<i32> = involvements
+            .iter()
+            .map(|i| i.stakeholder_id)
+            .chain(activity_stakeholders.iter().map(|s| s.stakeholder_id))
+            .collect();
+        stakeholders =
+            referenced::<stakeholder::Entity>(db, whole, &stakeholder_ids, |m| m.id).await?;
+    }
+
+    let city_ids: BTreeSet<i32> = participants
+        .iter()
+        .filter_map(|p| p.city_id)
+        .chain(projects.iter().filter_map(|p| p.city_id))
+        .chain(stakeholders.iter().filter_map(|s| s.city_id))
+        .chain(activities.iter().filter_map(|a| a.city_id))
+        .collect();
+    let region_ids: BTreeSet<i32> = participants
+        .iter()
+        .filter_map(|p| p.region_id)
+        .chain(projects.iter().filter_map(|p| p.region_id))
+        .collect();
+    let cities = referenced::<city::Entity>(db, whole, &city_ids, |m| m.id).await?;
+    let regions = referenced::<region::Entity>(db, whole, &region_ids, |m| m.id).await?;
+
+    // Small reference tables: read whole, keep what is referenced.
+    let mut countries = rows::<country::Entity>(db, None).await?;
+    let mut programme_regions = rows::<programme_region::Entity>(db, None).await?;
+    let mut themes = rows::<theme::Entity>(db, None).await?;
+    let mut sdgs = rows::<sdg::Entity>(db, None).await?;
+    let mut section_types = if all {
+        rows::<ucap_section_type::Entity>(db, None).await?
+    } else {
+        Vec::new()
+    };
+    if !whole || !all {
+        let used: HashSet<i32> = cities
+            .iter()
+            .map(|c| c.country_id)
+            .chain(regions.iter().map(|r| r.country_id))
+            .chain(stakeholders.iter().filter_map(|s| s.country_id))
+            .collect();
+        countries.retain(|c| used.contains(&c.id));
+        let used: HashSet<i32> = pairings.iter().map(|p| p.programme_region_id).collect();
+        programme_regions.retain(|r| used.contains(&r.id));
+        let used: HashSet<i32> = pairing_themes.iter().map(|t| t.theme_id).collect();
+        themes.retain(|t| used.contains(&t.id));
+        let used: HashSet<i32> = pairing_sdgs.iter().map(|s| s.sdg_id).collect();
+        sdgs.retain(|s| used.contains(&s.id));
+        let used: HashSet<i32> = sections.iter().map(|s| s.section_type_id).collect();
+        section_types.retain(|t| used.contains(&t.id));
+    }
+
+    // ---- ids to natural keys
+    let country_code = Keys::new(&countries, |m| (m.id, m.code.clone()));
+    let city_slug = Keys::new(&cities, |m| (m.id, m.slug.clone()));
+    let region_slug = Keys::new(&regions, |m| (m.id, m.slug.clone()));
+    let pairing_slug = Keys::new(&pairings, |m| (m.id, m.slug.clone()));
+    let programme_region_slug = Keys::new(&programme_regions, |m| (m.id, m.slug.clone()));
+    let theme_slug = Keys::new(&themes, |m| (m.id, m.slug.clone()));
+    let sdg_number = Keys::new(&sdgs, |m| (m.id, m.number));
+    let section_type_slug = Keys::new(&section_types, |m| (m.id, m.slug.clone()));
+    let stakeholder_slug = Keys::new(&stakeholders, |m| (m.id, m.slug.clone()));
+    let project_slug = Keys::new(&projects, |m| (m.id, m.slug.clone()));
+    let mut ucap_pairing = HashMap::new();
+    for u in &ucaps {
+        let slug = pairing_slug.get(u.pairing_id, "pairing", format_args!("ucap {}", u.id))?;
+        ucap_pairing.insert(u.id, slug);
+    }
+    let ucap_pairing = Keys(ucap_pairing);
+
+    // ---- reference data and places
+    let countries = countries
+        .into_iter()
+        .map(|m| CountryRecord {
+            code: m.code,
+            name: m.name,
+            notes: m.notes,
+        })
+        .collect();
+    let programme_regions = programme_regions
+        .into_iter()
+        .map(|m| ProgrammeRegionRecord {
+            slug: m.slug,
+            name: m.name,
+            description: m.description,
+        })
+        .collect();
+    let themes = themes
+        .into_iter()
+        .map(|m| ThemeRecord {
+            slug: m.slug,
+            scheme: m.scheme,
+            name: m.name,
+            description: m.description,
+        })
+        .collect();
+    let sdgs = sdgs
+        .into_iter()
+        .map(|m| SdgRecord {
+            number: m.number,
+            name: m.name,
+        })
+        .collect();
+    let ucap_section_types = section_types
+        .into_iter()
+        .map(|m| SectionTypeRecord {
+            slug: m.slug,
+            name: m.name,
+            position: m.position,
+        })
+        .collect();
+    // A city and a region share their attributes (the file format repeats them: serde cannot
+    // combine `flatten` with `deny_unknown_fields`); one mapping serves both.
+    macro_rules! place {
+        ($record:ident, $m:ident, $what:literal { $($extra:tt)* }) => {{
+            let from = format!(concat!($what, " {:?}"), $m.slug);
+            $record {
+                country: country_code.get($m.country_id, "country", &from)?,
+                sources: sources(&$m.sources, &from)?,
+                slug: $m.slug,
+                name: $m.name,
+                population: $m.population,
+                area_km2: $m.area_km2,
+                leader: $m.leader,
+                latitude: $m.latitude,
+                longitude: $m.longitude,
+                photo_credit: $m.photo_credit,
+                wikidata: $m.wikidata,
+                geonames_id: $m.geonames_id,
+                notes: $m.notes,
+                $($extra)*
+            }
+        }};
+    }
+    let mut city_records = Vec::with_capacity(cities.len());
+    for m in cities {
+        city_records.push(place!(CityRecord, m, "city" { kind: m.kind }));
+    }
+    let mut region_records = Vec::with_capacity(regions.len());
+    for m in regions {
+        region_records.push(place!(RegionRecord, m, "region" {}));
+    }
+
+    // ---- pairings with their children
+    let mut participants_of: HashMap<i32, Vec<pairing_participant::Model>> = HashMap::new();
+    for p in participants {
+        participants_of.entry(p.pairing_id).or_default().push(p);
+    }
+    let mut themes_of: HashMap<i32, Vec<String>> = HashMap::new();
+    for t in pairing_themes {
+        let slug = theme_slug.get(
+            t.theme_id,
+            "theme",
+            format_args!("pairing id {}", t.pairing_id),
+        )?;
+        themes_of.entry(t.pairing_id).or_default().push(slug);
+    }
+    let mut sdgs_of: HashMap<i32, Vec<i32>> = HashMap::new();
+    for s in pairing_sdgs {
+        let number =
+            sdg_number.get(s.sdg_id, "SDG", format_args!("pairing id {}", s.pairing_id))?;
+        sdgs_of.entry(s.pairing_id).or_default().push(number);
+    }
+    let mut sections_of: HashMap<i32, Vec<SectionRecord>> = HashMap::new();
+    for s in sections {
+        let section_type = section_type_slug.get(
+            s.section_type_id,
+            "UCAP section type",
+            format_args!("UCAP section {}", s.id),
+        )?;
+        sections_of
+            .entry(s.ucap_id)
+            .or_default()
+            .push(SectionRecord {
+                section_type,
+                body: s.body,
+            });
+    }
+    let mut projects_of: HashMap<i32, Vec<project::Model>> = HashMap::new();
+    for p in projects {
+        projects_of.entry(p.ucap_id).or_default().push(p);
+    }
+    let mut ucap_of: HashMap<i32, UcapRecord> = HashMap::new();
+    for u in ucaps {
+        let mut projects = projects_of.remove(&u.id).unwrap_or_default();
+        projects.sort_by_key(|p| (p.position, p.id));
+        let mut records = Vec::with_capacity(projects.len());
+        for p in projects {
+            let from = format!("project {:?}", p.slug);
+            records.push(ProjectRecord {
+                city: city_slug.get_opt(p.city_id, "city", &from)?,
+                region: region_slug.get_opt(p.region_id, "region", &from)?,
+                slug: p.slug,
+                kind: p.kind,
+                title: p.title,
+                description: p.description,
+            });
+        }
+        ucap_of.insert(
+            u.pairing_id,
+            UcapRecord {
+                status: u.status,
+                sections: sections_of.remove(&u.id).unwrap_or_default(),
+                projects: records,
+            },
+        );
+    }
+    let mut pairing_records = Vec::with_capacity(pairings.len());
+    for m in pairings {
+        let from = format!("pairing {:?}", m.slug);
+        let mut members = participants_of.remove(&m.id).unwrap_or_default();
+        members.sort_by_key(|p| (p.position, p.id));
+        let mut participants = Vec::with_capacity(members.len());
+        for p in members {
+            participants.push(ParticipantRecord {
+                city: city_slug.get_opt(p.city_id, "city", &from)?,
+                region: region_slug.get_opt(p.region_id, "region", &from)?,
+                side: p.side,
+                role: p.role,
+            });
+        }
+        pairing_records.push(PairingRecord {
+            programme_region: programme_region_slug.get(
+                m.programme_region_id,
+                "programme region",
+                &from,
+            )?,
+            start: date(m.start_date, m.start_precision, &from)?,
+            sources: sources(&m.sources, &from)?,
+            participants,
+            themes: themes_of.remove(&m.id).unwrap_or_default(),
+            sdgs: sdgs_of.remove(&m.id).unwrap_or_default(),
+            ucap: ucap_of.remove(&m.id),
+            slug: m.slug,
+            kind: m.kind,
+            title: m.title,
+            summary: m.summary,
+            description: m.description,
+            status: m.status,
+            notes: m.notes,
+        });
+    }
+
+    // ---- stakeholders and activities
+    let mut involvements_of: HashMap<i32, Vec<InvolvementRecord>> = HashMap::new();
+    for i in involvements {
+        let from = format!("involvement {}", i.id);
+        involvements_of
+            .entry(i.stakeholder_id)
+            .or_default()
+            .push(InvolvementRecord {
+                pairing: pairing_slug.get_opt(i.pairing_id, "pairing", &from)?,
+                ucap: ucap_pairing.get_opt(i.ucap_id, "UCAP", &from)?,
+                project: project_slug.get_opt(i.project_id, "project", &from)?,
+                role: i.role,
+            });
+    }
+    let mut stakeholder_records = Vec::with_capacity(stakeholders.len());
+    for m in stakeholders {
+        let from = format!("stakeholder {:?}", m.slug);
+        stakeholder_records.push(StakeholderRecord {
+            city: city_slug.get_opt(m.city_id, "city", &from)?,
+            country: country_code.get_opt(m.country_id, "country", &from)?,
+            sources: sources(&m.sources, &from)?,
+            involvements: involvements_of.remove(&m.id).unwrap_or_default(),
+            slug: m.slug,
+            name: m.name,
+            helix: m.helix,
+            description: m.description,
+            notes: m.notes,
+        });
+    }
+    let mut pairings_of: HashMap<i32, Vec<String>> = HashMap::new();
+    for a in activity_pairings {
+        let slug = pairing_slug.get(
+            a.pairing_id,
+            "pairing",
+            format_args!("activity id {}", a.activity_id),
+        )?;
+        pairings_of.entry(a.activity_id).or_default().push(slug);
+    }
+    let mut stakeholders_of: HashMap<i32, Vec<ActivityStakeholderRecord>> = HashMap::new();
+    for s in activity_stakeholders {
+        let stakeholder = stakeholder_slug.get(
+            s.stakeholder_id,
+            "stakeholder",
+            format_args!("activity id {}", s.activity_id),
+        )?;
+        stakeholders_of
+            .entry(s.activity_id)
+            .or_default()
+            .push(ActivityStakeholderRecord {
+                stakeholder,
+                role: s.role,
+            });
+    }
+    let mut activity_records = Vec::with_capacity(activities.len());
+    for m in activities {
+        let from = format!("activity {:?}", m.slug);
+        activity_records.push(ActivityRecord {
+            date: PartialDate::new(m.date, m.date_precision).to_string(),
+            city: city_slug.get_opt(m.city_id, "city", &from)?,
+            sources: sources(&m.sources, &from)?,
+            pairings: pairings_of.remove(&m.id).unwrap_or_default(),
+            stakeholders: stakeholders_of.remove(&m.id).unwrap_or_default(),
+            slug: m.slug,
+            kind: m.kind,
+            title: m.title,
+            description: m.description,
+            place: m.place,
+            notes: m.notes,
+        });
+    }
+
+    Ok(Dataset {
+        format: dataset::FORMAT.to_owned(),
+        countries,
+        programme_regions,
+        themes,
+        sdgs,
+        ucap_section_types,
+        cities: city_records,
+        regions: region_records,
+        pairings: pairing_records,
+        stakeholders: stakeholder_records,
+        activities: activity_records,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn field(text: &str) -> String {
+        let mut out = String::new();
+        write_csv_field(&mut out, text);
+        out
+    }
+
+    #[test]
+    fn csv_fields_are_quoted_when_needed() {
+        assert_eq!(field("Rome"), "Rome");
+        assert_eq!(field("Belfast, Cali"), "\"Belfast, Cali\"");
+        assert_eq!(field("the \"Smart\" lab"), "\"the \"\"Smart\"\" lab\"");
+        assert_eq!(field("two\nlines"), "\"two\nlines\"");
+        assert_eq!(field(""), "");
+        assert_eq!(field("São Leopoldo"), "São Leopoldo");
+        assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
+        assert_eq!(field("-1"), "\"'-1\"");
+    }
+}
