@@ -76,17 +76,19 @@ async fn media_types_and_status_codes_follow_the_spec() {
         let (status, _, body) = app.request(post(&invalid, Some(GRAPHQL_RESPONSE))).await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
         assert!(json_of(&body).get("data").is_none(), "{body}");
+        assert_eq!(code(&json_of(&body)), "GRAPHQL_VALIDATION_FAILED");
         let (status, _, body) = app.request(post(&invalid, Some("application/json"))).await;
         assert_eq!(status, StatusCode::OK);
         assert!(json_of(&body).get("data").is_none(), "{body}");
         // A parse error likewise.
-        let (status, _, _) = app
+        let (status, _, body) = app
             .request(post(
                 &json!({ "query": "{" }).to_string(),
                 Some(GRAPHQL_RESPONSE),
             ))
             .await;
         assert_eq!(status, StatusCode::BAD_REQUEST);
+        assert_eq!(code(&json_of(&body)), "GRAPHQL_PARSE_FAILED");
         // A field error after execution started keeps 200 and its data.
         let (status, _, body) = app
             .request(post(

@@ -718,8 +718,22 @@ async fn run(state: &AppState, auth: &Arc<RequestAuth>, operations: Vec<Operatio
                     serde_json::to_value(&response).and_then(|mut body| {
                         if let Some(object) = body.as_object_mut() {
                             if !executed {
-                                // A request error: no `data` entry (GraphQL over HTTP).
+                                // A request error: no `data` entry (GraphQL over HTTP), and
+                                // async-graphql's validation errors get a code too.
                                 object.remove("data");
+                                if let Some(Value::Array(errors)) = object.get_mut("errors") {
+                                    for error in errors.iter_mut().filter_map(Value::as_object_mut)
+                                    {
+                                        let extensions = error
+                                            .entry("extensions")
+                                            .or_insert_with(|| Value::Object(Map::new()));
+                                        if let Some(extensions) = extensions.as_object_mut() {
+                                            extensions.entry("code").or_insert_with(|| {
+                                                Value::from("GRAPHQL_VALIDATION_FAILED")
+                                            });
+                                        }
+                                    }
+                                }
                             }
                             if let Some(cost) = cost {
                                 let extensions = object
