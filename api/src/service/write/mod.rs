@@ -313,7 +313,7 @@ where
     let column = E::Column::from_str("version")
         .map_err(|_| AppError::Internal(format!("{} has no version column", M::ENTITY)))?;
     let result = E::update_many()
-        .col_expr(column, Expr::col(Alias::new("version")).into())
+        .col_expr(column, Expr::col(Alias::new("version")))
         .filter(Expr::col(Alias::new("id")).eq(record.id()))
         .filter(Expr::col(Alias::new("version")).eq(version))
         .exec(db)
