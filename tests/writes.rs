@@ -306,6 +306,30 @@ async fn a_stale_version_gets_conflict_and_one_of_two_concurrent_updates_wins() 
         assert_eq!(code(&stale), "CONFLICT");
         let message = stale["errors"][0]["message"].as_str().unwrap_or("");
         assert!(message.contains(&format!("version {}", v + 1)), "{message}");
+        // Two writers adding the same participant at once: the loser gets CONFLICT before it
+        // touches the participants (not a duplicate-key failure), and nothing is doubled.
+        let ids = app
+            .data("{ aarhus: city(slug: \"aarhus\") { id } udaipur: city(slug: \"udaipur\") { id } bologna: city(slug: \"bologna\") { id } }", json!({}))
+            .await;
+        let add = "mutation($i: UpdatePairingInput!) { updatePairing(input: $i) { pairing { version } } }";
+        let input = json!({ "i": { "id": id, "version": v + 1, "participants": [
+            { "city": ids["aarhus"]["id"], "side": "EUROPEAN" },
+            { "city": ids["bologna"]["id"], "side": "EUROPEAN", "role": "ASSOCIATED" },
+            { "city": ids["udaipur"]["id"], "side": "PARTNER" }] } });
+        let (a, b) = tokio::join!(
+            app.graphql_as(Some(&k.admin), add, input.clone()),
+            app.graphql_as(Some(&k.aarhus), add, input.clone())
+        );
+        let codes: Vec<Option<&str>> = [&a, &b]
+            .iter()
+            .map(|r| r["errors"][0]["extensions"]["code"].as_str())
+            .collect();
+        assert!(
+            codes.contains(&None) && codes.contains(&Some("CONFLICT")),
+            "[{:?}] {a} {b}",
+            app.db.backend
+        );
+        assert_eq!(pairing(&app, "aarhus-udaipur").await.3, 3);
     }
 }
 

@@ -109,6 +109,12 @@ pub async fn connect_with(
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(5))
+                // sqlx-sqlite runs each connection on a thread of its own and streams rows to
+                // the async side through a channel of this many rows (default 50); when a result
+                // is larger, the worker thread blocks until the reader drains it, so every
+                // batch of rows costs a round of thread hand-offs. A page of children for 50
+                // parents easily has a few hundred rows.
+                .row_buffer_size(1024)
         });
     }
     let mut db = Database::connect(options)

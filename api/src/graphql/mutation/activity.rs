@@ -298,6 +298,7 @@ impl ActivityMutation {
             find_for_write::<activity::Entity>(&w, &input.id, NodeType::Activity, "input.id")
                 .await?;
         require_pairings(&w, &linked_pairings(&w.txn, before.id).await?).await?;
+        write::lock(&w.txn, &before, input.version).await?;
         let links_before = links_snapshot(&w.txn, before.id).await?;
         let mut after = before.clone();
         if let Some(slug) = input.slug {

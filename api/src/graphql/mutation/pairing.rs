@@ -532,6 +532,7 @@ impl PairingMutation {
         }
         let before: pairing::Model =
             find_for_write::<pairing::Entity>(&w, &input.id, NodeType::Pairing, "input.id").await?;
+        write::lock(&w.txn, &before, input.version).await?;
         let children_before = children_snapshot(&w.txn, id).await?;
         let mut after = before.clone();
         if let Some(slug) = input.slug {

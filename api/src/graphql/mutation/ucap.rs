@@ -281,6 +281,7 @@ impl UcapMutation {
     ) -> Result<UcapPayload> {
         let w = begin(ctx).await?;
         let before = ucap_for_write(&w, &input.id, "input.id").await?;
+        write::lock(&w.txn, &before, input.version).await?;
         let sections_before = sections_snapshot(&w.txn, before.id).await?;
         let mut after = before.clone();
         if let Some(status) = input.status {

@@ -300,6 +300,30 @@ where
     Ok(after)
 }
 
+/// Checks the version an update names and locks the record's row for the rest of the
+/// transaction: call it before changing a record's children. On PostgreSQL a second writer
+/// waits here until the first commits and then gets `CONFLICT`, before it touches any child
+/// row (SQLite's write transactions are serial already).
+pub async fn lock<E, M>(db: &impl ConnectionTrait, record: &M, version: i32) -> Result<(), AppError>
+where
+    E: EntityTrait<Model = M>,
+    M: Record + ModelTrait<Entity = E>,
+{
+    check_version(record, version)?;
+    let column = E::Column::from_str("version")
+        .map_err(|_| AppError::Internal(format!("{} has no version column", M::ENTITY)))?;
+    let result = E::update_many()
+        .col_expr(column, Expr::col(Alias::new("version")))
+        .filter(Expr::col(Alias::new("id")).eq(record.id()))
+        .filter(Expr::col(Alias::new("version")).eq(version))
+        .exec(db)
+        .await?;
+    if result.rows_affected == 0 {
+        return Err(stale(record));
+    }
+    Ok(())
+}
+
 /// Deletes a record (the database cascades to its dependent children) and audits it.
 pub async fn delete<E, M>(
     db: &impl ConnectionTrait,
