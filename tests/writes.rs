@@ -104,6 +104,29 @@ async fn writes_need_a_valid_key_and_keys_are_stored_only_as_hashes() {
             .expect("number");
         assert!(secret.starts_with("iuc_") && secret.len() >= 40, "{secret}");
         data_as(&app, &secret, "{ apiKeys { number } }", json!({})).await;
+        // Keys have a name, a role, an owner and a last-used time; never their secret.
+        let listed = data_as(
+            &app,
+            &k.admin,
+            "{ apiKeys { number name role organisation prefix lastUsedAt revokedAt } }",
+            json!({}),
+        )
+        .await;
+        let temp = listed["apiKeys"]
+            .as_array()
+            .and_then(|keys| keys.iter().find(|key| key["number"] == json!(number)))
+            .expect("the new key is listed")
+            .clone();
+        assert_eq!(temp["name"], json!("temp"));
+        assert_eq!(temp["role"], json!("ADMIN"));
+        assert!(temp["lastUsedAt"].is_string(), "{temp}");
+        assert_eq!(temp["prefix"].as_str(), Some(&secret[..8]));
+        let aarhus = listed["apiKeys"]
+            .as_array()
+            .and_then(|keys| keys.iter().find(|key| key["name"] == json!("aarhus-it")))
+            .expect("the partner key is listed");
+        assert_eq!(aarhus["role"], json!("PARTNER"));
+        assert!(aarhus["organisation"].is_string());
         data_as(
             &app,
             &k.admin,
