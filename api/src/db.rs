@@ -94,7 +94,14 @@ pub async fn connect_with(
         .connect_timeout(pool.acquire_timeout)
         .acquire_timeout(pool.acquire_timeout)
         // Statements are traced by our own spans; sqlx's per-statement INFO logs would flood.
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // sqlx pings every connection it hands out by default: one more round trip per
+        // statement (a pairing page runs 18; PostgreSQL op 2 of the benchmark went from 481 to
+        // 640 req/s without it). Now only a connection idle for over a second is pinged, so a
+        // quiet pool still finds broken connections before use; under load, a connection that
+        // broke is dropped by sqlx on its first error and that request fails with
+        // SERVICE_UNAVAILABLE (tests/operations.rs covers recovery).
+        .test_before_acquire_if_idle_for(Duration::from_secs(1));
     if url.starts_with("postgres") && !pool.statement_timeout.is_zero() {
         // A startup parameter, so every connection the pool opens (also after the database
         // comes back) carries it; no extra statement per request.
