@@ -3,6 +3,7 @@
 
 use api::auth::{Organisation, Role};
 use api::service::{catalog, keys};
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 
 use crate::common::TestApp;
@@ -165,8 +166,6 @@ async fn writes_need_a_valid_key_and_keys_are_stored_only_as_hashes() {
         assert!(!format!("{audit:?}").contains(&secret));
     }
 }
-
-use sea_orm::EntityTrait;
 
 #[tokio::test]
 async fn partners_change_only_their_own_pairings() {
@@ -477,7 +476,7 @@ async fn create_update_and_delete_every_kind_of_record() {
         let admin = k.admin.as_str();
         let ids = app
             .data(
-                "{ aarhus: city(slug: \"aarhus\") { id } theme: theme(slug: \"stream-mobility-and-transport\") { id } }",
+                "{ theme: theme(slug: \"stream-mobility-and-transport\") { id } }",
                 json!({}),
             )
             .await;
@@ -684,7 +683,6 @@ async fn create_update_and_delete_every_kind_of_record() {
         assert_eq!(events["auditEvents"]["totalCount"], json!(17), "{events}");
         assert_eq!(nodes[0], json!({ "entity": "Region", "action": "DELETE" }));
         assert_eq!(nodes[16], json!({ "entity": "City", "action": "CREATE" }));
-        let _ = ids["aarhus"].clone();
     }
 }
 

@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection, DbErr};
+use sea_orm::{
+    ConnectOptions, Database, DatabaseConnection, DatabaseTransaction, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
+};
 
 /// Counts every SQL statement the connection runs (sea-orm's metric callback). Tests read it to
 /// prove that a request's statements are bounded by the query's shape.
@@ -157,6 +160,18 @@ pub async fn readiness(db: &DatabaseConnection) -> Result<(), String> {
             names.join(", ")
         ))
     }
+}
+
+/// Begins a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (IMMEDIATE): a deferred transaction that reads first and writes later fails at once with
+/// SQLITE_BUSY when another writer committed in between, while an immediate one waits its turn
+/// (busy timeout) and then reads what that writer committed. PostgreSQL ignores the mode.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+    db.begin_with_options(TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..Default::default()
+    })
+    .await
 }
 
 /// Applies every pending migration.

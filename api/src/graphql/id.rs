@@ -66,7 +66,12 @@ impl NodeType {
 
 /// The global ID of row `id` of type `kind`.
 pub fn encode(kind: NodeType, id: i32) -> ID {
-    ID(URL_SAFE_NO_PAD.encode(format!("{}:{id}", kind.name())))
+    encode_name(kind.name(), id)
+}
+
+/// The global ID of row `id` of the type named `name` (the audit trail stores type names).
+pub fn encode_name(name: &str, id: i32) -> ID {
+    ID(URL_SAFE_NO_PAD.encode(format!("{name}:{id}")))
 }
 
 /// Decodes a global ID; a malformed one is the client's error (`BAD_USER_INPUT`).

@@ -12,8 +12,11 @@
 //! A refusal is always `FORBIDDEN`, whether or not the record exists, so that a key cannot probe
 //! for records it may not touch (`UNAUTHENTICATED` comes first, before anything is looked up).
 
-use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+use std::collections::HashSet;
 
+use sea_orm::{ConnectionTrait, Value};
+
+use super::page::Sql;
 use crate::auth::{Organisation, Principal};
 use crate::error::AppError;
 
@@ -23,43 +26,77 @@ pub async fn may_edit_pairing(
     principal: &Principal,
     pairing_id: i32,
 ) -> Result<bool, AppError> {
-    let Some(organisation) = principal.organisation else {
-        return Ok(principal.is_admin());
-    };
-    let (sql, org) = match organisation {
-        Organisation::City(id) => (
-            "SELECT 1 AS x FROM pairing_participant WHERE pairing_id = ? AND city_id = ?",
-            id,
-        ),
-        Organisation::Region(id) => (
-            "SELECT 1 AS x FROM pairing_participant WHERE pairing_id = ? AND region_id = ?",
-            id,
-        ),
-        Organisation::Stakeholder(id) => (
-            "SELECT 1 AS x FROM involvement i
-               LEFT JOIN ucap u ON u.id = i.ucap_id
-               LEFT JOIN project pr ON pr.id = i.project_id
-               LEFT JOIN ucap pu ON pu.id = pr.ucap_id
-              WHERE i.stakeholder_id = ?2
-                AND (i.pairing_id = ?1 OR u.pairing_id = ?1 OR pu.pairing_id = ?1)",
-            id,
-        ),
-    };
-    exists(db, sql, pairing_id, org).await
+    Ok(editable_pairings(db, principal, &[pairing_id])
+        .await?
+        .contains(&pairing_id))
 }
 
-/// `FORBIDDEN` unless the principal may change every pairing listed.
+/// `FORBIDDEN` unless the principal may change every pairing listed (one statement).
 pub async fn require_pairings(
     db: &impl ConnectionTrait,
     principal: &Principal,
-    pairing_ids: impl IntoIterator<Item = i32>,
+    pairing_ids: &[i32],
 ) -> Result<(), AppError> {
-    for id in pairing_ids {
-        if !may_edit_pairing(db, principal, id).await? {
-            return Err(AppError::Forbidden);
+    let editable = editable_pairings(db, principal, pairing_ids).await?;
+    if pairing_ids.iter().all(|id| editable.contains(id)) {
+        Ok(())
+    } else {
+        Err(AppError::Forbidden)
+    }
+}
+
+/// Of `pairing_ids`, those the principal may change: all of them for an administrator, else
+/// those its organisation takes part in, in one statement.
+async fn editable_pairings(
+    db: &impl ConnectionTrait,
+    principal: &Principal,
+    pairing_ids: &[i32],
+) -> Result<HashSet<i32>, AppError> {
+    let Some(organisation) = principal.organisation else {
+        return Ok(if principal.is_admin() {
+            pairing_ids.iter().copied().collect()
+        } else {
+            HashSet::new()
+        });
+    };
+    let ids = || pairing_ids.iter().map(|id| Value::Int(Some(*id)));
+    let mut sql = Sql::default();
+    match organisation {
+        Organisation::City(id) | Organisation::Region(id) => {
+            let column = if matches!(organisation, Organisation::City(_)) {
+                "city_id"
+            } else {
+                "region_id"
+            };
+            sql.push("SELECT pairing_id AS p FROM pairing_participant WHERE pairing_id IN (")
+                .bind_list(ids())
+                .push(&format!(") AND {column} = "))
+                .bind(Value::Int(Some(id)));
+        }
+        Organisation::Stakeholder(id) => {
+            // Involved in the pairing itself, in its UCAP, or in one of its projects.
+            sql.push(
+                "SELECT COALESCE(i.pairing_id, u.pairing_id, pu.pairing_id) AS p
+                   FROM involvement i
+                   LEFT JOIN ucap u ON u.id = i.ucap_id
+                   LEFT JOIN project pr ON pr.id = i.project_id
+                   LEFT JOIN ucap pu ON pu.id = pr.ucap_id
+                  WHERE i.stakeholder_id = ",
+            )
+            .bind(Value::Int(Some(id)))
+            .push(" AND COALESCE(i.pairing_id, u.pairing_id, pu.pairing_id) IN (")
+            .bind_list(ids())
+            .push(")");
         }
     }
-    Ok(())
+    let rows = db
+        .query_all_raw(sql.statement(db.get_database_backend()))
+        .await?;
+    let mut editable = HashSet::new();
+    for row in rows {
+        editable.insert(row.try_get::<i32>("", "p")?);
+    }
+    Ok(editable)
 }
 
 /// `FORBIDDEN` unless the principal is an administrator or acts for this organisation.
@@ -72,38 +109,4 @@ pub fn require_self_or_admin(
     } else {
         Err(AppError::Forbidden)
     }
-}
-
-/// Runs an existence query with two integer parameters, written with `?` (or `?1`/`?2` to
-/// reuse them) and rewritten to `$n` for PostgreSQL.
-async fn exists(db: &impl ConnectionTrait, sql: &str, a: i32, b: i32) -> Result<bool, AppError> {
-    let backend = db.get_database_backend();
-    let numbered = sql.contains("?1");
-    let mut text = String::with_capacity(sql.len());
-    let mut n = 0;
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        if c != '?' {
-            text.push(c);
-            continue;
-        }
-        let index = if numbered {
-            match chars.next() {
-                Some(d) => d.to_digit(10).unwrap_or(1),
-                None => 1,
-            }
-        } else {
-            n += 1;
-            n
-        };
-        match backend {
-            DbBackend::Postgres => text.push_str(&format!("${index}")),
-            _ => text.push_str(&format!("?{index}")),
-        }
-    }
-    let values: Vec<Value> = vec![a.into(), b.into()];
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(backend, text, values))
-        .await?;
-    Ok(row.is_some())
 }

@@ -16,7 +16,7 @@ use std::collections::{HashMap, HashSet};
 use entity::*;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
-    EntityTrait, IntoActiveModel, ModelTrait, PaginatorTrait, QueryFilter, TransactionTrait,
+    EntityTrait, IntoActiveModel, ModelTrait, PaginatorTrait, QueryFilter,
 };
 
 use super::dataset::{self, Changes, DataErrors, Dataset, KnownKeys};
@@ -102,16 +102,9 @@ pub async fn load_audited(
     mode: Mode,
     actor: Option<Actor>,
 ) -> Result<Changes, LoadError> {
-    // SQLite: take the write lock at BEGIN (IMMEDIATE), as mutations do. The loader reads
-    // every table first and writes after; a deferred transaction would fail with SQLITE_BUSY
-    // when a mutation commits in between (an import while the server runs), an immediate one
-    // waits its turn. A dry run writes too (then rolls back), so it takes the lock as well.
-    let txn = db
-        .begin_with_options(sea_orm::TransactionOptions {
-            sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
-            ..Default::default()
-        })
-        .await?;
+    // Reads every table first and writes after: see `db::begin_write`. A dry run writes too
+    // (then rolls back), so it takes the write lock as well.
+    let txn = crate::db::begin_write(db).await?;
     let mut loader = Loader::new(&txn).await?;
     loader.audit = actor;
     dataset::validate(file, data, &loader.known_keys())?;

@@ -101,46 +101,29 @@ fn parse_date(text: &str) -> Result<PartialDate> {
 }
 
 async fn pairing_ids(db: &impl ConnectionTrait, ids: &[ID]) -> Result<Vec<i32>> {
-    let mut out = Vec::new();
-    for (i, id) in ids.iter().enumerate() {
-        let field = format!("input.pairings[{i}]");
-        let key = input_id(id, NodeType::Pairing, &field)?;
-        if out.contains(&key) {
-            return Err(AppError::invalid(field, "this pairing is listed twice"));
-        }
-        if entity::pairing::Entity::find_by_id(key)
-            .one(db)
-            .await?
-            .is_none()
-        {
-            return Err(AppError::invalid(field, "no such pairing"));
-        }
-        out.push(key);
-    }
-    Ok(out)
+    input_ids(db, ids, NodeType::Pairing, "pairing", |i| {
+        format!("input.pairings[{i}]")
+    })
+    .await
 }
 
 async fn stakeholder_links(
     db: &impl ConnectionTrait,
     inputs: &[ActivityStakeholderInput],
 ) -> Result<Vec<(i32, Option<String>)>> {
-    let mut out: Vec<(i32, Option<String>)> = Vec::new();
-    for (i, s) in inputs.iter().enumerate() {
-        let field = format!("input.stakeholders[{i}].stakeholder");
-        let key = input_id(&s.stakeholder, NodeType::Stakeholder, &field)?;
-        if out.iter().any(|(k, _)| *k == key) {
-            return Err(AppError::invalid(field, "this stakeholder is listed twice"));
-        }
-        if entity::stakeholder::Entity::find_by_id(key)
-            .one(db)
-            .await?
-            .is_none()
-        {
-            return Err(AppError::invalid(field, "no such stakeholder"));
-        }
-        out.push((key, s.role.clone()));
-    }
-    Ok(out)
+    let ids = input_ids(
+        db,
+        inputs.iter().map(|s| &s.stakeholder),
+        NodeType::Stakeholder,
+        "stakeholder",
+        |i| format!("input.stakeholders[{i}].stakeholder"),
+    )
+    .await?;
+    Ok(ids
+        .into_iter()
+        .zip(inputs)
+        .map(|(id, s)| (id, s.role.clone()))
+        .collect())
 }
 
 async fn linked_pairings(db: &impl ConnectionTrait, activity_id: i32) -> Result<Vec<i32>> {
@@ -234,7 +217,7 @@ async fn require_pairings(w: &Write, pairings: &[i32]) -> Result<()> {
     if pairings.is_empty() {
         return Err(AppError::Forbidden);
     }
-    access::require_pairings(&w.txn, w.principal(), pairings.iter().copied()).await
+    access::require_pairings(&w.txn, w.principal(), pairings).await
 }
 
 #[derive(Default)]

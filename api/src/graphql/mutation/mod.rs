@@ -14,18 +14,17 @@ mod place;
 mod stakeholder;
 mod ucap;
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use async_graphql::{ID, MergedObject, SimpleObject};
-use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, EntityTrait, PrimaryKeyTrait, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
-};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, PrimaryKeyTrait};
 
 use crate::auth::{Principal, RequestAuth};
 use crate::error::{AppError, Result};
 use crate::graphql::id::{NodeType, decode_as};
 use crate::graphql::query::db;
+use crate::service::page::Sql;
 use crate::service::write::Actor;
 
 /// Changes to the IUC graph, for partner organisations and administrators (API key required).
@@ -69,14 +68,7 @@ pub(crate) async fn principal(ctx: &async_graphql::Context<'_>) -> Result<Princi
 /// Authenticates the caller and opens the write's transaction.
 pub(crate) async fn begin(ctx: &async_graphql::Context<'_>) -> Result<Write> {
     let principal = principal(ctx).await?;
-    // SQLite: take the write lock at BEGIN (IMMEDIATE). A deferred transaction that reads
-    // first and writes later fails at once with SQLITE_BUSY when another writer committed in
-    // between; an immediate one waits its turn (busy timeout) and then sees the new version.
-    let options = TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..Default::default()
-    };
-    let txn = db(ctx)?.begin_with_options(options).await?;
+    let txn = crate::db::begin_write(db(ctx)?).await?;
     let actor = Actor::new(&txn, &principal).await?;
     Ok(Write {
         txn,
@@ -132,26 +124,79 @@ pub struct DeletePayload {
     pub removed: Vec<Removal>,
 }
 
-/// Counts rows of a table matching a condition (for delete reports and refusals).
+/// Counts rows of a table matching a condition with one `?`, bound to `id` (for delete
+/// reports and refusals).
 pub(crate) async fn count_where(db: &impl ConnectionTrait, sql: &str, id: i32) -> Result<i32> {
-    let backend = db.get_database_backend();
-    let sql = if backend == sea_orm::DbBackend::Postgres {
-        sql.replace('?', "$1")
-    } else {
-        sql.to_owned()
-    };
+    let (before, after) = sql.split_once('?').unwrap_or((sql, ""));
+    let mut query = Sql::default();
+    query
+        .push("SELECT COUNT(*) AS n FROM ")
+        .push(before)
+        .bind(id.into())
+        .push(after);
     let row = db
-        .query_one_raw(sea_orm::Statement::from_sql_and_values(
-            backend,
-            format!("SELECT COUNT(*) AS n FROM {sql}"),
-            [id.into()],
-        ))
+        .query_one_raw(query.statement(db.get_database_backend()))
         .await?;
     let n: i64 = match row {
         Some(row) => row.try_get("", "n")?,
         None => 0,
     };
     Ok(n as i32)
+}
+
+/// Of `ids`, those that are rows of `table` (one statement).
+pub(crate) async fn existing_ids(
+    db: &impl ConnectionTrait,
+    table: &str,
+    ids: &[i32],
+) -> Result<HashSet<i32>> {
+    if ids.is_empty() {
+        return Ok(HashSet::new());
+    }
+    let mut query = Sql::default();
+    query
+        .push(&format!("SELECT id FROM {table} WHERE id IN ("))
+        .bind_list(ids.iter().map(|id| (*id).into()))
+        .push(")");
+    let rows = db
+        .query_all_raw(query.statement(db.get_database_backend()))
+        .await?;
+    let mut found = HashSet::with_capacity(rows.len());
+    for row in rows {
+        found.insert(row.try_get::<i32>("", "id")?);
+    }
+    Ok(found)
+}
+
+/// Decodes a list of global IDs of one type, naming each item's field with `field(i)`:
+/// refuses a malformed ID, one listed twice, and one with no row in `table` (checked in one
+/// statement for the whole list).
+pub(crate) async fn input_ids<'a>(
+    db: &impl ConnectionTrait,
+    ids: impl IntoIterator<Item = &'a ID>,
+    kind: NodeType,
+    table: &str,
+    field: impl Fn(usize) -> String,
+) -> Result<Vec<i32>> {
+    let mut keys: Vec<i32> = Vec::new();
+    for (i, id) in ids.into_iter().enumerate() {
+        let key = input_id(id, kind, &field(i))?;
+        if keys.contains(&key) {
+            return Err(AppError::invalid(
+                field(i),
+                format!("this {} is listed twice", kind.name()),
+            ));
+        }
+        keys.push(key);
+    }
+    let found = existing_ids(db, table, &keys).await?;
+    if let Some(i) = keys.iter().position(|k| !found.contains(k)) {
+        return Err(AppError::invalid(
+            field(i),
+            format!("no such {}", kind.name()),
+        ));
+    }
+    Ok(keys)
 }
 
 /// Counts each dependent kind; the non-zero ones.

@@ -176,23 +176,10 @@ fn participants(inputs: &[ParticipantInput]) -> Result<Vec<Wanted>> {
 
 /// Checks that the participants' cities and regions exist (one statement each kind).
 async fn check_places(db: &impl ConnectionTrait, wanted: &[Wanted]) -> Result<()> {
-    use entity::{city, region};
     let cities: Vec<i32> = wanted.iter().filter_map(|w| w.city_id).collect();
     let regions: Vec<i32> = wanted.iter().filter_map(|w| w.region_id).collect();
-    let found_cities: HashSet<i32> = city::Entity::find()
-        .filter(city::Column::Id.is_in(cities.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
-    let found_regions: HashSet<i32> = region::Entity::find()
-        .filter(region::Column::Id.is_in(regions.clone()))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|c| c.id)
-        .collect();
+    let found_cities = existing_ids(db, "city", &cities).await?;
+    let found_regions = existing_ids(db, "region", &regions).await?;
     for (i, w) in wanted.iter().enumerate() {
         if let Some(id) = w.city_id
             && !found_cities.contains(&id)
@@ -215,23 +202,10 @@ async fn check_places(db: &impl ConnectionTrait, wanted: &[Wanted]) -> Result<()
 }
 
 async fn theme_ids(db: &impl ConnectionTrait, ids: &[ID]) -> Result<Vec<i32>> {
-    let mut out = Vec::new();
-    for (i, id) in ids.iter().enumerate() {
-        let field = format!("input.themes[{i}]");
-        let key = input_id(id, NodeType::Theme, &field)?;
-        if entity::theme::Entity::find_by_id(key)
-            .one(db)
-            .await?
-            .is_none()
-        {
-            return Err(AppError::invalid(field, "no such theme"));
-        }
-        if out.contains(&key) {
-            return Err(AppError::invalid(field, "this theme is listed twice"));
-        }
-        out.push(key);
-    }
-    Ok(out)
+    input_ids(db, ids, NodeType::Theme, "theme", |i| {
+        format!("input.themes[{i}]")
+    })
+    .await
 }
 
 /// SDG numbers to row ids.

@@ -1,8 +1,6 @@
 //! What administrators see of keys and of the audit trail.
 
 use async_graphql::{Enum, ID, Json, Object};
-use base64::Engine;
-use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{DateTime, Utc};
 use entity::{api_key, audit_event};
 
@@ -61,7 +59,7 @@ impl AuditEvent {
     }
     /// Global ID of the record written (it may have been deleted since).
     async fn record(&self) -> ID {
-        ID(URL_SAFE_NO_PAD.encode(format!("{}:{}", self.0.entity, self.0.record_id)))
+        crate::graphql::id::encode_name(&self.0.entity, self.0.record_id)
     }
     /// The record's natural key (slug) at the time, when it has one.
     async fn record_key(&self) -> Option<&str> {

@@ -24,10 +24,10 @@ macro_rules! record {
                 ($key)(self)
             }
             fn derive(&mut self) {
-                derive_columns(self);
+                DeriveColumns::derive_columns(self);
             }
             fn validate(&self) -> Result<(), AppError> {
-                check(self)
+                Check::check(self)
             }
         }
     };
@@ -53,9 +53,6 @@ record!(activity, "Activity", |m: &activity::Model| Some(
 /// Recomputes a record's derived columns.
 trait DeriveColumns {
     fn derive_columns(&mut self) {}
-}
-fn derive_columns<T: DeriveColumns>(record: &mut T) {
-    record.derive_columns();
 }
 impl DeriveColumns for city::Model {
     fn derive_columns(&mut self) {
@@ -85,9 +82,6 @@ impl DeriveColumns for activity::Model {}
 /// Each record type's rules.
 trait Check {
     fn check(&self) -> Result<(), AppError>;
-}
-fn check<T: Check>(record: &T) -> Result<(), AppError> {
-    record.check()
 }
 
 /// A slug: lower-case letters, digits and single hyphens, 1–100 characters.
