@@ -18,7 +18,6 @@ use entity::api_key;
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
 };
-use sha2::{Digest, Sha256};
 use tokio::sync::OnceCell;
 
 use crate::error::AppError;
@@ -107,7 +106,7 @@ pub fn new_secret() -> Result<NewSecret, AppError> {
 
 /// The SHA-256 of a secret, lower-case hex: what the database stores.
 pub fn hash(secret: &str) -> String {
-    hex::encode(Sha256::digest(secret.as_bytes()))
+    crate::persisted::sha256(secret)
 }
 
 /// The bearer token of a request, if it sends one.
