@@ -9,7 +9,10 @@
 //!     cargo bench --bench load -- --matrix          # 1k and 100k pairings, SQLite and PostgreSQL
 //!
 //! Options: --backend sqlite|postgres, --pairings N, --seconds S (per operation, default 10),
-//! --clients C (default 16), --postgres URL (default postgres://postgres@127.0.0.1:5432/postgres).
+//! --clients C (default 16), --postgres URL (default postgres://postgres@127.0.0.1:5432/postgres),
+//! --only 1,3 (run only these operations), --server HOST:PORT (drive a server that is already
+//! running on a database generated with `--seed 1`, instead of generating one and starting it:
+//! for profiling; peak memory is then not reported).
 
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
@@ -29,6 +32,8 @@ struct Options {
     clients: usize,
     postgres: String,
     matrix: bool,
+    only: Vec<usize>,
+    server: Option<SocketAddr>,
 }
 
 fn options() -> Options {
@@ -39,6 +44,8 @@ fn options() -> Options {
         clients: 16,
         postgres: "postgres://postgres@127.0.0.1:5432/postgres".into(),
         matrix: false,
+        only: Vec::new(),
+        server: None,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -50,6 +57,13 @@ fn options() -> Options {
             "--seconds" => o.seconds = value.parse().expect("--seconds takes a number"),
             "--clients" => o.clients = value.parse().expect("--clients takes a number"),
             "--postgres" => o.postgres = value,
+            "--only" => {
+                o.only = value
+                    .split(',')
+                    .map(|n| n.trim().parse().expect("--only takes operation numbers"))
+                    .collect()
+            }
+            "--server" => o.server = Some(value.parse().expect("--server takes HOST:PORT")),
             "--matrix" => {
                 o.matrix = true;
                 i += 1;
@@ -281,21 +295,21 @@ fn check(status: u16, body: &[u8], op: &str) {
 }
 
 async fn measure(
-    server: &Server,
+    addr: SocketAddr,
     op: &Operation,
     seconds: u64,
     clients: usize,
 ) -> (f64, f64, f64, f64) {
     // Warm-up: one second, not timed.
-    let warm = drive(server.addr, op, 1, clients).await;
+    let warm = drive(addr, op, 1, clients).await;
     drop(warm);
-    let ops_before = metric(server.addr, "iuc_graphql_operations_total").await;
-    let sql_before = metric(server.addr, "iuc_sql_statements_total").await;
+    let ops_before = metric(addr, "iuc_graphql_operations_total").await;
+    let sql_before = metric(addr, "iuc_sql_statements_total").await;
     let started = Instant::now();
-    let mut latencies = drive(server.addr, op, seconds, clients).await;
+    let mut latencies = drive(addr, op, seconds, clients).await;
     let elapsed = started.elapsed().as_secs_f64();
-    let ops = metric(server.addr, "iuc_graphql_operations_total").await - ops_before;
-    let sql = metric(server.addr, "iuc_sql_statements_total").await - sql_before;
+    let ops = metric(addr, "iuc_graphql_operations_total").await - ops_before;
+    let sql = metric(addr, "iuc_sql_statements_total").await - sql_before;
     latencies.sort_unstable();
     let pct = |p: f64| {
         latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0
@@ -373,24 +387,7 @@ async fn bench_one(o: &Options, backend: &str, pairings: u64) -> (Vec<Row>, u64)
         started.elapsed().as_secs_f64()
     );
     let server = start(&url).await;
-    let theme = "stream-g1-0".to_owned();
-    let mut rows = Vec::new();
-    for op in operations("g1", pairings, theme) {
-        let (rps, p50, p99, statements) = measure(&server, &op, o.seconds, o.clients).await;
-        eprintln!(
-            "[{backend} {pairings}] {}: {rps:.0} req/s, p50 {p50:.1} ms, p99 {p99:.1} ms, {statements:.1} SQL/req",
-            op.name
-        );
-        rows.push(Row {
-            scale: pairings,
-            backend: backend.to_owned(),
-            operation: op.name,
-            rps,
-            p50,
-            p99,
-            statements,
-        });
-    }
+    let rows = operations_on(o, server.addr, backend, pairings).await;
     let rss = server.peak_rss_kib();
     server.stop();
     if backend == "postgres" {
@@ -405,6 +402,32 @@ async fn bench_one(o: &Options, backend: &str, pairings: u64) -> (Vec<Row>, u64)
         }
     }
     (rows, rss)
+}
+
+/// Measures the operations (all, or those `--only` names) against a running server.
+async fn operations_on(o: &Options, addr: SocketAddr, backend: &str, pairings: u64) -> Vec<Row> {
+    let theme = "stream-g1-0".to_owned();
+    let mut rows = Vec::new();
+    for (i, op) in operations("g1", pairings, theme).into_iter().enumerate() {
+        if !o.only.is_empty() && !o.only.contains(&(i + 1)) {
+            continue;
+        }
+        let (rps, p50, p99, statements) = measure(addr, &op, o.seconds, o.clients).await;
+        eprintln!(
+            "[{backend} {pairings}] {}: {rps:.0} req/s, p50 {p50:.1} ms, p99 {p99:.1} ms, {statements:.1} SQL/req",
+            op.name
+        );
+        rows.push(Row {
+            scale: pairings,
+            backend: backend.to_owned(),
+            operation: op.name,
+            rps,
+            p50,
+            p99,
+            statements,
+        });
+    }
+    rows
 }
 
 /// Runs one administrative statement (CREATE/DROP DATABASE) on the PostgreSQL server.
@@ -425,6 +448,11 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if let Some(addr) = o.server {
+        let rows = runtime.block_on(operations_on(&o, addr, &o.backend, o.pairings));
+        print_table(&o, &rows);
+        return;
+    }
     let plan: Vec<(String, u64)> = if o.matrix {
         vec![
             ("sqlite".into(), 1000),
@@ -442,6 +470,16 @@ fn main() {
         rows.extend(r);
         memory.push((backend, pairings, rss));
     }
+    print_table(&o, &rows);
+    println!();
+    println!("| backend | pairings | server peak RSS |");
+    println!("|---|---:|---:|");
+    for (backend, pairings, rss) in memory {
+        println!("| {backend} | {pairings} | {:.0} MB |", rss as f64 / 1024.0);
+    }
+}
+
+fn print_table(o: &Options, rows: &[Row]) {
     println!();
     println!(
         "{} clients, {} s per operation, server and load generator on this machine",
@@ -450,16 +488,10 @@ fn main() {
     println!();
     println!("| backend | pairings | operation | req/s | p50 ms | p99 ms | SQL/req |");
     println!("|---|---:|---|---:|---:|---:|---:|");
-    for r in &rows {
+    for r in rows {
         println!(
             "| {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} |",
             r.backend, r.scale, r.operation, r.rps, r.p50, r.p99, r.statements
         );
-    }
-    println!();
-    println!("| backend | pairings | server peak RSS |");
-    println!("|---|---:|---:|");
-    for (backend, pairings, rss) in memory {
-        println!("| {backend} | {pairings} | {:.0} MB |", rss as f64 / 1024.0);
     }
 }

@@ -132,11 +132,11 @@ fn pairing_country(codes: &[String], side: Option<Side>) -> Sql {
 fn pairing_themes(slugs: &[String]) -> Sql {
     let mut sql = Sql::default();
     sql.push(
-        "EXISTS (SELECT 1 FROM pairing_theme pt JOIN theme t ON t.id = pt.theme_id \
-         WHERE pt.pairing_id = c.id AND t.slug IN (",
+        "EXISTS (SELECT 1 FROM pairing_theme pt WHERE pt.pairing_id = c.id \
+         AND pt.theme_id {IN_SELECT}SELECT t.id FROM theme t WHERE t.slug IN (",
     )
     .bind_list(slugs.iter().map(|k| string(k)))
-    .push("))");
+    .push("){END_SELECT})");
     sql
 }
 
@@ -154,9 +154,9 @@ pub fn pairings(
     }
     if !filter.sdgs.is_empty() {
         let mut sql = Sql::default();
-        sql.push("EXISTS (SELECT 1 FROM pairing_sdg ps JOIN sdg s ON s.id = ps.sdg_id WHERE ps.pairing_id = c.id AND s.number IN (")
+        sql.push("EXISTS (SELECT 1 FROM pairing_sdg ps WHERE ps.pairing_id = c.id AND ps.sdg_id {IN_SELECT}SELECT s.id FROM sdg s WHERE s.number IN (")
             .bind_list(filter.sdgs.iter().map(|n| Value::Int(Some(*n))))
-            .push("))");
+            .push("){END_SELECT})");
         source.and(sql);
     }
     if !filter.countries.is_empty() {
