@@ -4,6 +4,7 @@
 //! dropped afterwards.
 
 mod common;
+mod decode;
 
 mod export;
 mod graphiql;

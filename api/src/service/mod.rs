@@ -3,6 +3,7 @@
 pub mod access;
 pub mod catalog;
 pub mod dataset;
+pub mod decode;
 pub mod export;
 pub mod generate;
 pub mod keys;

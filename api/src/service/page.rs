@@ -18,7 +18,9 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, FromQueryResult, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+
+use super::decode::Decode;
 
 /// Default page size when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE: u64 = 20;
@@ -254,6 +256,16 @@ impl Sql {
         }
         self
     }
+    /// `IN` a list of integer keys, as one parameter (a JSON array) rather than one per key:
+    /// the statement's text is then the same whatever the number of keys, so each connection
+    /// prepares it once (PostgreSQL parses and plans a new text on every execution; sqlx keeps
+    /// 100 prepared statements per connection, and lists of every length would evict them).
+    /// Rendered by [`Sql::statement`]; see [`keys_condition`].
+    pub fn in_keys(&mut self, keys: impl IntoIterator<Item = i32>) -> &mut Self {
+        self.text.push_str(IN_KEYS);
+        self.values.push(Value::String(Some(keys_json(keys))));
+        self
+    }
     pub fn append(&mut self, other: &Sql) -> &mut Self {
         self.text.push_str(&other.text);
         self.values.extend(other.values.iter().cloned());
@@ -279,6 +291,7 @@ impl Sql {
         };
         let source = self
             .text
+            .replace(IN_KEYS, in_keys_sql(backend))
             .replace("{C}", bytewise)
             .replace("{IN_SELECT}", in_select)
             .replace("{END_SELECT}", end_select);
@@ -299,6 +312,48 @@ impl Sql {
         };
         Statement::from_sql_and_values(backend, text, self.values.clone())
     }
+}
+
+const IN_KEYS: &str = "{IN_KEYS}";
+
+/// `IN` the integer keys of a JSON array parameter. PostgreSQL turns the array's text into an
+/// `integer[]` once per execution and probes the index with `= ANY(…)`; SQLite reads it with
+/// `json_each` into a list it probes the index with.
+fn in_keys_sql(backend: DbBackend) -> &'static str {
+    if backend == DbBackend::Postgres {
+        "= ANY(CAST(translate(?, '[]', '{}') AS integer[]))"
+    } else {
+        "IN (SELECT value FROM json_each(?))"
+    }
+}
+
+fn keys_json(keys: impl IntoIterator<Item = i32>) -> String {
+    let mut text = String::from("[");
+    for (i, key) in keys.into_iter().enumerate() {
+        if i > 0 {
+            text.push(',');
+        }
+        text.push_str(&key.to_string());
+    }
+    text.push(']');
+    text
+}
+
+/// `column IN keys` for a sea-orm query (the loaders), rendered as [`Sql::in_keys`] is.
+pub fn keys_condition(
+    backend: DbBackend,
+    column: &str,
+    keys: impl IntoIterator<Item = i32>,
+) -> sea_orm::sea_query::SimpleExpr {
+    // sea-query numbers a custom expression's PostgreSQL placeholders itself (`$1`).
+    let condition = match backend {
+        DbBackend::Postgres => in_keys_sql(backend).replace('?', "$1"),
+        _ => in_keys_sql(backend).to_owned(),
+    };
+    sea_orm::sea_query::Expr::cust_with_values(
+        format!("{column} {condition}"),
+        [Value::String(Some(keys_json(keys)))],
+    )
 }
 
 /// The rows a page reads: `FROM` (the child table aliased `c`, and whatever it joins) and
@@ -335,7 +390,7 @@ fn push_from(sql: &mut Sql, from: &str, parents: &[i32]) {
         sql.push(first);
     }
     for part in parts {
-        sql.bind_list(parents.iter().map(|p| Value::Int(Some(*p))));
+        sql.in_keys(parents.iter().copied());
         sql.push(part);
     }
 }
@@ -446,7 +501,7 @@ impl From<DbErr> for PageFailure {
 }
 
 /// One page of a top-level list.
-pub async fn fetch<M: FromQueryResult>(
+pub async fn fetch<M: Decode>(
     db: &impl ConnectionTrait,
     source: &Source,
     ordering: &Ordering,
@@ -483,9 +538,11 @@ pub async fn fetch<M: FromQueryResult>(
     let rows = db
         .query_all_raw(sql.statement(db.get_database_backend()))
         .await?;
+    let models = M::decode_all(&rows)?;
     let rows = rows
         .iter()
-        .map(|row| Ok((cursor_of(row, ordering)?, M::from_query_result(row, "")?)))
+        .zip(models)
+        .map(|(row, model)| Ok((cursor_of(row, ordering)?, model)))
         .collect::<Result<Vec<_>, DbErr>>()?;
     Ok(finish(rows, args))
 }
@@ -508,7 +565,7 @@ pub async fn count(db: &impl ConnectionTrait, source: &Source) -> Result<i64, Db
 
 /// The same page of children for many parents: one statement. `parent` is the SQL expression
 /// of the parent key (an integer) in `source`.
-pub async fn fetch_children<M: FromQueryResult>(
+pub async fn fetch_children<M: Decode>(
     db: &impl ConnectionTrait,
     source: &Source,
     parent: &str,
@@ -526,9 +583,8 @@ pub async fn fetch_children<M: FromQueryResult>(
         .push(&order_by(ordering, descending))
         .push(") AS page_row FROM ");
     push_from(&mut sql, &source.from, parents);
-    sql.push(&format!(" WHERE {parent} IN ("))
-        .bind_list(parents.iter().map(|p| Value::Int(Some(*p))))
-        .push(")");
+    sql.push(&format!(" WHERE {parent} "))
+        .in_keys(parents.iter().copied());
     for condition in std::iter::once(&source.filter)
         .filter(|f| !f.text.is_empty())
         .chain(conditions.iter())
@@ -542,12 +598,12 @@ pub async fn fetch_children<M: FromQueryResult>(
         .query_all_raw(sql.statement(db.get_database_backend()))
         .await?;
     let mut grouped: HashMap<i32, Vec<(String, M)>> = HashMap::new();
-    for row in &rows {
+    for (row, model) in rows.iter().zip(M::decode_all(&rows)?) {
         let parent: i32 = row.try_get("", "page_parent")?;
         grouped
             .entry(parent)
             .or_default()
-            .push((cursor_of(row, ordering)?, M::from_query_result(row, "")?));
+            .push((cursor_of(row, ordering)?, model));
     }
     Ok(parents
         .iter()
@@ -567,9 +623,8 @@ pub async fn count_children(
         "SELECT {parent} AS page_parent, COUNT(*) AS n FROM "
     ));
     push_from(&mut sql, &source.from, parents);
-    sql.push(&format!(" WHERE {parent} IN ("))
-        .bind_list(parents.iter().map(|p| Value::Int(Some(*p))))
-        .push(")");
+    sql.push(&format!(" WHERE {parent} "))
+        .in_keys(parents.iter().copied());
     if !source.filter.text.is_empty() {
         sql.push(" AND (").append(&source.filter).push(")");
     }
@@ -648,5 +703,48 @@ mod tests {
             sql.statement(DbBackend::Sqlite).sql,
             "a = ? AND b IN (?, ?)"
         );
+    }
+
+    #[test]
+    fn key_lists_are_one_parameter_whatever_their_length() {
+        let render = |keys: &[i32], backend| {
+            let mut sql = Sql::default();
+            sql.push("x = ")
+                .bind(Value::Int(Some(1)))
+                .push(" AND id ")
+                .in_keys(keys.iter().copied());
+            sql.statement(backend)
+        };
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            assert_eq!(render(&[1], backend).sql, render(&[1, 2, 3], backend).sql);
+        }
+        let pg = render(&[4, 5], DbBackend::Postgres);
+        assert_eq!(
+            pg.sql,
+            "x = $1 AND id = ANY(CAST(translate($2, '[]', '{}') AS integer[]))"
+        );
+        assert_eq!(
+            pg.values.unwrap().0[1],
+            Value::String(Some("[4,5]".to_owned()))
+        );
+        assert_eq!(
+            render(&[], DbBackend::Sqlite).sql,
+            "x = ? AND id IN (SELECT value FROM json_each(?))"
+        );
+    }
+
+    #[test]
+    fn key_conditions_bind_their_list_in_sea_orm_queries() {
+        use sea_orm::{EntityTrait, QueryFilter, QueryTrait};
+        for (backend, placeholder) in [(DbBackend::Postgres, "$1"), (DbBackend::Sqlite, "?")] {
+            let statement = entity::city::Entity::find()
+                .filter(keys_condition(backend, "\"city\".\"id\"", [7, 8]))
+                .build(backend);
+            assert!(statement.sql.contains(placeholder), "{}", statement.sql);
+            assert_eq!(
+                statement.values.unwrap().0,
+                vec![Value::String(Some("[7,8]".to_owned()))]
+            );
+        }
     }
 }

@@ -1,7 +1,7 @@
 //! The one-to-many and many-to-many relations that nested connections page through: for each,
 //! the rows (`FROM`, the child aliased `c`), the parent key expression, and the order.
 //! Derived tables (`SELECT DISTINCT …`) make a child appear once per parent even when it is
-//! reached through several links; they filter by parent inside (`{parents}`), where an index
+//! reached through several links; they filter by parent inside (`{parents}`: `IN` the parents' keys), where an index
 //! serves the filter, so their cost follows the parents' children, not the table.
 
 use std::hash::{Hash, Hasher};
@@ -97,9 +97,9 @@ pub static COUNTRY_PAIRINGS: Relation = Relation {
     name: "country.pairings",
     from: "pairing c JOIN (SELECT DISTINCT country_id, pairing_id FROM (\
            SELECT ci.country_id, pp.pairing_id FROM pairing_participant pp JOIN city ci ON ci.id = pp.city_id \
-           WHERE ci.country_id IN ({parents}) \
+           WHERE ci.country_id {parents} \
            UNION ALL SELECT r.country_id, pp.pairing_id FROM pairing_participant pp JOIN region r ON r.id = pp.region_id \
-           WHERE r.country_id IN ({parents})) y) x ON x.pairing_id = c.id",
+           WHERE r.country_id {parents}) y) x ON x.pairing_id = c.id",
     parent: "x.country_id",
     sort: BY_TITLE,
 };
@@ -108,11 +108,11 @@ pub static STAKEHOLDER_PAIRINGS: Relation = Relation {
     name: "stakeholder.pairings",
     from: "pairing c JOIN (SELECT DISTINCT stakeholder_id, pairing_id FROM (\
            SELECT i.stakeholder_id, i.pairing_id FROM involvement i \
-           WHERE i.stakeholder_id IN ({parents}) AND i.pairing_id IS NOT NULL \
+           WHERE i.stakeholder_id {parents} AND i.pairing_id IS NOT NULL \
            UNION ALL SELECT i.stakeholder_id, u.pairing_id FROM involvement i JOIN ucap u ON u.id = i.ucap_id \
-           WHERE i.stakeholder_id IN ({parents}) \
+           WHERE i.stakeholder_id {parents} \
            UNION ALL SELECT i.stakeholder_id, u.pairing_id FROM involvement i JOIN project p ON p.id = i.project_id \
-           JOIN ucap u ON u.id = p.ucap_id WHERE i.stakeholder_id IN ({parents})) y) x ON x.pairing_id = c.id",
+           JOIN ucap u ON u.id = p.ucap_id WHERE i.stakeholder_id {parents}) y) x ON x.pairing_id = c.id",
     parent: "x.stakeholder_id",
     sort: BY_TITLE,
 };
@@ -135,7 +135,7 @@ pub static THEME_CITIES: Relation = Relation {
     name: "theme.cities",
     from: "city c JOIN (SELECT DISTINCT pt.theme_id, pp.city_id FROM pairing_theme pt \
            JOIN pairing_participant pp ON pp.pairing_id = pt.pairing_id \
-           WHERE pt.theme_id IN ({parents}) AND pp.city_id IS NOT NULL) x ON x.city_id = c.id",
+           WHERE pt.theme_id {parents} AND pp.city_id IS NOT NULL) x ON x.city_id = c.id",
     parent: "x.theme_id",
     sort: BY_NAME,
 };
@@ -144,7 +144,7 @@ pub static THEME_REGIONS: Relation = Relation {
     name: "theme.regions",
     from: "region c JOIN (SELECT DISTINCT pt.theme_id, pp.region_id FROM pairing_theme pt \
            JOIN pairing_participant pp ON pp.pairing_id = pt.pairing_id \
-           WHERE pt.theme_id IN ({parents}) AND pp.region_id IS NOT NULL) x ON x.region_id = c.id",
+           WHERE pt.theme_id {parents} AND pp.region_id IS NOT NULL) x ON x.region_id = c.id",
     parent: "x.theme_id",
     sort: BY_NAME,
 };
@@ -172,11 +172,11 @@ pub static CITY_STAKEHOLDERS: Relation = Relation {
 /// Involvements in a pairing: directly, in its UCAP, or in one of its projects.
 pub static PAIRING_INVOLVEMENTS: Relation = Relation {
     name: "pairing.stakeholders",
-    from: "(SELECT i.*, i.pairing_id AS owner FROM involvement i WHERE i.pairing_id IN ({parents}) \
+    from: "(SELECT i.*, i.pairing_id AS owner FROM involvement i WHERE i.pairing_id {parents} \
            UNION ALL SELECT i.*, u.pairing_id AS owner FROM involvement i JOIN ucap u ON u.id = i.ucap_id \
-           WHERE u.pairing_id IN ({parents}) \
+           WHERE u.pairing_id {parents} \
            UNION ALL SELECT i.*, u.pairing_id AS owner FROM involvement i JOIN project p ON p.id = i.project_id \
-           JOIN ucap u ON u.id = p.ucap_id WHERE u.pairing_id IN ({parents})) c",
+           JOIN ucap u ON u.id = p.ucap_id WHERE u.pairing_id {parents}) c",
     parent: "c.owner",
     sort: BY_ID,
 };

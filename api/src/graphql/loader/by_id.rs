@@ -6,11 +6,13 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, Iterable, ModelTrait, PrimaryKeyToColumn,
-    QueryFilter, Value,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable, ModelTrait,
+    PrimaryKeyToColumn, QueryFilter, QueryTrait, TryIntoModel, Value,
 };
 
-use super::LoadError;
+use super::{LoadError, qualified};
+use crate::service::decode;
+use crate::service::page::keys_condition;
 
 /// Loads rows of `E` by their integer primary key.
 pub struct ById<E> {
@@ -31,6 +33,7 @@ impl<E> Loader<i32> for ById<E>
 where
     E: EntityTrait,
     E::Model: Clone + Send + Sync + 'static,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
 {
     type Value = E::Model;
     type Error = LoadError;
@@ -40,11 +43,16 @@ where
             return Ok(HashMap::new());
         };
         let column = pk.into_column();
-        let rows = E::find()
-            .filter(column.is_in(keys.iter().copied()))
-            .all(&self.db)
-            .await
-            .map_err(Arc::new)?;
+        let backend = self.db.get_database_backend();
+        let statement = E::find()
+            .filter(keys_condition(
+                backend,
+                &qualified::<E>(column),
+                keys.iter().copied(),
+            ))
+            .build(backend);
+        let rows = self.db.query_all_raw(statement).await.map_err(Arc::new)?;
+        let rows = decode::models::<E>(&rows).map_err(Arc::new)?;
         Ok(rows
             .into_iter()
             .filter_map(|row| match row.get(column) {

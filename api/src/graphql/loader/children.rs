@@ -1,4 +1,4 @@
-//! Rows by a foreign key: `SELECT … WHERE fk IN (…) ORDER BY fk, …`, grouped per parent. One
+//! Rows by a foreign key: `SELECT … WHERE fk IN (keys) ORDER BY fk, …`, grouped per parent. One
 //! statement per batch, whatever the number of parents.
 
 use std::collections::HashMap;
@@ -6,10 +6,13 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{
-    ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait, Order, QueryFilter, QueryOrder, Value,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ModelTrait, Order,
+    QueryFilter, QueryOrder, QueryTrait, TryIntoModel, Value,
 };
 
-use super::LoadError;
+use super::{LoadError, qualified};
+use crate::service::decode;
+use crate::service::page::keys_condition;
 
 /// Loads the rows of `E` whose `column` (a foreign key) is one of the keys, in `order`.
 pub struct Children<E: EntityTrait> {
@@ -29,16 +32,24 @@ where
     E: EntityTrait,
     E::Model: Clone + Send + Sync + 'static,
     E::Column: Send + Sync,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
 {
     type Value = Vec<E::Model>;
     type Error = LoadError;
 
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Vec<E::Model>>, LoadError> {
-        let mut query = E::find().filter(self.column.is_in(keys.iter().copied()));
+        let backend = self.db.get_database_backend();
+        let mut query = E::find().filter(keys_condition(
+            backend,
+            &qualified::<E>(self.column),
+            keys.iter().copied(),
+        ));
         for (column, order) in &self.order {
             query = query.order_by(*column, order.clone());
         }
-        let rows = query.all(&self.db).await.map_err(Arc::new)?;
+        let statement = query.build(backend);
+        let rows = self.db.query_all_raw(statement).await.map_err(Arc::new)?;
+        let rows = decode::models::<E>(&rows).map_err(Arc::new)?;
         let mut grouped: HashMap<i32, Vec<E::Model>> = HashMap::with_capacity(keys.len());
         for row in rows {
             if let Value::Int(Some(key)) = row.get(self.column) {

@@ -26,6 +26,12 @@ pub type LoadError = Arc<DbErr>;
 /// parameters; one batch per level keeps the statement count independent of the data.
 const MAX_BATCH: usize = 20_000;
 
+/// `"table"."column"`, as sea-orm's `SELECT` names it.
+fn qualified<E: sea_orm::EntityTrait>(column: E::Column) -> String {
+    use sea_orm::IdenStatic;
+    format!("\"{}\".\"{}\"", E::default().table_name(), column.as_str())
+}
+
 /// Every loader of one request.
 pub struct Loaders {
     pub country: Batcher<ById<country::Entity>>,

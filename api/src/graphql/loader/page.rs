@@ -8,7 +8,9 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::{DatabaseConnection, DbErr, FromQueryResult};
+use sea_orm::{DatabaseConnection, DbErr};
+
+use crate::service::decode::Decode;
 
 use crate::service::page::{self, Page, PageArgs, PageFailure};
 use crate::service::relations::Rel;
@@ -41,7 +43,7 @@ impl<M> Pages<M> {
 
 impl<M> Loader<PageKey> for Pages<M>
 where
-    M: FromQueryResult + Clone + Send + Sync + 'static,
+    M: Decode + Clone + Send + Sync + 'static,
 {
     type Value = Page<M>;
     type Error = PageLoadError;

@@ -4,7 +4,9 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 use entity::*;
-use sea_orm::{DatabaseConnection, FromQueryResult};
+use sea_orm::DatabaseConnection;
+
+use crate::service::decode::Decode;
 
 use super::{
     Activity, AuditEvent, City, Country, Involvement, Pairing, Participant, Project, Region,
@@ -90,7 +92,7 @@ pub(crate) async fn children<M>(
     args: PageArgs,
 ) -> Result<Page<M>>
 where
-    M: FromQueryResult + Clone + Send + Sync + 'static,
+    M: Decode + Clone + Send + Sync + 'static,
 {
     Ok(loader
         .load_one((Rel(relation), parent, args))

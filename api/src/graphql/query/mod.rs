@@ -8,7 +8,9 @@ mod place;
 mod summary;
 
 use async_graphql::{Context, MergedObject};
-use sea_orm::{DatabaseConnection, FromQueryResult};
+use sea_orm::DatabaseConnection;
+
+use crate::service::decode::Decode;
 
 use crate::error::{AppError, Result};
 use crate::service::page::{self, Ordering, Page, PageArgs, PageFailure, Source};
@@ -30,7 +32,7 @@ pub(crate) fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {
 }
 
 /// One page of a top-level list.
-pub(crate) async fn top_page<M: FromQueryResult>(
+pub(crate) async fn top_page<M: Decode>(
     ctx: &Context<'_>,
     source: &Source,
     ordering: &Ordering,

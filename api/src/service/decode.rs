@@ -1,0 +1,135 @@
+//! Rows into models by position, for the loaders and pages that read many rows per request.
+//!
+//! sea-orm's derived `FromQueryResult` looks every value up by column name (hashing the name)
+//! and turns every NULL into an error whose message is formatted and then thrown away. On the
+//! pairings table (about 650 rows per request) that was a quarter of the server's instructions
+//! (callgrind; README, "Benchmark"). Here the columns are matched by name once per result, each
+//! value is read by position as the type its `ColumnType` names, and the model is built through
+//! the entity's `ActiveModel`, so its fields still get their own conversions (enums included).
+//! A model with a column type not handled here is read the standard way.
+
+use sea_orm::sea_query::{ColumnType, Value};
+use sea_orm::sqlx::{self, Row};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    ModelTrait, QueryResult, TryIntoModel,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Int,
+    BigInt,
+    Double,
+    Text,
+    Date,
+    TimestampUtc,
+    /// Anything else: the model is read by sea-orm.
+    Other,
+}
+
+impl Kind {
+    fn of(column_type: &ColumnType) -> Kind {
+        match column_type {
+            ColumnType::Integer => Kind::Int,
+            ColumnType::BigInteger => Kind::BigInt,
+            ColumnType::Double => Kind::Double,
+            ColumnType::String(_) | ColumnType::Text | ColumnType::Char(_) => Kind::Text,
+            ColumnType::Date => Kind::Date,
+            ColumnType::TimestampWithTimeZone => Kind::TimestampUtc,
+            _ => Kind::Other,
+        }
+    }
+}
+
+/// The models of `E` in `rows` (each row holding at least every column of `E`, by name, in any
+/// order, e.g. `SELECT c.*, … AS sort_1`).
+pub fn models<E>(rows: &[QueryResult]) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
+{
+    let Some(first) = rows.first() else {
+        return Ok(Vec::new());
+    };
+    let names = first.column_names();
+    let mut plan = Vec::new();
+    for column in E::Column::iter() {
+        let kind = Kind::of(column.def().get_column_type());
+        let position = names.iter().position(|n| n == column.as_str());
+        match (kind, position) {
+            (Kind::Other, _) | (_, None) => {
+                return rows
+                    .iter()
+                    .map(|row| E::Model::from_query_result(row, ""))
+                    .collect();
+            }
+            (kind, Some(position)) => plan.push((column, kind, position)),
+        }
+    }
+    rows.iter()
+        .map(|row| {
+            let mut model = <E::ActiveModel as ActiveModelTrait>::default();
+            for (column, kind, position) in &plan {
+                model.try_set(*column, value(row, *position, *kind)?)?;
+            }
+            model.try_into_model()
+        })
+        .collect()
+}
+
+/// One model of `E` (see [`models`]).
+pub fn model<E>(row: &QueryResult) -> Result<E::Model, DbErr>
+where
+    E: EntityTrait,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
+{
+    models::<E>(std::slice::from_ref(row))?
+        .pop()
+        .ok_or_else(|| DbErr::Type("an empty row".into()))
+}
+
+fn value(row: &QueryResult, i: usize, kind: Kind) -> Result<Value, DbErr> {
+    Ok(match kind {
+        Kind::Int => Value::Int(get(row, i)?),
+        Kind::BigInt => Value::BigInt(get(row, i)?),
+        Kind::Double => Value::Double(get(row, i)?),
+        Kind::Text => Value::String(get(row, i)?),
+        Kind::Date => Value::ChronoDate(get(row, i)?),
+        Kind::TimestampUtc => Value::ChronoDateTimeUtc(get(row, i)?),
+        Kind::Other => unreachable!("models() reads such rows through sea-orm"),
+    })
+}
+
+fn get<T>(row: &QueryResult, i: usize) -> Result<Option<T>, DbErr>
+where
+    T: for<'r> sqlx::Decode<'r, sqlx::Postgres>
+        + sqlx::Type<sqlx::Postgres>
+        + for<'r> sqlx::Decode<'r, sqlx::Sqlite>
+        + sqlx::Type<sqlx::Sqlite>,
+{
+    let result = if let Some(row) = row.try_as_pg_row() {
+        row.try_get::<Option<T>, _>(i)
+    } else if let Some(row) = row.try_as_sqlite_row() {
+        row.try_get::<Option<T>, _>(i)
+    } else {
+        return Err(DbErr::Type("a row from an unsupported driver".into()));
+    };
+    result.map_err(|e| DbErr::Type(format!("column {i}: {e}")))
+}
+
+/// Models that [`models`] reads: every entity's `Model`.
+pub trait Decode: Sized {
+    /// The models in `rows`, one per row.
+    fn decode_all(rows: &[QueryResult]) -> Result<Vec<Self>, DbErr>;
+}
+
+impl<M> Decode for M
+where
+    M: ModelTrait,
+    M::Entity: EntityTrait<Model = M>,
+    <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + TryIntoModel<M>,
+{
+    fn decode_all(rows: &[QueryResult]) -> Result<Vec<M>, DbErr> {
+        models::<M::Entity>(rows)
+    }
+}
