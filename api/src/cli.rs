@@ -29,7 +29,9 @@ async fn run_inner(config: Config) -> Result<(), String> {
         return Ok(());
     }
     let pool = db::PoolOptions {
-        max_connections: config.db_max_connections,
+        max_connections: config
+            .db_max_connections
+            .unwrap_or_else(|| db::default_pool_size(&config.database_url)),
         acquire_timeout: std::time::Duration::from_millis(config.db_acquire_timeout.max(1)),
         statement_timeout: std::time::Duration::from_millis(config.db_statement_timeout),
     };

@@ -28,14 +28,9 @@ pub struct Config {
     #[arg(long, env = "IUC_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text, global = true)]
     pub log_format: LogFormat,
 
-    /// Most connections in the database pool.
-    #[arg(
-        long,
-        env = "IUC_DB_MAX_CONNECTIONS",
-        default_value_t = 10,
-        global = true
-    )]
-    pub db_max_connections: u32,
+    /// Most connections in the database pool (default: 10 on PostgreSQL, 4 on SQLite).
+    #[arg(long, env = "IUC_DB_MAX_CONNECTIONS", global = true)]
+    pub db_max_connections: Option<u32>,
 
     /// PostgreSQL only: milliseconds a single SQL statement may run before the server cancels
     /// it (`statement_timeout`, set on every connection); 0 switches it off.
