@@ -133,12 +133,6 @@ pub async fn connect_with(
                 // batch of rows costs a round of thread hand-offs. A page of children for 50
                 // parents easily has a few hundred rows.
                 .row_buffer_size(1024)
-                // A page cache of 16 MiB per connection (SQLite's default is 2 MiB): at 100k
-                // pairings the pages one request of the pairings table reads did not fit, and
-                // every request read them again from the operating system (pread and copy:
-                // 4% of the server's CPU in `_copy_to_iter` alone). Memory-mapped I/O would
-                // avoid the copies, but the mapped file then counts as the process's memory.
-                .pragma("cache_size", "-16384")
         });
     }
     let mut db = Database::connect(options)

@@ -35,10 +35,10 @@ where
     E::Model: Clone + Send + Sync + 'static,
     E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
 {
-    type Value = E::Model;
+    type Value = Arc<E::Model>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, E::Model>, LoadError> {
+    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Arc<E::Model>>, LoadError> {
         let Some(pk) = E::PrimaryKey::iter().next() else {
             return Ok(HashMap::new());
         };
@@ -56,7 +56,7 @@ where
         Ok(rows
             .into_iter()
             .filter_map(|row| match row.get(column) {
-                Value::Int(Some(id)) => Some((id, row)),
+                Value::Int(Some(id)) => Some((id, Arc::new(row))),
                 _ => None,
             })
             .collect())

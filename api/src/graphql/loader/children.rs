@@ -34,10 +34,10 @@ where
     E::Column: Send + Sync,
     E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
 {
-    type Value = Vec<E::Model>;
+    type Value = Arc<Vec<Arc<E::Model>>>;
     type Error = LoadError;
 
-    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Vec<E::Model>>, LoadError> {
+    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Arc<Vec<Arc<E::Model>>>>, LoadError> {
         let backend = self.db.get_database_backend();
         let mut query = E::find().filter(keys_condition(
             backend,
@@ -50,12 +50,15 @@ where
         let statement = query.build(backend);
         let rows = self.db.query_all_raw(statement).await.map_err(Arc::new)?;
         let rows = decode::models::<E>(&rows).map_err(Arc::new)?;
-        let mut grouped: HashMap<i32, Vec<E::Model>> = HashMap::with_capacity(keys.len());
+        let mut grouped: HashMap<i32, Vec<Arc<E::Model>>> = HashMap::with_capacity(keys.len());
         for row in rows {
             if let Value::Int(Some(key)) = row.get(self.column) {
-                grouped.entry(key).or_default().push(row);
+                grouped.entry(key).or_default().push(Arc::new(row));
             }
         }
-        Ok(grouped)
+        Ok(grouped
+            .into_iter()
+            .map(|(key, rows)| (key, Arc::new(rows)))
+            .collect())
     }
 }

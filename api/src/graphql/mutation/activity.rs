@@ -266,7 +266,7 @@ impl ActivityMutation {
         write::audit_create(&w.txn, &w.actor, &saved, Some(links)).await?;
         w.commit().await?;
         Ok(ActivityPayload {
-            activity: Activity(saved),
+            activity: Activity(saved.into()),
         })
     }
 
@@ -350,7 +350,7 @@ impl ActivityMutation {
         .await?;
         w.commit().await?;
         Ok(ActivityPayload {
-            activity: Activity(saved),
+            activity: Activity(saved.into()),
         })
     }
 

@@ -488,7 +488,7 @@ impl PairingMutation {
         write::audit_create(&w.txn, &w.actor, &saved, Some(children)).await?;
         w.commit().await?;
         Ok(PairingPayload {
-            pairing: Pairing(saved),
+            pairing: Pairing(saved.into()),
         })
     }
 
@@ -573,7 +573,7 @@ impl PairingMutation {
         .await?;
         w.commit().await?;
         Ok(PairingPayload {
-            pairing: Pairing(saved),
+            pairing: Pairing(saved.into()),
         })
     }
 

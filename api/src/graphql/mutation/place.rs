@@ -240,7 +240,9 @@ impl PlaceMutation {
         };
         let city = write::insert(&w.txn, &w.actor, model, None).await?;
         w.commit().await?;
-        Ok(CityPayload { city: City(city) })
+        Ok(CityPayload {
+            city: City(city.into()),
+        })
     }
 
     /// Changes a city (administrators, or the city's own administration).
@@ -284,7 +286,9 @@ impl PlaceMutation {
         let city =
             write::update(&w.txn, &w.actor, &before, input.version, after, None, None).await?;
         w.commit().await?;
-        Ok(CityPayload { city: City(city) })
+        Ok(CityPayload {
+            city: City(city.into()),
+        })
     }
 
     /// Deletes a city (administrators). Refused while pairings, stakeholders, projects or
@@ -341,7 +345,7 @@ impl PlaceMutation {
         let region = write::insert(&w.txn, &w.actor, model, None).await?;
         w.commit().await?;
         Ok(RegionPayload {
-            region: Region(region),
+            region: Region(region.into()),
         })
     }
 
@@ -384,7 +388,7 @@ impl PlaceMutation {
             write::update(&w.txn, &w.actor, &before, input.version, after, None, None).await?;
         w.commit().await?;
         Ok(RegionPayload {
-            region: Region(region),
+            region: Region(region.into()),
         })
     }
 

@@ -176,7 +176,7 @@ impl StakeholderMutation {
         .await?;
         w.commit().await?;
         Ok(StakeholderPayload {
-            stakeholder: Stakeholder(saved),
+            stakeholder: Stakeholder(saved.into()),
         })
     }
 
@@ -232,7 +232,7 @@ impl StakeholderMutation {
             write::update(&w.txn, &w.actor, &before, input.version, after, None, None).await?;
         w.commit().await?;
         Ok(StakeholderPayload {
-            stakeholder: Stakeholder(saved),
+            stakeholder: Stakeholder(saved.into()),
         })
     }
 
@@ -350,7 +350,7 @@ impl StakeholderMutation {
         let saved = write::insert(&w.txn, &w.actor, model, None).await?;
         w.commit().await?;
         Ok(InvolvementPayload {
-            involvement: Involvement(saved),
+            involvement: Involvement(saved.into()),
         })
     }
 
@@ -372,7 +372,7 @@ impl StakeholderMutation {
             write::update(&w.txn, &w.actor, &before, input.version, after, None, None).await?;
         w.commit().await?;
         Ok(InvolvementPayload {
-            involvement: Involvement(saved),
+            involvement: Involvement(saved.into()),
         })
     }
 

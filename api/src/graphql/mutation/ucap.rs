@@ -270,7 +270,9 @@ impl UcapMutation {
         let snapshot = sections_snapshot(&w.txn, saved.id).await?;
         write::audit_create(&w.txn, &w.actor, &saved, Some(snapshot)).await?;
         w.commit().await?;
-        Ok(UcapPayload { ucap: Ucap(saved) })
+        Ok(UcapPayload {
+            ucap: Ucap(saved.into()),
+        })
     }
 
     /// Changes a UCAP's status or replaces its sections.
@@ -303,7 +305,9 @@ impl UcapMutation {
         )
         .await?;
         w.commit().await?;
-        Ok(UcapPayload { ucap: Ucap(saved) })
+        Ok(UcapPayload {
+            ucap: Ucap(saved.into()),
+        })
     }
 
     /// Deletes a UCAP with its sections, projects and the involvements in them.
@@ -377,7 +381,7 @@ impl UcapMutation {
         .await?;
         w.commit().await?;
         Ok(ProjectPayload {
-            project: Project(saved),
+            project: Project(saved.into()),
         })
     }
 
@@ -439,7 +443,7 @@ impl UcapMutation {
             write::update(&w.txn, &w.actor, &before, input.version, after, None, None).await?;
         w.commit().await?;
         Ok(ProjectPayload {
-            project: Project(saved),
+            project: Project(saved.into()),
         })
     }
 

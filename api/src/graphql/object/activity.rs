@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use entity::{activity, activity_stakeholder};
 
@@ -6,7 +8,7 @@ use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
 use crate::partial_date;
 
-pub struct Activity(pub activity::Model);
+pub struct Activity(pub Arc<activity::Model>);
 
 /// A dated event on the programme's timeline: a mission, a workshop, an agreement signed.
 #[Object]
@@ -80,7 +82,7 @@ impl Activity {
     }
 }
 
-pub struct ActivityParticipation(pub activity_stakeholder::Model);
+pub struct ActivityParticipation(pub Arc<activity_stakeholder::Model>);
 
 /// An organisation's part in an activity.
 #[Object]

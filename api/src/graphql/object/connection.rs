@@ -129,7 +129,7 @@ macro_rules! connection {
                 self.page
                     .rows
                     .iter()
-                    .map(|(_, row)| $node(row.clone()))
+                    .map(|(_, row)| $node(row.clone().into()))
                     .collect()
             }
             /// Whether there are more pages, and the cursors to reach them.
@@ -155,7 +155,7 @@ macro_rules! connection {
             }
             /// The row.
             async fn node(&self) -> $node {
-                $node(self.1.clone())
+                $node(self.1.clone().into())
             }
         }
     };

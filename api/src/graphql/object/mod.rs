@@ -26,6 +26,7 @@ pub use ucap::*;
 
 use std::collections::HashMap;
 use std::hash::Hash;
+use std::sync::Arc;
 
 use async_graphql::Context;
 use async_graphql::dataloader::Loader;
@@ -60,13 +61,19 @@ where
     Ok(keys.iter().filter_map(|k| found.remove(k)).collect())
 }
 
-/// The rows a children loader holds for one parent (none is an empty list).
-pub(crate) async fn load_children<L, T>(loader: &Batcher<L>, key: i32) -> Result<Vec<T>>
+/// The rows a children loader holds for one parent (none is an empty list). Loaders hold rows
+/// behind `Arc`s: a value is cloned for the cache and for every field that asks for it, and a
+/// reference count is cheaper to copy than a row's strings.
+pub(crate) async fn load_children<L, T>(loader: &Batcher<L>, key: i32) -> Result<Vec<Arc<T>>>
 where
-    L: Loader<i32, Value = Vec<T>, Error = LoadError>,
-    T: Send + Sync + Clone + 'static,
+    L: Loader<i32, Value = Arc<Vec<Arc<T>>>, Error = LoadError>,
+    T: Send + Sync + 'static,
 {
-    Ok(loader.load_one(key).await?.unwrap_or_default())
+    Ok(loader
+        .load_one(key)
+        .await?
+        .map(|rows| rows.as_ref().clone())
+        .unwrap_or_default())
 }
 
 /// A row the database must hold (a foreign key points at it): missing is an internal error.

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use chrono::NaiveDate;
 use entity::{pairing, pairing_participant};
@@ -32,7 +34,7 @@ impl PartialDate {
     }
 }
 
-pub struct Pairing(pub pairing::Model);
+pub struct Pairing(pub Arc<pairing::Model>);
 
 /// A city-to-city or region-to-region pairing: two or more cities or regions, at least one on
 /// each side, cooperating on themes. Some pairings are clusters of several cities.
@@ -190,7 +192,7 @@ impl Pairing {
     }
 }
 
-pub struct Participant(pub pairing_participant::Model);
+pub struct Participant(pub Arc<pairing_participant::Model>);
 
 /// A city or region taking part in a pairing, on a side, with a role.
 #[Object]

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object, SimpleObject, Union};
 use entity::{city, country, programme_region, region};
 
@@ -6,7 +8,7 @@ use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
 use crate::service::relations::*;
 
-pub struct Country(pub country::Model);
+pub struct Country(pub Arc<country::Model>);
 
 /// A country, identified by its ISO 3166-1 alpha-2 code.
 #[Object]
@@ -89,7 +91,7 @@ impl Country {
     }
 }
 
-pub struct ProgrammeRegion(pub programme_region::Model);
+pub struct ProgrammeRegion(pub Arc<programme_region::Model>);
 
 /// A regional component of the IUC programme: IUC Asia, India, Japan, Latin America and the
 /// Caribbean, North America.
@@ -129,7 +131,7 @@ fn coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Option<Coordina
     })
 }
 
-pub struct City(pub city::Model);
+pub struct City(pub Arc<city::Model>);
 
 /// A city taking part in the programme; also districts, metropolitan areas and consortia of
 /// municipalities.
@@ -292,7 +294,7 @@ impl City {
     }
 }
 
-pub struct Region(pub region::Model);
+pub struct Region(pub Arc<region::Model>);
 
 /// A sub-national region taking part in region-to-region partnerships.
 #[Object]

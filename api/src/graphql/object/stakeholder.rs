@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use entity::{involvement, stakeholder};
 
@@ -6,7 +8,7 @@ use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
 use crate::service::relations::*;
 
-pub struct Stakeholder(pub stakeholder::Model);
+pub struct Stakeholder(pub Arc<stakeholder::Model>);
 
 /// An organisation of the quadruple helix (academia, business, civil society, government)
 /// involved in pairings, UCAPs, projects and activities.
@@ -157,7 +159,7 @@ impl Stakeholder {
     }
 }
 
-pub struct Involvement(pub involvement::Model);
+pub struct Involvement(pub Arc<involvement::Model>);
 
 /// A stakeholder's involvement, with a role, in a pairing, a UCAP or a project (exactly one).
 #[Object]

@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use entity::{sdg, theme};
 
@@ -6,7 +8,7 @@ use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
 use crate::service::relations::*;
 
-pub struct Theme(pub theme::Model);
+pub struct Theme(pub Arc<theme::Model>);
 
 /// A theme pairings work on, in one of three schemes: the programme's six thematic streams,
 /// the EU Urban Agenda's partnership topics, and the topic labels of the pairing pages.
@@ -88,7 +90,7 @@ impl Theme {
     }
 }
 
-pub struct Sdg(pub sdg::Model);
+pub struct Sdg(pub Arc<sdg::Model>);
 
 /// One of the 17 UN Sustainable Development Goals.
 #[Object]

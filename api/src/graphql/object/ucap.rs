@@ -1,3 +1,5 @@
+use std::sync::Arc;
+
 use async_graphql::{Context, ID, Object};
 use entity::{project, ucap, ucap_section, ucap_section_type};
 
@@ -6,7 +8,7 @@ use crate::error::Result;
 use crate::graphql::id::{NodeType, encode};
 use crate::service::relations::*;
 
-pub struct Ucap(pub ucap::Model);
+pub struct Ucap(pub Arc<ucap::Model>);
 
 /// An Urban Cooperation Action Plan: what a pairing (or cluster) plans to do together, in
 /// sections, with its key cooperation and pilot projects.
@@ -96,7 +98,7 @@ impl Ucap {
     }
 }
 
-pub struct UcapSectionType(pub ucap_section_type::Model);
+pub struct UcapSectionType(pub Arc<ucap_section_type::Model>);
 
 /// A kind of UCAP section, in the plan's order: the cities' contexts, areas of cooperation
 /// and objectives, transfer measures, actions in each city, key learnings, commitments.
@@ -122,8 +124,8 @@ impl UcapSectionType {
 
 /// The text of one section of a UCAP.
 pub struct UcapSection {
-    section: ucap_section::Model,
-    section_type: ucap_section_type::Model,
+    section: Arc<ucap_section::Model>,
+    section_type: Arc<ucap_section_type::Model>,
 }
 
 /// The text of one section of a UCAP.
@@ -131,7 +133,7 @@ pub struct UcapSection {
 impl UcapSection {
     /// Which section this is.
     async fn section_type(&self) -> UcapSectionType {
-        UcapSectionType(self.section_type.clone())
+        UcapSectionType(self.section_type.clone().into())
     }
     /// The section's text.
     async fn body(&self) -> &str {
@@ -139,7 +141,7 @@ impl UcapSection {
     }
 }
 
-pub struct Project(pub project::Model);
+pub struct Project(pub Arc<project::Model>);
 
 /// A key cooperation project or pilot project of a UCAP.
 #[Object]

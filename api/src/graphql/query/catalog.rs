@@ -40,14 +40,16 @@ impl CatalogQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The theme's slug.")] slug: String,
     ) -> Result<Option<Theme>> {
-        Ok(catalog::theme_by_slug(db(ctx)?, &slug).await?.map(Theme))
+        Ok(catalog::theme_by_slug(db(ctx)?, &slug)
+            .await?
+            .map(|row| Theme(row.into())))
     }
     /// The 17 Sustainable Development Goals, by number.
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
         Ok(catalog::all_sdgs(db(ctx)?)
             .await?
             .into_iter()
-            .map(Sdg)
+            .map(|row| Sdg(row.into()))
             .collect())
     }
     /// The SDG with this number (1 to 17), or null.
@@ -56,14 +58,16 @@ impl CatalogQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The goal's number, 1 to 17.")] number: i32,
     ) -> Result<Option<Sdg>> {
-        Ok(catalog::sdg_by_number(db(ctx)?, number).await?.map(Sdg))
+        Ok(catalog::sdg_by_number(db(ctx)?, number)
+            .await?
+            .map(|row| Sdg(row.into())))
     }
     /// The programme's regional components (a short, fixed list).
     async fn programme_regions(&self, ctx: &Context<'_>) -> Result<Vec<ProgrammeRegion>> {
         Ok(catalog::all_programme_regions(db(ctx)?)
             .await?
             .into_iter()
-            .map(ProgrammeRegion)
+            .map(|row| ProgrammeRegion(row.into()))
             .collect())
     }
     /// The sections of an Urban Cooperation Action Plan, in order (a short, fixed list).
@@ -71,7 +75,7 @@ impl CatalogQuery {
         Ok(catalog::all_section_types(db(ctx)?)
             .await?
             .into_iter()
-            .map(UcapSectionType)
+            .map(|row| UcapSectionType(row.into()))
             .collect())
     }
     /// Stakeholder organisations, filtered, by name, a page at a time.
@@ -103,7 +107,7 @@ impl CatalogQuery {
     ) -> Result<Option<Stakeholder>> {
         Ok(catalog::stakeholder_by_slug(db(ctx)?, &slug)
             .await?
-            .map(Stakeholder))
+            .map(|row| Stakeholder(row.into())))
     }
     /// Activities, filtered, in date order, a page at a time.
     #[allow(clippy::too_many_arguments)]
@@ -131,6 +135,6 @@ impl CatalogQuery {
     ) -> Result<Option<Activity>> {
         Ok(catalog::activity_by_slug(db(ctx)?, &slug)
             .await?
-            .map(Activity))
+            .map(|row| Activity(row.into())))
     }
 }

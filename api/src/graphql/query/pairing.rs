@@ -40,6 +40,6 @@ impl PairingQuery {
     ) -> Result<Option<Pairing>> {
         Ok(catalog::pairing_by_slug(db(ctx)?, &slug)
             .await?
-            .map(Pairing))
+            .map(|row| Pairing(row.into())))
     }
 }

@@ -40,7 +40,9 @@ impl PlaceQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The city's slug.")] slug: String,
     ) -> Result<Option<City>> {
-        Ok(catalog::city_by_slug(db(ctx)?, &slug).await?.map(City))
+        Ok(catalog::city_by_slug(db(ctx)?, &slug)
+            .await?
+            .map(|row| City(row.into())))
     }
     /// Regions, filtered and sorted, a page at a time.
     #[allow(clippy::too_many_arguments)]
@@ -69,7 +71,9 @@ impl PlaceQuery {
         ctx: &Context<'_>,
         #[graphql(desc = "The region's slug.")] slug: String,
     ) -> Result<Option<Region>> {
-        Ok(catalog::region_by_slug(db(ctx)?, &slug).await?.map(Region))
+        Ok(catalog::region_by_slug(db(ctx)?, &slug)
+            .await?
+            .map(|row| Region(row.into())))
     }
     /// Countries involved in the programme, a page at a time.
     #[allow(clippy::too_many_arguments)]
@@ -99,6 +103,6 @@ impl PlaceQuery {
     ) -> Result<Option<Country>> {
         Ok(catalog::country_by_code(db(ctx)?, &code)
             .await?
-            .map(Country))
+            .map(|row| Country(row.into())))
     }
 }

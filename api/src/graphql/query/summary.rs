@@ -124,7 +124,7 @@ impl ProgrammeSummary {
                 cities: t.cities,
                 regions: t.regions,
                 cities_and_regions: t.cities + t.regions,
-                theme: Theme(t.theme.clone()),
+                theme: Theme(t.theme.clone().into()),
             })
             .collect()
     }
