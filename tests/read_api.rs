@@ -453,3 +453,100 @@ async fn the_summary_is_computed_from_the_data() {
         }
     }
 }
+
+/// Every page of `pairings(filter)` in title order, forwards (by `after`) and backwards (by
+/// `before`), with the total.
+async fn walk(app: &TestApp, filter: Value) -> (Vec<String>, Vec<String>, u64) {
+    let query = "query($f: PairingFilter, $first: Int, $after: String, $last: Int, $before: String) {
+        pairings(filter: $f, first: $first, after: $after, last: $last, before: $before) {
+          totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { slug } } }";
+    let (mut forwards, mut after) = (Vec::new(), Value::Null);
+    let total = loop {
+        let data = app
+            .data(query, json!({ "f": filter, "first": 3, "after": after }))
+            .await;
+        let page = &data["pairings"];
+        forwards.extend(slugs(page));
+        if !page["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break page["totalCount"].as_u64().unwrap();
+        }
+        after = page["pageInfo"]["endCursor"].clone();
+    };
+    let (mut backwards, mut before) = (Vec::new(), Value::Null);
+    loop {
+        let data = app
+            .data(query, json!({ "f": filter, "last": 3, "before": before }))
+            .await;
+        let page = &data["pairings"];
+        backwards.splice(0..0, slugs(page));
+        if !page["pageInfo"]["hasPreviousPage"].as_bool().unwrap() {
+            break;
+        }
+        before = page["pageInfo"]["startCursor"].clone();
+    }
+    (forwards, backwards, total)
+}
+
+/// A theme's pairings in title order are read from the title copy on `pairing_theme`
+/// (migration 6). They must be the pages the general filter gives (`allThemes` takes the general
+/// path), also after titles change and links are added by plain SQL: the copy is kept by
+/// triggers, whoever writes.
+#[tokio::test]
+async fn a_themes_pages_by_title_are_the_general_filters_pages_whoever_writes() {
+    use sea_orm::{ConnectionTrait, Statement};
+    for app in TestApp::all_seeded().await {
+        let db = &app.db.conn;
+        let backend = db.get_database_backend();
+        let sql = |s: &str| Statement::from_string(backend, s.to_owned());
+        let row = db
+            .query_one_raw(sql(
+                "SELECT t.slug AS slug, t.id AS id FROM theme t JOIN pairing_theme pt ON pt.theme_id = t.id \
+                 GROUP BY t.slug, t.id ORDER BY COUNT(*) DESC, t.slug LIMIT 1",
+            ))
+            .await
+            .unwrap()
+            .expect("a theme with pairings");
+        let theme: String = row.try_get("", "slug").unwrap();
+        let theme_id: i32 = row.try_get("", "id").unwrap();
+        let compare = |label: &'static str| {
+            let app = &app;
+            let theme = theme.clone();
+            async move {
+                let fast = walk(app, json!({ "themes": [theme] })).await;
+                let general = walk(app, json!({ "allThemes": [theme] })).await;
+                assert!(fast.2 > 3, "{label}: the theme spans several pages");
+                assert_eq!(fast.0.len() as u64, fast.2, "{label}");
+                assert_eq!(fast, general, "[{:?}] {label}", app.db.backend);
+                assert_eq!(fast.0, fast.1, "[{:?}] {label}: backwards", app.db.backend);
+            }
+        };
+        compare("seed").await;
+
+        // A title change moves the pairing in its themes' pages.
+        db.execute_raw(sql(&format!(
+            "UPDATE pairing SET title = 'AAA renamed' WHERE id = \
+             (SELECT MAX(pairing_id) FROM pairing_theme WHERE theme_id = {theme_id})"
+        )))
+        .await
+        .unwrap();
+        compare("after a title change").await;
+        // A link added without the copy gets it.
+        db.execute_raw(sql(&format!(
+            "INSERT INTO pairing_theme (pairing_id, theme_id) SELECT MIN(p.id), {theme_id} FROM pairing p \
+             WHERE NOT EXISTS (SELECT 1 FROM pairing_theme x WHERE x.pairing_id = p.id AND x.theme_id = {theme_id})"
+        )))
+        .await
+        .unwrap();
+        compare("after a new link").await;
+
+        let stale = db
+            .query_one_raw(sql(
+                "SELECT COUNT(*) AS n FROM pairing_theme pt JOIN pairing p ON p.id = pt.pairing_id \
+                 WHERE pt.pairing_title <> p.title",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(stale.try_get::<i64>("", "n").unwrap(), 0);
+    }
+}

@@ -391,7 +391,12 @@ async fn generate_in(db: &impl ConnectionTrait, options: Options) -> Result<Repo
             "position",
         ],
     );
-    let mut pairing_theme = Batch::new("pairing_theme", &["pairing_id", "theme_id"]);
+    // The title copy that migration 6 keeps for the theme pages (its trigger fills it only when
+    // a row comes without one: here they all come with it, which spares a lookup per row).
+    let mut pairing_theme = Batch::new(
+        "pairing_theme",
+        &["pairing_id", "theme_id", "pairing_title"],
+    );
     let mut pairing_sdg = Batch::new("pairing_sdg", &["pairing_id", "sdg_id"]);
     let mut ucap = Batch::new("ucap", &["id", "pairing_id", "status"]);
     let mut section = Batch::new("ucap_section", &["ucap_id", "section_type_id", "body"]);
@@ -593,7 +598,7 @@ async fn generate_in(db: &impl ConnectionTrait, options: Options) -> Result<Repo
             let t = *rng.pick(&themes);
             if !picked.contains(&t) {
                 picked.push(t);
-                put!(pairing_theme, vec![i(pairing_id), i(t)]);
+                put!(pairing_theme, vec![i(pairing_id), i(t), s(title.clone())]);
             }
         }
         let mut picked = Vec::new();

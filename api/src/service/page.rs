@@ -365,6 +365,9 @@ pub fn keys_condition(
 pub struct Source {
     pub from: String,
     pub filter: Sql,
+    /// `from` joins rows that only the filter narrows to one per record (a theme's links, see
+    /// `search::pairings`): the page's outer query applies the filter too.
+    pub filter_joins: bool,
 }
 
 impl Source {
@@ -372,6 +375,7 @@ impl Source {
         Self {
             from: from.into(),
             filter: Sql::default(),
+            filter_joins: false,
         }
     }
     /// Adds `AND (condition)`.
@@ -520,8 +524,11 @@ pub async fn fetch<M: Decode>(
         .push(&sort_select(ordering))
         .push(" FROM ")
         .push(&source.from)
-        .push(" WHERE c.id IN (SELECT c.id FROM ")
-        .push(&source.from);
+        .push(" WHERE ");
+    if source.filter_joins {
+        sql.push("(").append(&source.filter).push(") AND ");
+    }
+    sql.push("c.id IN (SELECT c.id FROM ").push(&source.from);
     let mut first = true;
     for condition in std::iter::once(&source.filter)
         .filter(|f| !f.text.is_empty())

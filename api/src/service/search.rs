@@ -145,8 +145,23 @@ pub fn pairings(
     order: PairingOrder,
     direction: Direction,
 ) -> (Source, Ordering) {
-    let mut source = Source::new("pairing c");
-    if !filter.themes.is_empty() {
+    let by_theme_title = filter.themes.len() == 1 && order == PairingOrder::Title;
+    let mut source = if by_theme_title {
+        // One theme, in title order (a theme's dashboard): a range of the index on
+        // `pairing_theme (theme_id, pairing_title, pairing_id)`, whose title copy migration 6
+        // keeps equal to the pairing's, rather than the pairings in title order each tested
+        // for the theme (at 100k pairings, 600 probes for a page of 50).
+        let mut source = Source::new("pairing c JOIN pairing_theme ft ON ft.pairing_id = c.id");
+        source.and(condition(
+            "ft.theme_id = (SELECT t.id FROM theme t WHERE t.slug = ?)",
+            [string(&filter.themes[0])],
+        ));
+        source.filter_joins = true;
+        source
+    } else {
+        Source::new("pairing c")
+    };
+    if !filter.themes.is_empty() && !by_theme_title {
         source.and(pairing_themes(&filter.themes));
     }
     for slug in &filter.all_themes {
@@ -210,6 +225,14 @@ pub fn pairings(
         source.and(search);
     }
     let ordering = match order {
+        PairingOrder::Title if by_theme_title => ordering(
+            "title",
+            vec![
+                SortCol::new("ft.pairing_title", SortKind::Text),
+                SortCol::new("ft.pairing_id", SortKind::I32),
+            ],
+            direction.descending(),
+        ),
         PairingOrder::Title => ordering(
             "title",
             vec![SortCol::new("c.title", SortKind::Text), id()],
