@@ -133,7 +133,7 @@ pub struct UcapSection {
 impl UcapSection {
     /// Which section this is.
     async fn section_type(&self) -> UcapSectionType {
-        UcapSectionType(self.section_type.clone().into())
+        UcapSectionType(self.section_type.clone())
     }
     /// The section's text.
     async fn body(&self) -> &str {
