@@ -14,7 +14,8 @@ use serde_json::json;
 
 use crate::common::TestApp;
 
-async fn same<E>(db: &impl ConnectionTrait) -> usize
+/// Compares both decodings of every row of `E`'s table; returns the table and its row count.
+async fn same<E>(db: &impl ConnectionTrait) -> (String, usize)
 where
     E: EntityTrait,
     E::Model: PartialEq + Debug,
@@ -32,7 +33,7 @@ where
         .collect::<Result<Vec<_>, _>>()
         .unwrap_or_else(|e| panic!("{table}: {e}"));
     assert_eq!(fast, standard, "{table}");
-    rows.len()
+    (table, rows.len())
 }
 
 #[tokio::test]
@@ -53,45 +54,30 @@ async fn positional_decoding_reads_every_entity_as_sea_orm_does() {
         assert!(created.get("errors").is_none(), "{created}");
 
         let counts = [
-            ("activity", same::<activity::Entity>(db).await),
-            (
-                "activity_pairing",
-                same::<activity_pairing::Entity>(db).await,
-            ),
-            (
-                "activity_stakeholder",
-                same::<activity_stakeholder::Entity>(db).await,
-            ),
-            ("api_key", same::<api_key::Entity>(db).await),
-            ("audit_event", same::<audit_event::Entity>(db).await),
-            ("city", same::<city::Entity>(db).await),
-            ("country", same::<country::Entity>(db).await),
-            ("involvement", same::<involvement::Entity>(db).await),
-            ("pairing", same::<pairing::Entity>(db).await),
-            (
-                "pairing_participant",
-                same::<pairing_participant::Entity>(db).await,
-            ),
-            ("pairing_sdg", same::<pairing_sdg::Entity>(db).await),
-            ("pairing_theme", same::<pairing_theme::Entity>(db).await),
-            (
-                "programme_region",
-                same::<programme_region::Entity>(db).await,
-            ),
-            ("project", same::<project::Entity>(db).await),
-            ("region", same::<region::Entity>(db).await),
-            ("sdg", same::<sdg::Entity>(db).await),
-            ("stakeholder", same::<stakeholder::Entity>(db).await),
-            ("theme", same::<theme::Entity>(db).await),
-            ("ucap", same::<ucap::Entity>(db).await),
-            ("ucap_section", same::<ucap_section::Entity>(db).await),
-            (
-                "ucap_section_type",
-                same::<ucap_section_type::Entity>(db).await,
-            ),
+            same::<activity::Entity>(db).await,
+            same::<activity_pairing::Entity>(db).await,
+            same::<activity_stakeholder::Entity>(db).await,
+            same::<api_key::Entity>(db).await,
+            same::<audit_event::Entity>(db).await,
+            same::<city::Entity>(db).await,
+            same::<country::Entity>(db).await,
+            same::<involvement::Entity>(db).await,
+            same::<pairing::Entity>(db).await,
+            same::<pairing_participant::Entity>(db).await,
+            same::<pairing_sdg::Entity>(db).await,
+            same::<pairing_theme::Entity>(db).await,
+            same::<programme_region::Entity>(db).await,
+            same::<project::Entity>(db).await,
+            same::<region::Entity>(db).await,
+            same::<sdg::Entity>(db).await,
+            same::<stakeholder::Entity>(db).await,
+            same::<theme::Entity>(db).await,
+            same::<ucap::Entity>(db).await,
+            same::<ucap_section::Entity>(db).await,
+            same::<ucap_section_type::Entity>(db).await,
         ];
         // The seed has no SDG links yet; every other table has rows.
-        for (table, n) in counts.into_iter().filter(|(t, _)| *t != "pairing_sdg") {
+        for (table, n) in counts.into_iter().filter(|(t, _)| t != "pairing_sdg") {
             assert!(
                 n > 0,
                 "{:?}: {table} has no rows to compare",

@@ -77,17 +77,6 @@ where
         .collect()
 }
 
-/// One model of `E` (see [`models`]).
-pub fn model<E>(row: &QueryResult) -> Result<E::Model, DbErr>
-where
-    E: EntityTrait,
-    E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
-{
-    models::<E>(std::slice::from_ref(row))?
-        .pop()
-        .ok_or_else(|| DbErr::Type("an empty row".into()))
-}
-
 fn value(row: &QueryResult, i: usize, kind: Kind) -> Result<Value, DbErr> {
     Ok(match kind {
         Kind::Int => Value::Int(get(row, i)?),

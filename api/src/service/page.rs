@@ -350,33 +350,19 @@ fn keys_json(keys: impl IntoIterator<Item = i32>) -> String {
     text
 }
 
-/// `column IN keys` for a sea-orm query (the loaders), rendered as [`Sql::in_keys`] is.
+/// `column IN keys` for a sea-orm query (the loaders): [`Sql::in_keys`], rendered for `backend`
+/// (its placeholders are `$1` on PostgreSQL, as sea-query's custom expressions want them).
 pub fn keys_condition(
     backend: DbBackend,
     column: &str,
     keys: impl IntoIterator<Item = i32>,
 ) -> sea_orm::sea_query::SimpleExpr {
-    let keys: Vec<i32> = keys.into_iter().collect();
-    // One key as itself, as `Sql::in_keys` does; sea-query numbers a custom expression's
-    // PostgreSQL placeholders itself (`$1`).
-    let placeholder = if backend == DbBackend::Postgres {
-        "$1"
-    } else {
-        "?"
-    };
-    if let [key] = keys[..] {
-        return sea_orm::sea_query::Expr::cust_with_values(
-            format!("{column} = {placeholder}"),
-            [Value::Int(Some(key))],
-        );
-    }
-    let condition = match backend {
-        DbBackend::Postgres => in_keys_sql(backend).replace('?', "$1"),
-        _ => in_keys_sql(backend).to_owned(),
-    };
+    let mut sql = Sql::default();
+    sql.push(column).push(" ").in_keys(keys);
+    let statement = sql.statement(backend);
     sea_orm::sea_query::Expr::cust_with_values(
-        format!("{column} {condition}"),
-        [Value::String(Some(keys_json(keys)))],
+        statement.sql,
+        statement.values.map(|v| v.0).unwrap_or_default(),
     )
 }
 
