@@ -242,6 +242,11 @@ pub struct ServeArgs {
     #[arg(long, env = "IUC_APQ_CACHE_SIZE", default_value_t = 1000)]
     pub apq_cache_size: usize,
 
+    /// Parsed documents kept in memory, by their text (documents up to 16 KiB; 0: parse every
+    /// request).
+    #[arg(long, env = "IUC_DOCUMENT_CACHE_SIZE", default_value_t = 256)]
+    pub document_cache_size: usize,
+
     /// A JSON manifest of SHA-256 hash → document: when set, only these operations run
     /// (trusted documents).
     #[arg(long, env = "IUC_TRUSTED_DOCUMENTS")]
@@ -273,6 +278,7 @@ impl Default for ServeArgs {
             rate_limit_window: 60,
             cache_max_age: 60,
             apq_cache_size: 1000,
+            document_cache_size: 256,
             trusted_documents: None,
             cors_origins: String::new(),
         }

@@ -19,50 +19,68 @@ pub fn sha256(document: &str) -> String {
     hex::encode(Sha256::digest(document.as_bytes()))
 }
 
-/// Documents by hash, each with the insertion clock when it was stored; and the clock.
-#[derive(Default)]
-struct Entries {
-    documents: HashMap<String, (u64, String)>,
+/// Values by text key, each with the insertion clock when it was stored; and the clock.
+struct Entries<V> {
+    values: HashMap<String, (u64, V)>,
     clock: u64,
 }
 
-/// A bounded map of hash → document; when full, the oldest half is dropped.
-pub struct ApqCache {
+/// A bounded map of text → value shared by the requests: when full, the oldest half is
+/// dropped. The APQ cache (hash → document) and the parsed-document cache (document → syntax
+/// tree, `graphql::guard::DocumentCache`) are two of these.
+pub struct Bounded<V> {
     capacity: usize,
-    inner: Mutex<Entries>,
+    inner: Mutex<Entries<V>>,
 }
 
-impl ApqCache {
+/// Documents by their SHA-256, for automatic persisted queries.
+pub type ApqCache = Bounded<String>;
+
+impl<V: Clone> Bounded<V> {
+    /// A cache of at most `capacity` entries; 0 keeps nothing.
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
-            inner: Mutex::default(),
+            inner: Mutex::new(Entries {
+                values: HashMap::new(),
+                clock: 0,
+            }),
         }
     }
 
-    pub fn get(&self, hash: &str) -> Option<String> {
+    pub fn get(&self, key: &str) -> Option<V> {
+        if self.capacity == 0 {
+            return None;
+        }
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.documents.get(hash).map(|(_, d)| d.clone())
+        inner.values.get(key).map(|(_, v)| v.clone())
     }
 
-    /// Remembers `document` under `hash` (the caller has checked that they match).
-    pub fn insert(&self, hash: String, document: String) {
+    /// Remembers `value` under `key`.
+    pub fn insert(&self, key: String, value: V) {
         if self.capacity == 0 {
             return;
         }
         let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let Entries {
-            documents: map,
-            clock,
-        } = &mut *guard;
+        let Entries { values: map, clock } = &mut *guard;
         *clock += 1;
-        if map.len() >= self.capacity && !map.contains_key(&hash) {
+        if map.len() >= self.capacity && !map.contains_key(&key) {
             let mut ages: Vec<u64> = map.values().map(|(age, _)| *age).collect();
             ages.sort_unstable();
             let cut = ages[ages.len() / 2];
             map.retain(|_, (age, _)| *age > cut);
         }
-        map.insert(hash, (*clock, document));
+        map.insert(key, (*clock, value));
+    }
+
+    /// Entries held now.
+    pub fn len(&self) -> usize {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.values.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
     }
 }
 

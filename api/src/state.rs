@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 
 use crate::config::ServeArgs;
 use crate::db::StatementCounter;
+use crate::graphql::guard::DocumentCache;
 use crate::graphql::limits::{Limits, TypeTable};
 use crate::graphql::{IucSchema, SchemaOptions};
 use crate::metrics::Metrics;
@@ -29,6 +30,8 @@ pub struct Settings {
     /// `max-age` of cacheable GET responses; 0: `no-cache`.
     pub cache_max_age: u64,
     pub apq_cache_size: usize,
+    /// Parsed documents kept between requests.
+    pub document_cache_size: usize,
     /// When set, only these documents run.
     pub trusted_documents: Option<Arc<TrustedDocuments>>,
     /// CORS origins; `["*"]` for any, empty for none.
@@ -74,6 +77,7 @@ impl Settings {
             },
             cache_max_age: args.cache_max_age,
             apq_cache_size: args.apq_cache_size,
+            document_cache_size: args.document_cache_size,
             trusted_documents: None,
             cors_origins: args
                 .cors_origins
@@ -98,6 +102,8 @@ pub struct AppState {
     pub metrics: Arc<Metrics>,
     pub limiter: Arc<RateLimiter>,
     pub apq: Arc<ApqCache>,
+    /// Parsed documents by their text.
+    pub documents: Arc<DocumentCache>,
 }
 
 impl AppState {
@@ -140,6 +146,7 @@ impl AppState {
             statements,
             limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
             apq: Arc::new(ApqCache::new(settings.apq_cache_size)),
+            documents: Arc::new(DocumentCache::new(settings.document_cache_size)),
             metrics: Arc::default(),
             settings: Arc::new(settings),
         }

@@ -328,6 +328,7 @@ async fn handle(state: AppState, request: Request) -> Response {
         limits: &state.settings.limits,
         over_get: is_get,
         budget: Some(&budget),
+        documents: &state.documents,
     };
     let operations: Vec<Operation> = checked
         .into_iter()
