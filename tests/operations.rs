@@ -442,3 +442,41 @@ fn every_setting_is_in_env_example_and_the_readme() {
         );
     }
 }
+
+#[tokio::test]
+async fn requests_beyond_the_concurrency_limit_wait_their_turn_within_the_timeout() {
+    for db in TestDb::all_seeded().await {
+        let settings = api::state::Settings {
+            max_concurrent_requests: 1,
+            request_timeout: std::time::Duration::from_secs(1),
+            ..Default::default()
+        };
+        let app = TestApp::with_settings(db, settings);
+        let query = "{ pairings(first: 3) { nodes { title participants { place { ... on City { name } } } } } }";
+
+        // Every turn taken: a request waits, and its wait counts towards the timeout.
+        let turns = app
+            .state
+            .executions
+            .clone()
+            .expect("a limit of 1 makes turns");
+        let held = turns.clone().acquire_owned().await.unwrap();
+        let started = std::time::Instant::now();
+        let response = app.graphql(query, json!({})).await;
+        assert_eq!(
+            response["errors"][0]["extensions"]["code"], "TIMEOUT",
+            "{response}"
+        );
+        assert!(started.elapsed() >= std::time::Duration::from_millis(900));
+        drop(held);
+
+        // Turns free: concurrent requests all run, one after the other, with the same answer.
+        let alone = app.data(query, json!({})).await;
+        let answers =
+            futures_util::future::join_all((0..6).map(|_| app.data(query, json!({})))).await;
+        for answer in answers {
+            assert_eq!(answer, alone);
+        }
+        assert_eq!(turns.available_permits(), 1);
+    }
+}

@@ -26,6 +26,8 @@ pub struct Settings {
     pub max_body_bytes: usize,
     pub max_batch: usize,
     pub request_timeout: Duration,
+    /// GraphQL requests executed at once (0: no limit).
+    pub max_concurrent_requests: usize,
     pub rate_limits: RateLimits,
     /// `max-age` of cacheable GET responses; 0: `no-cache`.
     pub cache_max_age: u64,
@@ -70,6 +72,7 @@ impl Settings {
             max_body_bytes: args.max_body_bytes,
             max_batch: args.max_batch.max(1),
             request_timeout: Duration::from_secs(args.request_timeout.max(1)),
+            max_concurrent_requests: args.max_concurrent_requests,
             rate_limits: RateLimits {
                 anonymous: args.rate_limit_anonymous,
                 key: args.rate_limit_key,
@@ -104,6 +107,8 @@ pub struct AppState {
     pub apq: Arc<ApqCache>,
     /// Parsed documents by their text.
     pub documents: Arc<DocumentCache>,
+    /// Turns to execute GraphQL requests (none: no limit); fair, so first come first served.
+    pub executions: Option<Arc<tokio::sync::Semaphore>>,
 }
 
 impl AppState {
@@ -147,6 +152,11 @@ impl AppState {
             limiter: Arc::new(RateLimiter::new(settings.rate_limits)),
             apq: Arc::new(ApqCache::new(settings.apq_cache_size)),
             documents: Arc::new(DocumentCache::new(settings.document_cache_size)),
+            executions: (settings.max_concurrent_requests > 0).then(|| {
+                Arc::new(tokio::sync::Semaphore::new(
+                    settings.max_concurrent_requests,
+                ))
+            }),
             metrics: Arc::default(),
             settings: Arc::new(settings),
         }

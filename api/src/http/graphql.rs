@@ -388,10 +388,14 @@ async fn handle(state: AppState, request: Request) -> Response {
             }
         })
         .collect();
-    let executed = tokio::time::timeout(
-        state.settings.request_timeout,
-        RequestScope::run(scope.clone(), run(&state, &auth, operations)),
-    )
+    let executed = tokio::time::timeout(state.settings.request_timeout, async {
+        // Waiting for a turn counts towards the timeout.
+        let _turn = match &state.executions {
+            Some(turns) => turns.acquire().await.ok(),
+            None => None,
+        };
+        RequestScope::run(scope.clone(), run(&state, &auth, operations)).await
+    })
     .await;
     let statements = scope.statements.load(std::sync::atomic::Ordering::Relaxed);
     // The span's `operation`: a single operation's name is recorded once its document is
