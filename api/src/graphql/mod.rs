@@ -81,11 +81,14 @@ pub fn sdl() -> String {
 }
 
 /// Attaches what one request needs: fresh loaders, so caches never outlive the request, and
-/// the caller's credentials (resolved on first use).
+/// the caller's credentials (resolved on first use). Run the execution under the returned
+/// `Waves::track`, so that batches start when the request waits for data.
 pub fn prepare(
     request: Request,
     db: &DatabaseConnection,
     auth: std::sync::Arc<crate::auth::RequestAuth>,
-) -> Request {
-    request.data(Loaders::new(db)).data(auth)
+) -> (Request, std::sync::Arc<loader::Waves>) {
+    let loaders = Loaders::new(db);
+    let waves = loaders.waves.clone();
+    (request.data(loaders).data(auth), waves)
 }

@@ -689,8 +689,8 @@ async fn run(state: &AppState, auth: &Arc<RequestAuth>, operations: Vec<Operatio
                 name,
             } => {
                 // Loaders are built here, inside the request's scope.
-                let request = crate::graphql::prepare(*request, &state.db, auth.clone());
-                let response = state.schema.execute(request).await;
+                let (request, waves) = crate::graphql::prepare(*request, &state.db, auth.clone());
+                let response = waves.track(state.schema.execute(request)).await;
                 // Errors before execution (validation, variables, an unknown operation) carry
                 // no path; a field error always does.
                 let executed = !(response.data == async_graphql::Value::Null

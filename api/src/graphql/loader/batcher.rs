@@ -7,9 +7,12 @@
 //! rows: exactly the N+1 drift the statement-count tests catch.
 //!
 //! Here batches go in waves instead. Every load counts as activity; a batch task yields to the
-//! executor until a few consecutive yields saw no new activity (the request has registered
-//! every key it can before it needs data), and until no batch of an earlier wave is still in
-//! flight. Batches that are ready in the same quiet moment form one wave and run together; and
+//! executor until the request is quiet: its execution is neither running nor woken to run (see
+//! [`Waves::track`]: then it has registered every key it can before it needs data), and a few
+//! consecutive yields saw no new activity; and until no batch of an earlier wave is still in
+//! flight. (Activity alone is not enough on a multi-threaded runtime: a batch task on one worker
+//! can see a few quiet yields while the request, running on the other, is between two loads,
+//! and load a wave early with part of its keys.) Batches that are ready in the same quiet moment form one wave and run together; and
 //! a load waits while a wave is in flight, so that it finds its key in the cache or joins the
 //! next wave, whatever the order of the database's replies. A level of the query is then one
 //! statement per loader, whatever the number of rows.
@@ -18,9 +21,12 @@
 //! `RequestScope` (statement counting, metrics), and each load runs in a `loader` span with the
 //! number of keys, recorded in the batch-size histogram. Neither changes when or how batches run.
 
+use std::future::Future;
 use std::hash::Hash;
+use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::task::{Context, Poll, Wake, Waker};
 use std::time::Duration;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
@@ -30,7 +36,7 @@ use tracing::Instrument;
 use crate::metrics::RequestScope;
 
 /// Consecutive quiet yields before a batch is loaded.
-const QUIET_YIELDS: u32 = 3;
+const QUIET_YIELDS: u32 = 2;
 /// Upper bound on the wait, in yields, so that a busy request still makes progress.
 const MAX_YIELDS: u32 = 10_000;
 
@@ -45,13 +51,32 @@ pub struct Waves {
     wave: AtomicU64,
     /// Woken when the last running batch ends.
     done: Notify,
+    /// The request's execution is being polled now (see `track`).
+    running: AtomicBool,
+    /// The request's execution was woken and has not been polled since.
+    woken: AtomicBool,
 }
 
 impl Waves {
+    /// Runs the request's execution so that its batches know when it is quiet: neither being
+    /// polled nor woken to be polled, i.e. waiting for data. Loads outside a tracked execution
+    /// still batch, by activity alone.
+    pub fn track<F: Future>(self: Arc<Self>, future: F) -> impl Future<Output = F::Output> {
+        Tracked {
+            future: Box::pin(future),
+            waves: self,
+        }
+    }
+
+    /// The request is running or about to run: it may still register keys.
+    fn busy(&self) -> bool {
+        self.running.load(Ordering::Acquire) || self.woken.load(Ordering::Acquire)
+    }
+
     /// Waits for this batch's turn, and counts it as running.
     async fn enter(&self) {
         loop {
-            until_quiet(&self.activity).await;
+            until_quiet(self).await;
             let now = self.activity.load(Ordering::Acquire);
             if self.in_flight.load(Ordering::Acquire) == 0 {
                 self.wave.store(now, Ordering::Release);
@@ -127,13 +152,58 @@ where
     }
 }
 
-async fn until_quiet(activity: &AtomicU64) {
+/// A request's execution, polled with a waker that records wake-ups (see `Waves::track`).
+struct Tracked<F: Future> {
+    future: Pin<Box<F>>,
+    waves: Arc<Waves>,
+}
+
+/// Records that the execution was woken, then wakes its task.
+struct FlagWaker {
+    waves: Arc<Waves>,
+    task: Waker,
+}
+
+impl Wake for FlagWaker {
+    fn wake(self: Arc<Self>) {
+        self.wake_by_ref();
+    }
+    fn wake_by_ref(self: &Arc<Self>) {
+        self.waves.woken.store(true, Ordering::Release);
+        self.task.wake_by_ref();
+    }
+}
+
+impl<F: Future> Future for Tracked<F> {
+    type Output = F::Output;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
+        let waves = self.waves.clone();
+        waves.running.store(true, Ordering::Release);
+        // A wake-up from here on (a batch delivering, or the execution waking itself to yield)
+        // means another poll is due.
+        waves.woken.store(false, Ordering::Release);
+        let waker = Waker::from(Arc::new(FlagWaker {
+            waves: waves.clone(),
+            task: cx.waker().clone(),
+        }));
+        let result = self.future.as_mut().poll(&mut Context::from_waker(&waker));
+        waves.running.store(false, Ordering::Release);
+        result
+    }
+}
+
+async fn until_quiet(waves: &Waves) {
+    let activity = &waves.activity;
     let mut last = activity.load(Ordering::Acquire);
     let mut quiet = 0;
     for _ in 0..MAX_YIELDS {
         tokio::task::yield_now().await;
         let now = activity.load(Ordering::Acquire);
-        if now == last {
+        if waves.busy() {
+            quiet = 0;
+            last = now;
+        } else if now == last {
             quiet += 1;
             if quiet >= QUIET_YIELDS {
                 return;

@@ -68,6 +68,8 @@ pub struct Loaders {
     pub activity_pages: Batcher<Pages<activity::Model>>,
     pub project_pages: Batcher<Pages<project::Model>>,
     pub counts: Batcher<Counts>,
+    /// What the batches share; `Waves::track` runs the request's execution.
+    pub waves: Arc<Waves>,
 }
 
 impl Loaders {
@@ -148,6 +150,7 @@ impl Loaders {
             activity_pages: loader!(Pages::new(db.clone())),
             project_pages: loader!(Pages::new(db.clone())),
             counts: loader!(Counts::new(db.clone())),
+            waves,
         }
     }
 }
