@@ -108,3 +108,57 @@ async fn total_count_costs_one_statement_and_only_when_selected() {
         );
     }
 }
+
+#[tokio::test]
+async fn participants_places_and_countries_come_in_one_statement() {
+    // The pairings table: participants with their places (cities and regions) and countries.
+    const TABLE: &str = "{ pairings(first: 100) { nodes { slug participants { id side place { __typename ... on City { name country { code name } } ... on Region { name country { code name } } } } countries { code } themes { slug } } } }";
+    for app in TestApp::all_seeded().await {
+        let before = app.db.statements.get();
+        let data = app.data(TABLE, json!({})).await;
+        let used = app.db.statements.get() - before;
+        // The page, the participants with places and countries, the theme links, the themes.
+        assert_eq!(used, 4, "[{:?}]", app.db.backend);
+        let nodes = data["pairings"]["nodes"].as_array().unwrap();
+        assert!(
+            nodes.len() > 50,
+            "[{:?}] the seed's pairings",
+            app.db.backend
+        );
+        let places: Vec<&serde_json::Value> = nodes
+            .iter()
+            .flat_map(|n| n["participants"].as_array().unwrap())
+            .map(|p| &p["place"])
+            .collect();
+        for kind in ["City", "Region"] {
+            assert!(
+                places.iter().any(|p| p["__typename"] == kind),
+                "[{:?}] the seed has {kind} participants",
+                app.db.backend
+            );
+        }
+        for place in &places {
+            assert!(place["name"].is_string() && place["country"]["code"].is_string());
+        }
+        // The same answer as each participant read on its own, by id: its place and the
+        // place's country then come through their own loaders.
+        let participants: Vec<&serde_json::Value> = nodes
+            .iter()
+            .flat_map(|n| n["participants"].as_array().unwrap())
+            .collect();
+        for chunk in participants.chunks(100) {
+            let ids: Vec<&serde_json::Value> = chunk.iter().map(|p| &p["id"]).collect();
+            let alone = app
+                .data(
+                    "query($ids: [ID!]!) { nodes(ids: $ids) { ... on Participant { id side place { __typename ... on City { name country { code name } } ... on Region { name country { code name } } } } } }",
+                    json!({ "ids": ids }),
+                )
+                .await;
+            let alone = alone["nodes"].as_array().unwrap();
+            assert_eq!(alone.len(), chunk.len());
+            for (one, together) in alone.iter().zip(chunk) {
+                assert_eq!(one, *together, "[{:?}]", app.db.backend);
+            }
+        }
+    }
+}

@@ -53,19 +53,34 @@ where
     E: EntityTrait,
     E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
 {
-    let Some(first) = rows.first() else {
+    prefixed::<E, _>(rows, "")
+}
+
+/// The models of `E` in `rows` whose columns are named `{prefix}{column}`: one entity of several
+/// in a joined row (`SELECT c.id AS c_id, …`). Every row must hold the entity (filter the rows
+/// of an outer join first).
+pub fn prefixed<E, R>(rows: &[R], prefix: &str) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
+    R: std::borrow::Borrow<QueryResult>,
+{
+    let Some(first) = rows.first().map(R::borrow) else {
         return Ok(Vec::new());
     };
     let names = first.column_names();
     let mut plan = Vec::new();
     for column in E::Column::iter() {
         let kind = Kind::of(column.def().get_column_type());
-        let position = names.iter().position(|n| n == column.as_str());
+        let name = column.as_str();
+        let position = names
+            .iter()
+            .position(|n| n.strip_prefix(prefix) == Some(name));
         match (kind, position) {
             (Kind::Other, _) | (_, None) => {
                 return rows
                     .iter()
-                    .map(|row| E::Model::from_query_result(row, ""))
+                    .map(|row| E::Model::from_query_result(row.borrow(), prefix))
                     .collect();
             }
             (kind, Some(position)) => plan.push((column, kind, position)),
@@ -79,6 +94,7 @@ where
     };
     rows.iter()
         .map(|row| {
+            let row = row.borrow();
             let mut model = <E::ActiveModel as ActiveModelTrait>::default();
             for (column, kind, position) in &plan {
                 model.try_set(*column, value(row, *position, *kind, checked)?)?;

@@ -264,6 +264,16 @@ impl<T: Send + Sync + 'static> Batcher<T> {
         self.inner.load_one(key).await
     }
 
+    /// Puts values into the cache (rows another loader read along with its own).
+    pub async fn feed_many<K, I>(&self, values: I)
+    where
+        T: Loader<K>,
+        K: Send + Sync + Hash + Eq + Clone + 'static,
+        I: IntoIterator<Item = (K, T::Value)>,
+    {
+        self.inner.feed_many(values).await;
+    }
+
     /// Values by keys, in one batch with the rest of the level.
     pub async fn load_many<K, I>(
         &self,

@@ -7,6 +7,7 @@ mod batcher;
 mod by_id;
 mod children;
 mod page;
+mod participants;
 
 use std::sync::Arc;
 
@@ -17,6 +18,7 @@ pub use batcher::{Batcher, Waves};
 pub use by_id::ById;
 pub use children::Children;
 pub use page::{Counts, PageLoadError, Pages};
+pub use participants::ParticipantsWithPlaces;
 
 /// What a loader fails with: `Clone`, as DataLoader requires.
 pub type LoadError = Arc<DbErr>;
@@ -34,13 +36,13 @@ fn qualified<E: sea_orm::EntityTrait>(column: E::Column) -> String {
 
 /// Every loader of one request.
 pub struct Loaders {
-    pub country: Batcher<ById<country::Entity>>,
+    pub country: Arc<Batcher<ById<country::Entity>>>,
     pub programme_region: Batcher<ById<programme_region::Entity>>,
     pub theme: Batcher<ById<theme::Entity>>,
     pub sdg: Batcher<ById<sdg::Entity>>,
     pub section_type: Batcher<ById<ucap_section_type::Entity>>,
-    pub city: Batcher<ById<city::Entity>>,
-    pub region: Batcher<ById<region::Entity>>,
+    pub city: Arc<Batcher<ById<city::Entity>>>,
+    pub region: Arc<Batcher<ById<region::Entity>>>,
     pub pairing: Batcher<ById<pairing::Entity>>,
     pub stakeholder: Batcher<ById<stakeholder::Entity>>,
     pub activity: Batcher<ById<activity::Entity>>,
@@ -49,7 +51,8 @@ pub struct Loaders {
     pub participant: Batcher<ById<pairing_participant::Entity>>,
     pub involvement: Batcher<ById<involvement::Entity>>,
 
-    pub participants_by_pairing: Batcher<Children<pairing_participant::Entity>>,
+    /// Also fills `city`, `region` and `country` with the participants' places and countries.
+    pub participants_by_pairing: Batcher<ParticipantsWithPlaces>,
     pub participants_by_city: Batcher<Children<pairing_participant::Entity>>,
     pub participants_by_region: Batcher<Children<pairing_participant::Entity>>,
     pub themes_by_pairing: Batcher<Children<pairing_theme::Entity>>,
@@ -84,14 +87,23 @@ impl Loaders {
         fn by_id<E>(db: &DatabaseConnection) -> ById<E> {
             ById::new(db.clone())
         }
+        let country = Arc::new(loader!(by_id(db)));
+        let city = Arc::new(loader!(by_id(db)));
+        let region = Arc::new(loader!(by_id(db)));
         Self {
-            country: loader!(by_id(db)),
+            participants_by_pairing: loader!(ParticipantsWithPlaces::new(
+                db.clone(),
+                city.clone(),
+                region.clone(),
+                country.clone(),
+            )),
+            country,
             programme_region: loader!(by_id(db)),
             theme: loader!(by_id(db)),
             sdg: loader!(by_id(db)),
             section_type: loader!(by_id(db)),
-            city: loader!(by_id(db)),
-            region: loader!(by_id(db)),
+            city,
+            region,
             pairing: loader!(by_id(db)),
             stakeholder: loader!(by_id(db)),
             activity: loader!(by_id(db)),
@@ -100,11 +112,6 @@ impl Loaders {
             participant: loader!(by_id(db)),
             involvement: loader!(by_id(db)),
 
-            participants_by_pairing: loader!(Children::new(
-                db.clone(),
-                pairing_participant::Column::PairingId,
-                vec![(pairing_participant::Column::Position, Asc)],
-            )),
             participants_by_city: loader!(Children::new(
                 db.clone(),
                 pairing_participant::Column::CityId,

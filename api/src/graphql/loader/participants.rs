@@ -1,0 +1,141 @@
+//! A pairing's participants with their places and the places' countries, in one statement:
+//!
+//! ```sql
+//! SELECT p.… AS p_…, c.… AS c_…, r.… AS r_…, k.… AS k_…
+//! FROM pairing_participant p
+//! LEFT JOIN city c ON c.id = p.city_id LEFT JOIN region r ON r.id = p.region_id
+//! LEFT JOIN country k ON k.id = COALESCE(c.country_id, r.country_id)
+//! WHERE p.pairing_id IN (keys) ORDER BY p.pairing_id, p.position
+//! ```
+//!
+//! Almost every query that asks for a pairing's participants asks for their places, and the
+//! places' countries (the pairings table, a pairing's page, its `countries`). Loaded level by
+//! level, that is three more statements and three more batches, each with a DataLoader miss per
+//! participant. Here the cities, regions and countries go into their loaders' caches before
+//! the participants are handed out, so `place` and `country` find them there.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use async_graphql::dataloader::Loader;
+use entity::{city, country, pairing_participant, region};
+use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, IdenStatic, Iterable};
+
+use super::{Batcher, ById, LoadError};
+use crate::service::decode;
+use crate::service::page::Sql;
+
+/// Participants by pairing, filling the city, region and country caches on the way.
+pub struct ParticipantsWithPlaces {
+    db: DatabaseConnection,
+    /// `SELECT … WHERE p.pairing_id ` (the keys and the order follow).
+    select: String,
+    city: Arc<Batcher<ById<city::Entity>>>,
+    region: Arc<Batcher<ById<region::Entity>>>,
+    country: Arc<Batcher<ById<country::Entity>>>,
+}
+
+/// `alias."column" AS "prefix_column"` for every column of `E`.
+fn columns<E: EntityTrait>(alias: &str, out: &mut Vec<String>) {
+    for column in E::Column::iter() {
+        let name = column.as_str();
+        out.push(format!("{alias}.\"{name}\" AS \"{alias}_{name}\""));
+    }
+}
+
+impl ParticipantsWithPlaces {
+    pub fn new(
+        db: DatabaseConnection,
+        city: Arc<Batcher<ById<city::Entity>>>,
+        region: Arc<Batcher<ById<region::Entity>>>,
+        country: Arc<Batcher<ById<country::Entity>>>,
+    ) -> Self {
+        let mut list = Vec::new();
+        columns::<pairing_participant::Entity>("p", &mut list);
+        columns::<city::Entity>("c", &mut list);
+        columns::<region::Entity>("r", &mut list);
+        columns::<country::Entity>("k", &mut list);
+        let select = format!(
+            "SELECT {} FROM pairing_participant p \
+             LEFT JOIN city c ON c.id = p.city_id \
+             LEFT JOIN region r ON r.id = p.region_id \
+             LEFT JOIN country k ON k.id = COALESCE(c.country_id, r.country_id) \
+             WHERE p.pairing_id ",
+            list.join(", ")
+        );
+        Self {
+            db,
+            select,
+            city,
+            region,
+            country,
+        }
+    }
+}
+
+/// Whether the joined row holds an entity: its `{alias}_id` is not NULL.
+fn holds(row: &sea_orm::QueryResult, alias: &str) -> bool {
+    matches!(
+        row.try_get::<Option<i32>>("", &format!("{alias}_id")),
+        Ok(Some(_))
+    )
+}
+
+impl Loader<i32> for ParticipantsWithPlaces {
+    type Value = Arc<Vec<Arc<pairing_participant::Model>>>;
+    type Error = LoadError;
+
+    async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, LoadError> {
+        let mut sql = Sql::default();
+        sql.push(&self.select)
+            .in_keys(keys.iter().copied())
+            .push(" ORDER BY p.pairing_id, p.position");
+        let rows = self
+            .db
+            .query_all_raw(sql.statement(self.db.get_database_backend()))
+            .await
+            .map_err(Arc::new)?;
+
+        let participants =
+            decode::prefixed::<pairing_participant::Entity, _>(&rows, "p_").map_err(Arc::new)?;
+        let with_city: Vec<&sea_orm::QueryResult> =
+            rows.iter().filter(|row| holds(row, "c")).collect();
+        let with_region: Vec<&sea_orm::QueryResult> =
+            rows.iter().filter(|row| holds(row, "r")).collect();
+        let with_country: Vec<&sea_orm::QueryResult> =
+            rows.iter().filter(|row| holds(row, "k")).collect();
+        let cities = decode::prefixed::<city::Entity, _>(&with_city, "c_").map_err(Arc::new)?;
+        let regions =
+            decode::prefixed::<region::Entity, _>(&with_region, "r_").map_err(Arc::new)?;
+        let countries =
+            decode::prefixed::<country::Entity, _>(&with_country, "k_").map_err(Arc::new)?;
+
+        // Into the caches first: the participants' fields ask for these next.
+        self.city
+            .feed_many(cities.into_iter().map(|c| (c.id, Arc::new(c))))
+            .await;
+        self.region
+            .feed_many(regions.into_iter().map(|r| (r.id, Arc::new(r))))
+            .await;
+        let mut unique: HashMap<i32, Arc<country::Model>> = HashMap::new();
+        for country in countries {
+            unique
+                .entry(country.id)
+                .or_insert_with(|| Arc::new(country));
+        }
+        self.country.feed_many(unique).await;
+
+        let mut grouped: HashMap<i32, Vec<Arc<pairing_participant::Model>>> =
+            HashMap::with_capacity(keys.len());
+        for participant in participants {
+            grouped
+                .entry(participant.pairing_id)
+                .or_default()
+                .push(Arc::new(participant));
+        }
+        Ok(grouped
+            .into_iter()
+            .map(|(key, rows)| (key, Arc::new(rows)))
+            .collect())
+    }
+}
