@@ -127,3 +127,52 @@ async fn constraints_reject_what_the_model_forbids() {
         }
     }
 }
+
+#[tokio::test]
+async fn generation_keeps_every_foreign_key_and_they_still_hold() {
+    // On PostgreSQL generation sets the foreign keys aside for the bulk load and puts them back.
+    for db in TestDb::all().await {
+        if db.backend != Backend::Postgres {
+            continue;
+        }
+        let definitions = || async {
+            let rows = db
+                .conn
+                .query_all_raw(sea_orm::Statement::from_string(
+                    db.conn.get_database_backend(),
+                    "SELECT c.conrelid::regclass::text || ' ' || c.conname || ' ' || \
+                     pg_get_constraintdef(c.oid) AS def FROM pg_constraint c \
+                     WHERE c.contype = 'f' AND c.convalidated ORDER BY 1",
+                ))
+                .await
+                .unwrap();
+            rows.iter()
+                .map(|r| r.try_get::<String>("", "def").unwrap())
+                .collect::<Vec<_>>()
+        };
+        let before = definitions().await;
+        assert!(before.len() > 20, "{before:?}");
+        api::service::generate::generate(
+            &db.conn,
+            api::service::generate::Options {
+                pairings: 50,
+                seed: 2,
+            },
+        )
+        .await
+        .expect("generate");
+        assert_eq!(definitions().await, before);
+        // And they are enforced: a participant of a pairing that does not exist is refused.
+        let dangling = db
+            .conn
+            .execute_unprepared(
+                "INSERT INTO pairing_participant (pairing_id, city_id, side, role, position) \
+                 VALUES (999999, 1, 'european', 'lead', 9)",
+            )
+            .await;
+        let error = dangling
+            .expect_err("a dangling pairing_id is refused")
+            .to_string();
+        assert!(error.contains("foreign key"), "{error}");
+    }
+}
