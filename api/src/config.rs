@@ -222,9 +222,9 @@ pub struct ServeArgs {
     pub request_timeout: u64,
 
     /// GraphQL requests executed at once by this process; more wait their turn, first come
-    /// first served, within their timeout. 0: no limit.
-    #[arg(long, env = "IUC_MAX_CONCURRENT_REQUESTS", default_value_t = 0)]
-    pub max_concurrent_requests: usize,
+    /// first served, within their timeout. 0: no limit; unset: twice the CPU cores.
+    #[arg(long, env = "IUC_MAX_CONCURRENT_REQUESTS")]
+    pub max_concurrent_requests: Option<usize>,
 
     /// Cost an anonymous client (by address) may spend per rate-limit window; 0: no limit.
     #[arg(long, env = "IUC_RATE_LIMIT_ANONYMOUS", default_value_t = 100_000)]
@@ -278,7 +278,7 @@ impl Default for ServeArgs {
             max_body_bytes: 102_400,
             max_batch: 10,
             request_timeout: 15,
-            max_concurrent_requests: 0,
+            max_concurrent_requests: None,
             rate_limit_anonymous: 100_000,
             rate_limit_key: 1_000_000,
             rate_limit_window: 60,

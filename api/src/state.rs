@@ -72,7 +72,9 @@ impl Settings {
             max_body_bytes: args.max_body_bytes,
             max_batch: args.max_batch.max(1),
             request_timeout: Duration::from_secs(args.request_timeout.max(1)),
-            max_concurrent_requests: args.max_concurrent_requests,
+            max_concurrent_requests: args
+                .max_concurrent_requests
+                .unwrap_or_else(|| 2 * std::thread::available_parallelism().map_or(1, |n| n.get())),
             rate_limits: RateLimits {
                 anonymous: args.rate_limit_anonymous,
                 key: args.rate_limit_key,
