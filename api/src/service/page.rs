@@ -373,7 +373,8 @@ pub struct Source {
     pub from: String,
     pub filter: Sql,
     /// `from` joins rows that only the filter narrows to one per record (a theme's links, see
-    /// `search::pairings`): the page's outer query applies the filter too.
+    /// `search::pairings`): the page's inner query carries the sort keys out, and the outer one
+    /// reads the records by id (`from`'s first word is their table).
     pub filter_joins: bool,
 }
 
@@ -527,15 +528,30 @@ pub async fn fetch<M: Decode>(
     // rejects many rows then costs index entries, not wide rows: measured on PostgreSQL at 100k
     // pairings, a page of a theme's pairings by title went from 5.9 ms to 2.9 ms.
     let mut sql = Sql::default();
-    sql.push("SELECT c.*")
-        .push(&sort_select(ordering))
-        .push(" FROM ")
-        .push(&source.from)
-        .push(" WHERE ");
     if source.filter_joins {
-        sql.push("(").append(&source.filter).push(") AND ");
+        // The source joins rows that only the filter narrows to one per record (a theme's
+        // links): the inner query carries the page's sort keys out, so that the outer one reads
+        // the records by id alone instead of joining and filtering the links again (a theme's
+        // page at 100k pairings on PostgreSQL: 472 buffers before).
+        let table = source.from.split_whitespace().next().unwrap_or_default();
+        sql.push("SELECT c.*");
+        for i in 0..ordering.cols.len() {
+            sql.push(&format!(", p.sort_key_{i}"));
+        }
+        sql.push(" FROM ")
+            .push(table)
+            .push(" c JOIN (SELECT c.id AS page_id")
+            .push(&sort_select(ordering))
+            .push(" FROM ")
+            .push(&source.from);
+    } else {
+        sql.push("SELECT c.*")
+            .push(&sort_select(ordering))
+            .push(" FROM ")
+            .push(&source.from)
+            .push(" WHERE c.id IN (SELECT c.id FROM ")
+            .push(&source.from);
     }
-    sql.push("c.id IN (SELECT c.id FROM ").push(&source.from);
     let mut first = true;
     for condition in std::iter::once(&source.filter)
         .filter(|f| !f.text.is_empty())
@@ -550,8 +566,17 @@ pub async fn fetch<M: Decode>(
         .push(&order_by(ordering, descending))
         .push(" LIMIT ");
     sql.bind(Value::BigInt(Some(args.size as i64 + 1)));
-    sql.push(") ORDER BY ")
-        .push(&order_by(ordering, descending));
+    if source.filter_joins {
+        let dir = if descending { " DESC" } else { " ASC" };
+        let keys: Vec<String> = (0..ordering.cols.len())
+            .map(|i| format!("p.sort_key_{i}{dir}"))
+            .collect();
+        sql.push(") p ON c.id = p.page_id ORDER BY ")
+            .push(&keys.join(", "));
+    } else {
+        sql.push(") ORDER BY ")
+            .push(&order_by(ordering, descending));
+    }
     let rows = db
         .query_all_raw(sql.statement(db.get_database_backend()))
         .await?;
