@@ -445,13 +445,21 @@ fn bounds(ordering: &Ordering, args: &PageArgs) -> Result<(Vec<Sql>, bool), Page
 }
 
 fn order_by(ordering: &Ordering, descending: bool) -> String {
+    order_by_exprs(ordering.cols.iter().map(|c| c.expr.clone()), descending)
+}
+
+/// `a ASC, b ASC` (or `DESC`) for these expressions.
+fn order_by_exprs(exprs: impl Iterator<Item = String>, descending: bool) -> String {
     let dir = if descending { " DESC" } else { " ASC" };
-    ordering
-        .cols
-        .iter()
-        .map(|c| format!("{}{dir}", c.expr))
+    exprs
+        .map(|expr| format!("{expr}{dir}"))
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// The sort keys as the outer query of a page sees them (`p.sort_key_0`, …).
+fn outer_sort_keys(ordering: &Ordering) -> impl Iterator<Item = String> {
+    (0..ordering.cols.len()).map(|i| format!("p.sort_key_{i}"))
 }
 
 fn sort_select(ordering: &Ordering) -> String {
@@ -535,8 +543,8 @@ pub async fn fetch<M: Decode>(
         // page at 100k pairings on PostgreSQL: 472 buffers before).
         let table = source.from.split_whitespace().next().unwrap_or_default();
         sql.push("SELECT c.*");
-        for i in 0..ordering.cols.len() {
-            sql.push(&format!(", p.sort_key_{i}"));
+        for key in outer_sort_keys(ordering) {
+            sql.push(", ").push(&key);
         }
         sql.push(" FROM ")
             .push(table)
@@ -567,12 +575,8 @@ pub async fn fetch<M: Decode>(
         .push(" LIMIT ");
     sql.bind(Value::BigInt(Some(args.size as i64 + 1)));
     if source.filter_joins {
-        let dir = if descending { " DESC" } else { " ASC" };
-        let keys: Vec<String> = (0..ordering.cols.len())
-            .map(|i| format!("p.sort_key_{i}{dir}"))
-            .collect();
         sql.push(") p ON c.id = p.page_id ORDER BY ")
-            .push(&keys.join(", "));
+            .push(&order_by_exprs(outer_sort_keys(ordering), descending));
     } else {
         sql.push(") ORDER BY ")
             .push(&order_by(ordering, descending));

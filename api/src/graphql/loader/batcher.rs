@@ -12,9 +12,9 @@
 //! consecutive yields saw no new activity; and until no batch of an earlier wave is still in
 //! flight. (Activity alone is not enough on a multi-threaded runtime: a batch task on one worker
 //! can see a few quiet yields while the request, running on the other, is between two loads,
-//! and load a wave early with part of its keys.) Batches that are ready in the same quiet moment form one wave and run together; and
-//! a load waits while a wave is in flight, so that it finds its key in the cache or joins the
-//! next wave, whatever the order of the database's replies. A level of the query is then one
+//! and load a wave early with part of its keys.) Batches that are ready in the same quiet moment
+//! form one wave and run together; and a load waits while a wave is in flight, so that it finds
+//! its key in the cache or joins the next wave, whatever the order of the database's replies. A level of the query is then one
 //! statement per loader, whatever the number of rows.
 //!
 //! Batches run in tasks of their own; each carries the request's tracing span and its

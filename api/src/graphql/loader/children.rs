@@ -10,7 +10,7 @@ use sea_orm::{
     QueryFilter, QueryOrder, QueryTrait, TryIntoModel, Value,
 };
 
-use super::{LoadError, qualified};
+use super::{LoadError, by_parent, qualified};
 use crate::service::decode;
 use crate::service::page::keys_condition;
 
@@ -50,15 +50,13 @@ where
         let statement = query.build(backend);
         let rows = self.db.query_all_raw(statement).await.map_err(Arc::new)?;
         let rows = decode::models::<E>(&rows).map_err(Arc::new)?;
-        let mut grouped: HashMap<i32, Vec<Arc<E::Model>>> = HashMap::with_capacity(keys.len());
-        for row in rows {
-            if let Value::Int(Some(key)) = row.get(self.column) {
-                grouped.entry(key).or_default().push(Arc::new(row));
-            }
-        }
-        Ok(grouped
-            .into_iter()
-            .map(|(key, rows)| (key, Arc::new(rows)))
-            .collect())
+        Ok(by_parent(
+            rows.into_iter()
+                .filter_map(|row| match row.get(self.column) {
+                    Value::Int(Some(key)) => Some((key, row)),
+                    _ => None,
+                }),
+            keys.len(),
+        ))
     }
 }

@@ -28,6 +28,22 @@ pub type LoadError = Arc<DbErr>;
 /// parameters; one batch per level keeps the statement count independent of the data.
 const MAX_BATCH: usize = 20_000;
 
+/// Rows grouped by their parent key, each behind an `Arc` (a children loader's values).
+fn by_parent<T>(
+    rows: impl IntoIterator<Item = (i32, T)>,
+    parents: usize,
+) -> std::collections::HashMap<i32, Arc<Vec<Arc<T>>>> {
+    let mut grouped: std::collections::HashMap<i32, Vec<Arc<T>>> =
+        std::collections::HashMap::with_capacity(parents);
+    for (key, row) in rows {
+        grouped.entry(key).or_default().push(Arc::new(row));
+    }
+    grouped
+        .into_iter()
+        .map(|(key, rows)| (key, Arc::new(rows)))
+        .collect()
+}
+
 /// `"table"."column"`, as sea-orm's `SELECT` names it.
 fn qualified<E: sea_orm::EntityTrait>(column: E::Column) -> String {
     use sea_orm::IdenStatic;

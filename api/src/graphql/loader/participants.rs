@@ -21,7 +21,7 @@ use async_graphql::dataloader::Loader;
 use entity::{city, country, pairing_participant, region};
 use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, IdenStatic, Iterable};
 
-use super::{Batcher, ById, LoadError};
+use super::{Batcher, ById, LoadError, by_parent};
 use crate::service::decode;
 use crate::service::page::Sql;
 
@@ -73,12 +73,9 @@ impl ParticipantsWithPlaces {
     }
 }
 
-/// Whether the joined row holds an entity: its `{alias}_id` is not NULL.
-fn holds(row: &sea_orm::QueryResult, alias: &str) -> bool {
-    matches!(
-        row.try_get::<Option<i32>>("", &format!("{alias}_id")),
-        Ok(Some(_))
-    )
+/// Whether the joined row holds an entity: its id column (`c_id`, …) is not NULL.
+fn holds(row: &sea_orm::QueryResult, id: &str) -> bool {
+    matches!(row.try_get::<Option<i32>>("", id), Ok(Some(_)))
 }
 
 impl Loader<i32> for ParticipantsWithPlaces {
@@ -99,11 +96,11 @@ impl Loader<i32> for ParticipantsWithPlaces {
         let participants =
             decode::prefixed::<pairing_participant::Entity, _>(&rows, "p_").map_err(Arc::new)?;
         let with_city: Vec<&sea_orm::QueryResult> =
-            rows.iter().filter(|row| holds(row, "c")).collect();
+            rows.iter().filter(|row| holds(row, "c_id")).collect();
         let with_region: Vec<&sea_orm::QueryResult> =
-            rows.iter().filter(|row| holds(row, "r")).collect();
+            rows.iter().filter(|row| holds(row, "r_id")).collect();
         let with_country: Vec<&sea_orm::QueryResult> =
-            rows.iter().filter(|row| holds(row, "k")).collect();
+            rows.iter().filter(|row| holds(row, "k_id")).collect();
         let cities = decode::prefixed::<city::Entity, _>(&with_city, "c_").map_err(Arc::new)?;
         let regions =
             decode::prefixed::<region::Entity, _>(&with_region, "r_").map_err(Arc::new)?;
@@ -125,17 +122,9 @@ impl Loader<i32> for ParticipantsWithPlaces {
         }
         self.country.feed_many(unique).await;
 
-        let mut grouped: HashMap<i32, Vec<Arc<pairing_participant::Model>>> =
-            HashMap::with_capacity(keys.len());
-        for participant in participants {
-            grouped
-                .entry(participant.pairing_id)
-                .or_default()
-                .push(Arc::new(participant));
-        }
-        Ok(grouped
-            .into_iter()
-            .map(|(key, rows)| (key, Arc::new(rows)))
-            .collect())
+        Ok(by_parent(
+            participants.into_iter().map(|p| (p.pairing_id, p)),
+            keys.len(),
+        ))
     }
 }
