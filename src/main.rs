@@ -2,8 +2,10 @@
 
 use clap::Parser;
 
+mod alloc;
+
 #[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static GLOBAL: alloc::MiMalloc = alloc::MiMalloc;
 
 #[tokio::main]
 async fn main() -> std::process::ExitCode {

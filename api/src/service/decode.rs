@@ -104,6 +104,15 @@ where
         .collect()
 }
 
+/// The position of the column named `name` in a result (its first row), found once rather than
+/// by name in every row.
+pub fn position(rows: &[QueryResult], name: &str) -> Option<usize> {
+    rows.first()?
+        .column_names()
+        .iter()
+        .position(|column| column == name)
+}
+
 /// Whether column `i` of a PostgreSQL result has a type that `kind`'s Rust type decodes.
 fn pg_compatible(row: &sqlx::postgres::PgRow, i: usize, kind: Kind) -> bool {
     use sqlx::{Column, Postgres, Type};

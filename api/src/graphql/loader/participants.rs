@@ -73,9 +73,15 @@ impl ParticipantsWithPlaces {
     }
 }
 
-/// Whether the joined row holds an entity: its id column (`c_id`, …) is not NULL.
-fn holds(row: &sea_orm::QueryResult, id: &str) -> bool {
-    matches!(row.try_get::<Option<i32>>("", id), Ok(Some(_)))
+/// The rows that hold an entity: its id column (`c_id`, …, found once by name) is not NULL.
+/// (Looking the column up by name in every row was 2% of the pairings table's instructions.)
+fn holding<'r>(rows: &'r [sea_orm::QueryResult], id: &str) -> Vec<&'r sea_orm::QueryResult> {
+    let Some(position) = decode::position(rows, id) else {
+        return Vec::new();
+    };
+    rows.iter()
+        .filter(|row| matches!(row.try_get_by_index::<Option<i32>>(position), Ok(Some(_))))
+        .collect()
 }
 
 impl Loader<i32> for ParticipantsWithPlaces {
@@ -95,12 +101,9 @@ impl Loader<i32> for ParticipantsWithPlaces {
 
         let participants =
             decode::prefixed::<pairing_participant::Entity, _>(&rows, "p_").map_err(Arc::new)?;
-        let with_city: Vec<&sea_orm::QueryResult> =
-            rows.iter().filter(|row| holds(row, "c_id")).collect();
-        let with_region: Vec<&sea_orm::QueryResult> =
-            rows.iter().filter(|row| holds(row, "r_id")).collect();
-        let with_country: Vec<&sea_orm::QueryResult> =
-            rows.iter().filter(|row| holds(row, "k_id")).collect();
+        let with_city = holding(&rows, "c_id");
+        let with_region = holding(&rows, "r_id");
+        let with_country = holding(&rows, "k_id");
         let cities = decode::prefixed::<city::Entity, _>(&with_city, "c_").map_err(Arc::new)?;
         let regions =
             decode::prefixed::<region::Entity, _>(&with_region, "r_").map_err(Arc::new)?;
