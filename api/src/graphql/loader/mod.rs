@@ -6,6 +6,7 @@
 mod batcher;
 mod by_id;
 mod children;
+mod linked;
 mod page;
 mod participants;
 
@@ -17,6 +18,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 pub use batcher::{Batcher, Waves};
 pub use by_id::ById;
 pub use children::Children;
+pub use linked::Linked;
 pub use page::{Counts, PageLoadError, Pages};
 pub use participants::ParticipantsWithPlaces;
 
@@ -71,8 +73,8 @@ pub struct Loaders {
     pub participants_by_pairing: Batcher<ParticipantsWithPlaces>,
     pub participants_by_city: Batcher<Children<pairing_participant::Entity>>,
     pub participants_by_region: Batcher<Children<pairing_participant::Entity>>,
-    pub themes_by_pairing: Batcher<Children<pairing_theme::Entity>>,
-    pub sdgs_by_pairing: Batcher<Children<pairing_sdg::Entity>>,
+    pub themes_by_pairing: Batcher<Linked<pairing_theme::Entity, theme::Entity>>,
+    pub sdgs_by_pairing: Batcher<Linked<pairing_sdg::Entity, sdg::Entity>>,
     pub ucap_by_pairing: Batcher<Children<ucap::Entity>>,
     pub sections_by_ucap: Batcher<Children<ucap_section::Entity>>,
     pub pairings_by_activity: Batcher<Children<activity_pairing::Entity>>,
@@ -138,15 +140,17 @@ impl Loaders {
                 pairing_participant::Column::RegionId,
                 vec![(pairing_participant::Column::PairingId, Asc)],
             )),
-            themes_by_pairing: loader!(Children::new(
+            themes_by_pairing: loader!(Linked::new(
                 db.clone(),
                 pairing_theme::Column::PairingId,
-                vec![(pairing_theme::Column::ThemeId, Asc)],
+                pairing_theme::Column::ThemeId,
+                theme::Column::Id,
             )),
-            sdgs_by_pairing: loader!(Children::new(
+            sdgs_by_pairing: loader!(Linked::new(
                 db.clone(),
                 pairing_sdg::Column::PairingId,
-                vec![(pairing_sdg::Column::SdgId, Asc)],
+                pairing_sdg::Column::SdgId,
+                sdg::Column::Id,
             )),
             ucap_by_pairing: loader!(Children::new(db.clone(), ucap::Column::PairingId, vec![])),
             sections_by_ucap: loader!(Children::new(

@@ -129,16 +129,12 @@ impl Pairing {
     }
     /// The themes the pairing works on, in every scheme.
     async fn themes(&self, ctx: &Context<'_>) -> Result<Vec<Theme>> {
-        let loaders = loaders(ctx)?;
-        let links = load_children(&loaders.themes_by_pairing, self.0.id).await?;
-        let rows = load_ordered(&loaders.theme, links.iter().map(|l| l.theme_id).collect()).await?;
+        let rows = load_children(&loaders(ctx)?.themes_by_pairing, self.0.id).await?;
         Ok(rows.into_iter().map(Theme).collect())
     }
     /// The Sustainable Development Goals the pairing contributes to.
     async fn sdgs(&self, ctx: &Context<'_>) -> Result<Vec<Sdg>> {
-        let loaders = loaders(ctx)?;
-        let links = load_children(&loaders.sdgs_by_pairing, self.0.id).await?;
-        let rows = load_ordered(&loaders.sdg, links.iter().map(|l| l.sdg_id).collect()).await?;
+        let rows = load_children(&loaders(ctx)?.sdgs_by_pairing, self.0.id).await?;
         Ok(rows.into_iter().map(Sdg).collect())
     }
     /// The pairing's Urban Cooperation Action Plan, if it has one.
