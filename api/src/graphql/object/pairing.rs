@@ -191,7 +191,8 @@ impl Pairing {
 pub struct Participant(pub Arc<pairing_participant::Model>);
 
 /// A city or region taking part in a pairing, on a side, with a role.
-#[Object]
+// Fields one after another: see "Serial objects" in object/mod.rs.
+#[Object(serial)]
 impl Participant {
     /// Global ID (opaque).
     pub(crate) async fn id(&self) -> ID {

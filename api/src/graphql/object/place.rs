@@ -11,7 +11,8 @@ use crate::service::relations::*;
 pub struct Country(pub Arc<country::Model>);
 
 /// A country, identified by its ISO 3166-1 alpha-2 code.
-#[Object]
+// Fields one after another: see "Serial objects" in object/mod.rs.
+#[Object(serial)]
 impl Country {
     /// Global ID (opaque).
     pub(crate) async fn id(&self) -> ID {
@@ -135,7 +136,8 @@ pub struct City(pub Arc<city::Model>);
 
 /// A city taking part in the programme; also districts, metropolitan areas and consortia of
 /// municipalities.
-#[Object]
+// Fields one after another: see "Serial objects" in object/mod.rs.
+#[Object(serial)]
 impl City {
     /// Global ID (opaque).
     pub(crate) async fn id(&self) -> ID {
@@ -297,7 +299,8 @@ impl City {
 pub struct Region(pub Arc<region::Model>);
 
 /// A sub-national region taking part in region-to-region partnerships.
-#[Object]
+// Fields one after another: see "Serial objects" in object/mod.rs.
+#[Object(serial)]
 impl Region {
     /// Global ID (opaque).
     pub(crate) async fn id(&self) -> ID {

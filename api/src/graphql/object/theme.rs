@@ -12,7 +12,8 @@ pub struct Theme(pub Arc<theme::Model>);
 
 /// A theme pairings work on, in one of three schemes: the programme's six thematic streams,
 /// the EU Urban Agenda's partnership topics, and the topic labels of the pairing pages.
-#[Object]
+// Fields one after another: see "Serial objects" in object/mod.rs.
+#[Object(serial)]
 impl Theme {
     /// Global ID (opaque).
     pub(crate) async fn id(&self) -> ID {
@@ -93,7 +94,8 @@ impl Theme {
 pub struct Sdg(pub Arc<sdg::Model>);
 
 /// One of the 17 UN Sustainable Development Goals.
-#[Object]
+// Fields one after another: see "Serial objects" in object/mod.rs.
+#[Object(serial)]
 impl Sdg {
     /// Global ID (opaque).
     pub(crate) async fn id(&self) -> ID {
