@@ -390,6 +390,7 @@ async fn bench_one(o: &Options, backend: &str, pairings: u64) -> (Vec<Row>, u64)
         "[{backend} {pairings}] generated in {:.1} s",
         started.elapsed().as_secs_f64()
     );
+    settle(backend, &url).await;
     let server = start(&url).await;
     let rows = operations_on(o, server.addr, backend, pairings).await;
     let rss = server.peak_rss_kib();
@@ -435,6 +436,25 @@ async fn operations_on(o: &Options, addr: SocketAddr, backend: &str, pairings: u
 }
 
 /// Runs one administrative statement (CREATE/DROP DATABASE) on the PostgreSQL server.
+/// Puts the bulk load's writes on disk before anything is measured. Otherwise the kernel's
+/// writeback of the new database (450 MB of SQLite file at 100k pairings) and PostgreSQL's
+/// checkpoint after millions of rows run during the first operations on the large database
+/// (on the same cores), and not on the small one. Best effort: a failure only loses that.
+async fn settle(backend: &str, url: &str) {
+    use sea_orm::ConnectionTrait;
+    if backend == "postgres"
+        && let Ok(db) = sea_orm::Database::connect(url).await
+    {
+        if let Err(e) = db.execute_unprepared("CHECKPOINT").await {
+            eprintln!("CHECKPOINT: {e} (measuring anyway)");
+        }
+        db.close().await.ok();
+    }
+    if let Err(e) = Command::new("sync").status() {
+        eprintln!("sync: {e} (measuring anyway)");
+    }
+}
+
 async fn admin(url: &str, sql: &str) {
     use sea_orm::ConnectionTrait;
     let db = sea_orm::Database::connect(url)
