@@ -435,35 +435,35 @@ async fn operations_on(o: &Options, addr: SocketAddr, backend: &str, pairings: u
     rows
 }
 
-/// Runs one administrative statement (CREATE/DROP DATABASE) on the PostgreSQL server.
 /// Puts the bulk load's writes on disk before anything is measured. Otherwise the kernel's
 /// writeback of the new database (450 MB of SQLite file at 100k pairings) and PostgreSQL's
 /// checkpoint after millions of rows run during the first operations on the large database
 /// (on the same cores), and not on the small one. Best effort: a failure only loses that.
 async fn settle(backend: &str, url: &str) {
-    use sea_orm::ConnectionTrait;
     if backend == "postgres"
-        && let Ok(db) = sea_orm::Database::connect(url).await
+        && let Err(e) = execute(url, "CHECKPOINT").await
     {
-        if let Err(e) = db.execute_unprepared("CHECKPOINT").await {
-            eprintln!("CHECKPOINT: {e} (measuring anyway)");
-        }
-        db.close().await.ok();
+        eprintln!("{e} (measuring anyway)");
     }
     if let Err(e) = Command::new("sync").status() {
         eprintln!("sync: {e} (measuring anyway)");
     }
 }
 
+/// Runs one administrative statement (CREATE/DROP DATABASE) on the PostgreSQL server.
 async fn admin(url: &str, sql: &str) {
+    execute(url, sql).await.unwrap_or_else(|e| panic!("{e}"));
+}
+
+/// Runs one statement on its own connection.
+async fn execute(url: &str, sql: &str) -> Result<(), String> {
     use sea_orm::ConnectionTrait;
     let db = sea_orm::Database::connect(url)
         .await
-        .unwrap_or_else(|e| panic!("PostgreSQL at {url}: {e}"));
-    db.execute_unprepared(sql)
-        .await
-        .unwrap_or_else(|e| panic!("{sql}: {e}"));
+        .map_err(|e| format!("PostgreSQL at {url}: {e}"))?;
+    let result = db.execute_unprepared(sql).await;
     db.close().await.ok();
+    result.map(drop).map_err(|e| format!("{sql}: {e}"))
 }
 
 fn main() {

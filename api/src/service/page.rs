@@ -584,14 +584,11 @@ pub async fn fetch<M: Decode>(
         // ranges and sets whose selectivity a custom plan reads from the parameters, and a
         // generic plan of the city search chose a scan of the whole table at 1k pairings
         // (pgbench: 0.44 ms per statement against 0.19 ms).
-        sql.push(&(args.size + 1).to_string());
-    } else {
-        sql.bind(Value::BigInt(Some(args.size as i64 + 1)));
-    }
-    if source.filter_joins {
-        sql.push(") p ON c.id = p.page_id ORDER BY ")
+        sql.push(&(args.size + 1).to_string())
+            .push(") p ON c.id = p.page_id ORDER BY ")
             .push(&order_by_exprs(outer_sort_keys(ordering), descending));
     } else {
+        sql.bind(Value::BigInt(Some(args.size as i64 + 1)));
         sql.push(") ORDER BY ")
             .push(&order_by(ordering, descending));
     }

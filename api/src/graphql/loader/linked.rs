@@ -14,13 +14,10 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, IdenStatic, TryIntoModel,
-};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IdenStatic, TryIntoModel};
 
-use super::{LoadError, by_parent};
+use super::{LoadError, by_parent, rows_for_keys};
 use crate::service::decode;
-use crate::service::page::Sql;
 
 /// The records of `T` linked to each parent by a row of `L`, in the order of the link's
 /// column to `T`.
@@ -69,15 +66,7 @@ where
     type Error = LoadError;
 
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, LoadError> {
-        let mut sql = Sql::default();
-        sql.push(&self.select)
-            .in_keys(keys.iter().copied())
-            .push(&self.order);
-        let rows = self
-            .db
-            .query_all_raw(sql.statement(self.db.get_database_backend()))
-            .await
-            .map_err(Arc::new)?;
+        let rows = rows_for_keys(&self.db, &self.select, keys, &self.order).await?;
         let models = decode::models::<T>(&rows).map_err(Arc::new)?;
         let Some(position) = decode::position(&rows, "link_parent") else {
             return Ok(HashMap::new());

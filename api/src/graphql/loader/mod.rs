@@ -46,6 +46,22 @@ fn by_parent<T>(
         .collect()
 }
 
+/// The rows of `{select}{keys}{tail}`, where `select` ends with the key column (`… WHERE
+/// p.pairing_id `) and the keys go in as one list parameter: one statement per batch.
+async fn rows_for_keys(
+    db: &DatabaseConnection,
+    select: &str,
+    keys: &[i32],
+    tail: &str,
+) -> Result<Vec<sea_orm::QueryResult>, LoadError> {
+    use sea_orm::ConnectionTrait;
+    let mut sql = crate::service::page::Sql::default();
+    sql.push(select).in_keys(keys.iter().copied()).push(tail);
+    db.query_all_raw(sql.statement(db.get_database_backend()))
+        .await
+        .map_err(Arc::new)
+}
+
 /// `"table"."column"`, as sea-orm's `SELECT` names it.
 fn qualified<E: sea_orm::EntityTrait>(column: E::Column) -> String {
     use sea_orm::IdenStatic;

@@ -19,11 +19,10 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::{city, country, pairing_participant, region};
-use sea_orm::{ConnectionTrait, DatabaseConnection, EntityTrait, IdenStatic, Iterable};
+use sea_orm::{DatabaseConnection, EntityTrait, IdenStatic, Iterable};
 
-use super::{Batcher, ById, LoadError, by_parent};
+use super::{Batcher, ById, LoadError, by_parent, rows_for_keys};
 use crate::service::decode;
-use crate::service::page::Sql;
 
 /// Participants by pairing, filling the city, region and country caches on the way.
 pub struct ParticipantsWithPlaces {
@@ -89,15 +88,13 @@ impl Loader<i32> for ParticipantsWithPlaces {
     type Error = LoadError;
 
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, LoadError> {
-        let mut sql = Sql::default();
-        sql.push(&self.select)
-            .in_keys(keys.iter().copied())
-            .push(" ORDER BY p.pairing_id, p.position");
-        let rows = self
-            .db
-            .query_all_raw(sql.statement(self.db.get_database_backend()))
-            .await
-            .map_err(Arc::new)?;
+        let rows = rows_for_keys(
+            &self.db,
+            &self.select,
+            keys,
+            " ORDER BY p.pairing_id, p.position",
+        )
+        .await?;
 
         let participants =
             decode::prefixed::<pairing_participant::Entity, _>(&rows, "p_").map_err(Arc::new)?;
