@@ -280,6 +280,130 @@ async fn pairing_filters_combine() {
     }
 }
 
+/// Every city of `filter` in `order`, walked in pages of 4 forwards; and the same walked
+/// backwards from the end, put back in order.
+async fn walk_cities(app: &TestApp, filter: Value, order: Value) -> (Vec<String>, Vec<String>) {
+    let query = "query($f: PlaceFilter, $o: PlaceOrder, $after: String, $before: String, $first: Int, $last: Int) {
+        cities(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
+          totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { slug } } }";
+    let mut forwards = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let data = app
+            .data(
+                query,
+                json!({ "f": filter, "o": order, "first": 4, "after": after }),
+            )
+            .await;
+        forwards.extend(slugs(&data["cities"]));
+        assert!(data["cities"]["totalCount"].as_u64().unwrap() as usize >= forwards.len());
+        if !data["cities"]["pageInfo"]["hasNextPage"].as_bool().unwrap() {
+            break;
+        }
+        after = data["cities"]["pageInfo"]["endCursor"].clone();
+    }
+    let mut backwards = Vec::new();
+    let mut before = Value::Null;
+    loop {
+        let data = app
+            .data(
+                query,
+                json!({ "f": filter, "o": order, "last": 4, "before": before }),
+            )
+            .await;
+        let mut page = slugs(&data["cities"]);
+        page.extend(backwards);
+        backwards = page;
+        if !data["cities"]["pageInfo"]["hasPreviousPage"]
+            .as_bool()
+            .unwrap()
+        {
+            break;
+        }
+        before = data["cities"]["pageInfo"]["startCursor"].clone();
+    }
+    (forwards, backwards)
+}
+
+#[tokio::test]
+async fn city_pages_walk_forwards_and_backwards_in_one_query_and_as_a_deferred_join() {
+    let seed = seed();
+    let cities = seed["cities"].as_array().unwrap();
+    let folded = |c: &Value| api::text::fold(c["name"].as_str().unwrap());
+    for app in TestApp::all_seeded().await {
+        // A name prefix alone reads its page in one query (`Shape::Direct`); with a side it is
+        // a deferred join. Both must list the same cities in the same order, both ways.
+        let expected_b: Vec<String> = {
+            let mut b: Vec<&Value> = cities
+                .iter()
+                .filter(|c| folded(c).starts_with('b'))
+                .collect();
+            b.sort_by_key(|c| (folded(c), c["slug"].as_str().unwrap().to_owned()));
+            b.iter()
+                .map(|c| c["slug"].as_str().unwrap().to_owned())
+                .collect()
+        };
+        assert!(
+            expected_b.len() > 4,
+            "several pages of cities starting with B"
+        );
+        let (forwards, backwards) =
+            walk_cities(&app, json!({ "nameStartsWith": "b" }), json!(null)).await;
+        assert_eq!(
+            forwards, backwards,
+            "[{:?}] both directions",
+            app.db.backend
+        );
+        assert_eq!(
+            forwards, expected_b,
+            "[{:?}] by folded name",
+            app.db.backend
+        );
+
+        let deferred = walk_cities(
+            &app,
+            json!({ "nameStartsWith": "b", "side": "EUROPEAN" }),
+            json!(null),
+        )
+        .await;
+        assert_eq!(
+            deferred.0, deferred.1,
+            "[{:?}] deferred, both directions",
+            app.db.backend
+        );
+        assert!(!deferred.0.is_empty());
+        let in_direct: Vec<&String> = forwards.iter().filter(|s| deferred.0.contains(s)).collect();
+        assert_eq!(
+            in_direct,
+            deferred.0.iter().collect::<Vec<_>>(),
+            "the same order"
+        );
+
+        // By population, descending, over every city: the direct shape with a sort.
+        let (by_population, back) = walk_cities(
+            &app,
+            json!(null),
+            json!({ "field": "POPULATION", "direction": "DESC" }),
+        )
+        .await;
+        assert_eq!(by_population, back);
+        assert_eq!(by_population.len(), cities.len());
+        let population = |slug: &String| {
+            cities
+                .iter()
+                .find(|c| c["slug"].as_str() == Some(slug))
+                .and_then(|c| c["population"].as_i64())
+                .unwrap_or(-1)
+        };
+        assert!(
+            by_population
+                .windows(2)
+                .all(|w| population(&w[0]) >= population(&w[1])),
+            "descending population"
+        );
+    }
+}
+
 #[tokio::test]
 async fn city_search_is_accent_insensitive_and_filters_combine() {
     let seed = seed();

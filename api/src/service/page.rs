@@ -372,10 +372,26 @@ pub fn keys_condition(
 pub struct Source {
     pub from: String,
     pub filter: Sql,
+    /// How `fetch` reads a page of it.
+    pub shape: Shape,
+}
+
+/// The statement `fetch` writes for a top-level page.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum Shape {
+    /// A deferred join: the inner query finds the page's ids, the outer one reads those rows
+    /// whole. For filters that read other tables (`EXISTS` on links): rows they reject cost
+    /// index entries, not rows.
+    #[default]
+    Deferred,
     /// `from` joins rows that only the filter narrows to one per record (a theme's links, see
     /// `search::pairings`): the page's inner query carries the sort keys out, and the outer one
     /// reads the records by id (`from`'s first word is their table).
-    pub filter_joins: bool,
+    DeferredJoined,
+    /// One query, `… ORDER BY … LIMIT`: for filters on the record's own columns only, which a
+    /// deferred join would evaluate on the rows it then reads a second time (a city search by
+    /// name prefix: the range of the name index is the page).
+    Direct,
 }
 
 impl Source {
@@ -383,7 +399,7 @@ impl Source {
         Self {
             from: from.into(),
             filter: Sql::default(),
-            filter_joins: false,
+            shape: Shape::Deferred,
         }
     }
     /// Adds `AND (condition)`.
@@ -531,34 +547,40 @@ pub async fn fetch<M: Decode>(
     args: &PageArgs,
 ) -> Result<Page<M>, PageFailure> {
     let (conditions, descending) = bounds(ordering, args)?;
-    // A deferred join: the inner query finds the page's ids (from indexes alone where the
-    // ordering has one, e.g. (title, id)), and only those rows are read whole. A filter that
-    // rejects many rows then costs index entries, not wide rows: measured on PostgreSQL at 100k
-    // pairings, a page of a theme's pairings by title went from 5.9 ms to 2.9 ms.
+    // A deferred join (`Shape::Deferred`): the inner query finds the page's ids (from indexes
+    // alone where the ordering has one, e.g. (title, id)), and only those rows are read whole.
+    // A filter that rejects many rows then costs index entries, not wide rows: measured on
+    // PostgreSQL at 100k pairings, a page of a theme's pairings by title went from 5.9 ms to
+    // 2.9 ms.
     let mut sql = Sql::default();
-    if source.filter_joins {
-        // The source joins rows that only the filter narrows to one per record (a theme's
-        // links): the inner query carries the page's sort keys out, so that the outer one reads
-        // the records by id alone instead of joining and filtering the links again (a theme's
-        // page at 100k pairings on PostgreSQL: 472 buffers before).
-        let table = source.from.split_whitespace().next().unwrap_or_default();
-        sql.push("SELECT c.*");
-        for key in outer_sort_keys(ordering) {
-            sql.push(", ").push(&key);
+    match source.shape {
+        Shape::DeferredJoined => {
+            // The source joins rows that only the filter narrows to one per record (a theme's
+            // links): the inner query carries the page's sort keys out, so that the outer one
+            // reads the records by id alone instead of joining and filtering the links again
+            // (a theme's page at 100k pairings on PostgreSQL: 472 buffers before).
+            let table = source.from.split_whitespace().next().unwrap_or_default();
+            sql.push("SELECT c.*");
+            for key in outer_sort_keys(ordering) {
+                sql.push(", ").push(&key);
+            }
+            sql.push(" FROM ")
+                .push(table)
+                .push(" c JOIN (SELECT c.id AS page_id")
+                .push(&sort_select(ordering))
+                .push(" FROM ")
+                .push(&source.from);
         }
-        sql.push(" FROM ")
-            .push(table)
-            .push(" c JOIN (SELECT c.id AS page_id")
-            .push(&sort_select(ordering))
-            .push(" FROM ")
-            .push(&source.from);
-    } else {
-        sql.push("SELECT c.*")
-            .push(&sort_select(ordering))
-            .push(" FROM ")
-            .push(&source.from)
-            .push(" WHERE c.id IN (SELECT c.id FROM ")
-            .push(&source.from);
+        Shape::Deferred | Shape::Direct => {
+            sql.push("SELECT c.*")
+                .push(&sort_select(ordering))
+                .push(" FROM ")
+                .push(&source.from);
+            if source.shape == Shape::Deferred {
+                sql.push(" WHERE c.id IN (SELECT c.id FROM ")
+                    .push(&source.from);
+            }
+        }
     }
     let mut first = true;
     for condition in std::iter::once(&source.filter)
@@ -573,24 +595,32 @@ pub async fn fetch<M: Decode>(
     sql.push(" ORDER BY ")
         .push(&order_by(ordering, descending))
         .push(" LIMIT ");
-    if source.filter_joins {
-        // A theme's page writes its limit into the statement: PostgreSQL plans a prepared
-        // statement anew on every execution while its generic plan looks costlier than a custom
-        // one, and a generic plan assumes that a bound `LIMIT $n` keeps a tenth of the rows. The
-        // page of 50 was planned again each time (0.2-0.5 ms at 100k pairings, a third of the
-        // statement); with the number in the text PostgreSQL keeps the generic plan, which is
-        // the custom one (the theme's title index), after five executions. (Page sizes are at
-        // most 100: at most 101 statement texts.) Other lists keep it bound: their filters are
-        // ranges and sets whose selectivity a custom plan reads from the parameters, and a
-        // generic plan of the city search chose a scan of the whole table at 1k pairings
-        // (pgbench: 0.44 ms per statement against 0.19 ms).
-        sql.push(&(args.size + 1).to_string())
-            .push(") p ON c.id = p.page_id ORDER BY ")
-            .push(&order_by_exprs(outer_sort_keys(ordering), descending));
-    } else {
-        sql.bind(Value::BigInt(Some(args.size as i64 + 1)));
-        sql.push(") ORDER BY ")
-            .push(&order_by(ordering, descending));
+    match source.shape {
+        Shape::DeferredJoined => {
+            // A theme's page writes its limit into the statement: PostgreSQL plans a prepared
+            // statement anew on every execution while its generic plan looks costlier than a
+            // custom one, and a generic plan assumes that a bound `LIMIT $n` keeps a tenth of
+            // the rows. The page of 50 was planned again each time (0.2-0.5 ms at 100k
+            // pairings, a third of the statement); with the number in the text PostgreSQL keeps
+            // the generic plan, which is the custom one (the theme's title index), after five
+            // executions. (Page sizes are at most 100: at most 101 statement texts.) Other
+            // lists keep it bound: their filters are ranges and sets whose selectivity a custom
+            // plan reads from the parameters. With the number written, the generic plan of the
+            // city search at 1k pairings scanned the whole city table as a deferred join
+            // (pgbench: 0.44 ms per statement against 0.19 ms), and in one query took a bitmap
+            // scan and a sort (0.08 ms against 0.03 ms; EXPLAIN ANALYZE).
+            sql.push(&(args.size + 1).to_string())
+                .push(") p ON c.id = p.page_id ORDER BY ")
+                .push(&order_by_exprs(outer_sort_keys(ordering), descending));
+        }
+        Shape::Deferred => {
+            sql.bind(Value::BigInt(Some(args.size as i64 + 1)));
+            sql.push(") ORDER BY ")
+                .push(&order_by(ordering, descending));
+        }
+        Shape::Direct => {
+            sql.bind(Value::BigInt(Some(args.size as i64 + 1)));
+        }
     }
     let rows = db
         .query_all_raw(sql.statement(db.get_database_backend()))
