@@ -1,14 +1,21 @@
-//! Load benchmark: the real server (the `iuc-graph` binary, release build) on a generated
-//! database of a given scale and backend, driven over HTTP by concurrent keep-alive clients for
-//! a fixed time, five operations one after the other. Per operation it reports requests per
-//! second, p50 and p99 latency, SQL statements per request (from the server's `/metrics`), and
-//! at the end the server's peak resident memory. Every response is checked: an error or a
-//! non-200 answer stops the benchmark rather than being timed.
+//! Load benchmark: the real server (the `iuc-graph` binary, release build) on generated
+//! databases of given scales and a backend, driven over HTTP by concurrent keep-alive clients
+//! for a fixed time, five operations one after the other. Per operation and scale it reports
+//! requests per second, p50 and p99 latency, SQL statements per request (from the server's
+//! `/metrics`), and at the end each server's peak resident memory. Every response is checked:
+//! an error or a non-200 answer stops the benchmark rather than being timed.
+//!
+//! The scales of one backend are measured side by side: one server per scale, all running, and
+//! each operation's time cut into slices of about 2 s taken in turn (1k, 100k, 100k, 1k, …), so
+//! that what the machine does meanwhile (other tenants, the kernel's writeback) falls on every
+//! scale alike and the ratio of their throughputs is the scales', not the minutes'.
 //!
 //!     cargo bench --bench load -- --backend sqlite --pairings 100000
+//!     cargo bench --bench load -- --backend postgres --pairings 1000,100000
 //!     cargo bench --bench load -- --matrix          # 1k and 100k pairings, SQLite and PostgreSQL
 //!
-//! Options: --backend sqlite|postgres, --pairings N, --seconds S (per operation, default 10),
+//! Options: --backend sqlite|postgres, --pairings N[,N…], --seconds S (per operation and scale,
+//! default 10),
 //! --clients C (default 16), --postgres URL (default postgres://postgres@127.0.0.1:5432/postgres),
 //! --only 1,3 (run only these operations), --server HOST:PORT (drive a server that is already
 //! running on a database generated with `--seed 1`, instead of generating one and starting it:
@@ -27,7 +34,7 @@ const BIN: &str = env!("CARGO_BIN_EXE_iuc-graph");
 #[derive(Clone)]
 struct Options {
     backend: String,
-    pairings: u64,
+    pairings: Vec<u64>,
     seconds: u64,
     clients: usize,
     postgres: String,
@@ -39,7 +46,7 @@ struct Options {
 fn options() -> Options {
     let mut o = Options {
         backend: "sqlite".into(),
-        pairings: 1000,
+        pairings: vec![1000],
         seconds: 10,
         clients: 16,
         postgres: "postgres://postgres@127.0.0.1:5432/postgres".into(),
@@ -53,7 +60,12 @@ fn options() -> Options {
         let value = args.get(i + 1).cloned().unwrap_or_default();
         match args[i].as_str() {
             "--backend" => o.backend = value,
-            "--pairings" => o.pairings = value.parse().expect("--pairings takes a number"),
+            "--pairings" => {
+                o.pairings = value
+                    .split(',')
+                    .map(|n| n.trim().parse().expect("--pairings takes numbers"))
+                    .collect()
+            }
             "--seconds" => o.seconds = value.parse().expect("--seconds takes a number"),
             "--clients" => o.clients = value.parse().expect("--clients takes a number"),
             "--postgres" => o.postgres = value,
@@ -298,37 +310,67 @@ fn check(status: u16, body: &[u8], op: &str) {
     assert!(checked.data.is_some(), "{op}: no data");
 }
 
-async fn measure(
-    addr: SocketAddr,
-    op: &Operation,
-    seconds: u64,
-    clients: usize,
-) -> (f64, f64, f64, f64) {
-    // Warm-up: one second, not timed.
-    let warm = drive(addr, op, 1, clients).await;
-    drop(warm);
-    let ops_before = metric(addr, "iuc_graphql_operations_total").await;
-    let sql_before = metric(addr, "iuc_sql_statements_total").await;
-    let started = Instant::now();
-    let mut latencies = drive(addr, op, seconds, clients).await;
-    let elapsed = started.elapsed().as_secs_f64();
-    let ops = metric(addr, "iuc_graphql_operations_total").await - ops_before;
-    let sql = metric(addr, "iuc_sql_statements_total").await - sql_before;
-    latencies.sort_unstable();
-    let pct = |p: f64| {
-        latencies[((latencies.len() as f64 * p) as usize).min(latencies.len() - 1)] as f64 / 1000.0
-    };
-    (
-        latencies.len() as f64 / elapsed,
-        pct(0.50),
-        pct(0.99),
-        sql as f64 / ops.max(1) as f64,
-    )
+/// What one operation on one server measured.
+#[derive(Default)]
+struct Tally {
+    latencies: Vec<u64>,
+    elapsed: Duration,
+    operations: u64,
+    statements: u64,
 }
 
-/// Drives `op` with `clients` connections for `seconds`; returns latencies in microseconds.
-async fn drive(addr: SocketAddr, op: &Operation, seconds: u64, clients: usize) -> Vec<u64> {
-    let deadline = Instant::now() + Duration::from_secs(seconds);
+/// Measures one operation on each server of `targets` (the same operation on databases of
+/// different scales): a 1 s warm-up on each, then `seconds` each, in slices of about 2 s taken
+/// in turn, reversing the order every round (A B B A …). Returns requests per second, p50 and
+/// p99 latency in ms, and SQL statements per request, per target.
+async fn measure(
+    targets: &[(SocketAddr, &Operation)],
+    seconds: u64,
+    clients: usize,
+) -> Vec<(f64, f64, f64, f64)> {
+    for (addr, op) in targets {
+        drop(drive(*addr, op, Duration::from_secs(1), clients).await);
+    }
+    let rounds = seconds.div_ceil(2).max(1);
+    let slice = Duration::from_secs_f64(seconds as f64 / rounds as f64);
+    let mut tallies: Vec<Tally> = targets.iter().map(|_| Tally::default()).collect();
+    for round in 0..rounds {
+        let mut order: Vec<usize> = (0..targets.len()).collect();
+        if round % 2 == 1 {
+            order.reverse();
+        }
+        for i in order {
+            let (addr, op) = targets[i];
+            let ops_before = metric(addr, "iuc_graphql_operations_total").await;
+            let sql_before = metric(addr, "iuc_sql_statements_total").await;
+            let started = Instant::now();
+            let latencies = drive(addr, op, slice, clients).await;
+            let tally = &mut tallies[i];
+            tally.elapsed += started.elapsed();
+            tally.latencies.extend(latencies);
+            tally.operations += metric(addr, "iuc_graphql_operations_total").await - ops_before;
+            tally.statements += metric(addr, "iuc_sql_statements_total").await - sql_before;
+        }
+    }
+    tallies
+        .into_iter()
+        .map(|mut t| {
+            t.latencies.sort_unstable();
+            let n = t.latencies.len();
+            let pct = |p: f64| t.latencies[((n as f64 * p) as usize).min(n - 1)] as f64 / 1000.0;
+            (
+                n as f64 / t.elapsed.as_secs_f64(),
+                pct(0.50),
+                pct(0.99),
+                t.statements as f64 / t.operations.max(1) as f64,
+            )
+        })
+        .collect()
+}
+
+/// Drives `op` with `clients` connections for `time`; returns latencies in microseconds.
+async fn drive(addr: SocketAddr, op: &Operation, time: Duration, clients: usize) -> Vec<u64> {
+    let deadline = Instant::now() + time;
     let body = std::sync::Arc::new(&op.body);
     let mut tasks = Vec::new();
     for c in 0..clients {
@@ -359,7 +401,17 @@ async fn drive(addr: SocketAddr, op: &Operation, seconds: u64, clients: usize) -
     all
 }
 
-async fn bench_one(o: &Options, backend: &str, pairings: u64) -> (Vec<Row>, u64) {
+/// A generated database of one scale.
+struct Database {
+    pairings: u64,
+    url: String,
+    /// The PostgreSQL database's name, or the SQLite file.
+    name: String,
+    path: std::path::PathBuf,
+}
+
+/// Creates, migrates and fills a database of `pairings` pairings, and puts it on disk.
+async fn create(o: &Options, backend: &str, pairings: u64) -> Database {
     let name = format!("iuc_bench_{pairings}_{}", std::process::id());
     let path = std::env::temp_dir().join(format!("{name}.db"));
     let url = if backend == "postgres" {
@@ -391,48 +443,96 @@ async fn bench_one(o: &Options, backend: &str, pairings: u64) -> (Vec<Row>, u64)
         started.elapsed().as_secs_f64()
     );
     settle(backend, &url).await;
-    let server = start(&url).await;
-    let rows = operations_on(o, server.addr, backend, pairings).await;
-    let rss = server.peak_rss_kib();
-    server.stop();
-    if backend == "postgres" {
-        admin(
-            &o.postgres,
-            &format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
-        )
-        .await;
-    } else {
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
+    Database {
+        pairings,
+        url,
+        name,
+        path,
     }
-    (rows, rss)
 }
 
-/// Measures the operations (all, or those `--only` names) against a running server.
-async fn operations_on(o: &Options, addr: SocketAddr, backend: &str, pairings: u64) -> Vec<Row> {
+impl Database {
+    async fn remove(self, o: &Options, backend: &str) {
+        if backend == "postgres" {
+            admin(
+                &o.postgres,
+                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
+            )
+            .await;
+        } else {
+            for suffix in ["", "-wal", "-shm"] {
+                let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
+            }
+        }
+    }
+}
+
+/// One backend at each of `scales`: every database is generated first, then a server is
+/// started on each, and the operations are measured on all of them side by side. Returns the
+/// rows and each scale's peak server memory (KiB).
+async fn bench_backend(o: &Options, backend: &str, scales: &[u64]) -> (Vec<Row>, Vec<u64>) {
+    let mut databases = Vec::new();
+    for &pairings in scales {
+        databases.push(create(o, backend, pairings).await);
+    }
+    let mut servers = Vec::new();
+    for database in &databases {
+        servers.push(start(&database.url).await);
+    }
+    let targets: Vec<(SocketAddr, u64)> = servers
+        .iter()
+        .zip(&databases)
+        .map(|(s, d)| (s.addr, d.pairings))
+        .collect();
+    let rows = operations_on(o, &targets, backend).await;
+    let memory = servers.iter().map(Server::peak_rss_kib).collect();
+    for server in servers {
+        server.stop();
+    }
+    for database in databases {
+        database.remove(o, backend).await;
+    }
+    (rows, memory)
+}
+
+/// Measures the operations (all, or those `--only` names) against running servers, one per
+/// scale (`targets`: address and pairings). Rows come scale by scale.
+async fn operations_on(o: &Options, targets: &[(SocketAddr, u64)], backend: &str) -> Vec<Row> {
     let theme = "stream-g1-0".to_owned();
-    let mut rows = Vec::new();
-    for (i, op) in operations("g1", pairings, theme).into_iter().enumerate() {
+    let per_scale: Vec<Vec<Operation>> = targets
+        .iter()
+        .map(|(_, pairings)| operations("g1", *pairings, theme.clone()))
+        .collect();
+    let mut rows: Vec<Vec<Row>> = targets.iter().map(|_| Vec::new()).collect();
+    for i in 0..per_scale[0].len() {
         if !o.only.is_empty() && !o.only.contains(&(i + 1)) {
             continue;
         }
-        let (rps, p50, p99, statements) = measure(addr, &op, o.seconds, o.clients).await;
-        eprintln!(
-            "[{backend} {pairings}] {}: {rps:.0} req/s, p50 {p50:.1} ms, p99 {p99:.1} ms, {statements:.1} SQL/req",
-            op.name
-        );
-        rows.push(Row {
-            scale: pairings,
-            backend: backend.to_owned(),
-            operation: op.name,
-            rps,
-            p50,
-            p99,
-            statements,
-        });
+        let on: Vec<(SocketAddr, &Operation)> = targets
+            .iter()
+            .zip(&per_scale)
+            .map(|((addr, _), ops)| (*addr, &ops[i]))
+            .collect();
+        let measured = measure(&on, o.seconds, o.clients).await;
+        for (((_, pairings), (rps, p50, p99, statements)), scale_rows) in
+            targets.iter().zip(measured).zip(&mut rows)
+        {
+            let name = per_scale[0][i].name;
+            eprintln!(
+                "[{backend} {pairings}] {name}: {rps:.0} req/s, p50 {p50:.1} ms, p99 {p99:.1} ms, {statements:.1} SQL/req",
+            );
+            scale_rows.push(Row {
+                scale: *pairings,
+                backend: backend.to_owned(),
+                operation: name,
+                rps,
+                p50,
+                p99,
+                statements,
+            });
+        }
     }
-    rows
+    rows.into_iter().flatten().collect()
 }
 
 /// Puts the bulk load's writes on disk before anything is measured. Otherwise the kernel's
@@ -473,26 +573,26 @@ fn main() {
         .build()
         .unwrap();
     if let Some(addr) = o.server {
-        let rows = runtime.block_on(operations_on(&o, addr, &o.backend, o.pairings));
+        let rows = runtime.block_on(operations_on(&o, &[(addr, o.pairings[0])], &o.backend));
         print_table(&o, &rows);
         return;
     }
-    let plan: Vec<(String, u64)> = if o.matrix {
-        vec![
-            ("sqlite".into(), 1000),
-            ("sqlite".into(), 100_000),
-            ("postgres".into(), 1000),
-            ("postgres".into(), 100_000),
-        ]
+    let plan: Vec<(String, Vec<u64>)> = if o.matrix {
+        ["sqlite", "postgres"]
+            .iter()
+            .map(|b| (b.to_string(), vec![1000, 100_000]))
+            .collect()
     } else {
-        vec![(o.backend.clone(), o.pairings)]
+        vec![(o.backend.clone(), o.pairings.clone())]
     };
     let mut rows = Vec::new();
     let mut memory = Vec::new();
-    for (backend, pairings) in plan {
-        let (r, rss) = runtime.block_on(bench_one(&o, &backend, pairings));
+    for (backend, scales) in plan {
+        let (r, rss) = runtime.block_on(bench_backend(&o, &backend, &scales));
         rows.extend(r);
-        memory.push((backend, pairings, rss));
+        for (pairings, rss) in scales.into_iter().zip(rss) {
+            memory.push((backend.clone(), pairings, rss));
+        }
     }
     print_table(&o, &rows);
     println!();
@@ -506,7 +606,7 @@ fn main() {
 fn print_table(o: &Options, rows: &[Row]) {
     println!();
     println!(
-        "{} clients, {} s per operation, server and load generator on this machine",
+        "{} clients, {} s per operation and scale (scales taken in turn, slices of about 2 s), server and load generator on this machine",
         o.clients, o.seconds
     );
     println!();
