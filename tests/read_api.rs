@@ -286,42 +286,36 @@ async fn walk_cities(app: &TestApp, filter: Value, order: Value) -> (Vec<String>
     let query = "query($f: PlaceFilter, $o: PlaceOrder, $after: String, $before: String, $first: Int, $last: Int) {
         cities(filter: $f, orderBy: $o, first: $first, after: $after, last: $last, before: $before) {
           totalCount pageInfo { hasNextPage hasPreviousPage startCursor endCursor } nodes { slug } } }";
-    let mut forwards = Vec::new();
-    let mut after = Value::Null;
-    loop {
-        let data = app
-            .data(
-                query,
-                json!({ "f": filter, "o": order, "first": 4, "after": after }),
-            )
-            .await;
-        forwards.extend(slugs(&data["cities"]));
-        assert!(data["cities"]["totalCount"].as_u64().unwrap() as usize >= forwards.len());
-        if !data["cities"]["pageInfo"]["hasNextPage"].as_bool().unwrap() {
-            break;
+    let mut walks = Vec::new();
+    for forward in [true, false] {
+        let (size, from, more, next) = if forward {
+            ("first", "after", "hasNextPage", "endCursor")
+        } else {
+            ("last", "before", "hasPreviousPage", "startCursor")
+        };
+        let mut walked: Vec<String> = Vec::new();
+        let mut cursor = Value::Null;
+        loop {
+            let mut variables = json!({ "f": filter, "o": order });
+            variables[size] = json!(4);
+            variables[from] = cursor;
+            let data = app.data(query, variables).await;
+            let page = slugs(&data["cities"]);
+            if forward {
+                walked.extend(page);
+            } else {
+                walked.splice(0..0, page);
+            }
+            assert!(data["cities"]["totalCount"].as_u64().unwrap() as usize >= walked.len());
+            if !data["cities"]["pageInfo"][more].as_bool().unwrap() {
+                break;
+            }
+            cursor = data["cities"]["pageInfo"][next].clone();
         }
-        after = data["cities"]["pageInfo"]["endCursor"].clone();
+        walks.push(walked);
     }
-    let mut backwards = Vec::new();
-    let mut before = Value::Null;
-    loop {
-        let data = app
-            .data(
-                query,
-                json!({ "f": filter, "o": order, "last": 4, "before": before }),
-            )
-            .await;
-        let mut page = slugs(&data["cities"]);
-        page.extend(backwards);
-        backwards = page;
-        if !data["cities"]["pageInfo"]["hasPreviousPage"]
-            .as_bool()
-            .unwrap()
-        {
-            break;
-        }
-        before = data["cities"]["pageInfo"]["startCursor"].clone();
-    }
+    let backwards = walks.pop().unwrap_or_default();
+    let forwards = walks.pop().unwrap_or_default();
     (forwards, backwards)
 }
 

@@ -292,15 +292,14 @@ fn places(
     direction: Direction,
 ) -> (Source, Ordering) {
     let mut source = Source::new(format!("{table} c"));
-    if filter.side.is_none() && filter.themes.is_empty() {
-        // Every filter left reads the place's own columns (or the country table by key): a
-        // deferred join would test them on the rows and then read the page's rows again. In
-        // one query, a name-prefix search reads its page from the name index and nothing else.
-        // Measured on PostgreSQL at 100k pairings (the benchmark's city search, the server's
-        // statement log): 0.20 ms bind and 0.12 ms execution per page as a deferred join, which
-        // PostgreSQL planned anew at every execution; 0.08 ms and 0.05 ms in one query.
-        source.shape = Shape::Direct;
-    }
+    // In one query while every filter reads the place's own columns (or the country table by
+    // key): a deferred join would test them on the rows and then read the page's rows again. A
+    // name-prefix search then reads its page from the name index and nothing else. Measured on
+    // PostgreSQL at 100k pairings (the benchmark's city search, the server's statement log):
+    // 0.20 ms bind and 0.12 ms execution per page as a deferred join, which PostgreSQL planned
+    // anew at every execution; 0.08 ms and 0.05 ms in one query. A filter on the links
+    // (`EXISTS`) makes it a deferred join, where rows it rejects cost index entries.
+    source.shape = Shape::Direct;
     if !filter.countries.is_empty() {
         source.and(in_keys(
             "c.country_id",
@@ -310,12 +309,14 @@ fn places(
         ));
     }
     if let Some(side) = filter.side {
+        source.shape = Shape::Deferred;
         source.and(condition(
             &format!("EXISTS (SELECT 1 FROM pairing_participant pp WHERE pp.{key} = c.id AND pp.side = ?)"),
             [enum_value(side)],
         ));
     }
     if !filter.themes.is_empty() {
+        source.shape = Shape::Deferred;
         let mut sql = Sql::default();
         sql.push(&format!(
             "EXISTS (SELECT 1 FROM pairing_participant pp JOIN pairing_theme pt ON pt.pairing_id = pp.pairing_id \
@@ -435,6 +436,7 @@ pub fn countries(
         source.and(sql);
     }
     if let Some(side) = filter.side {
+        source.shape = Shape::Deferred;
         source.and(condition(
             &format!("EXISTS (SELECT 1 FROM {COUNTRY_PARTICIPANTS} AND pp.side = ?)"),
             [enum_value(side)],
