@@ -10,6 +10,7 @@ mod export;
 mod graphiql;
 mod http_graphql;
 mod http_spec;
+mod hostile;
 mod limits;
 mod migrations;
 mod operations;

@@ -209,6 +209,40 @@ pub struct ServeArgs {
     #[arg(long, env = "IUC_MAX_COST", default_value_t = 25_000)]
     pub max_cost: u64,
 
+    /// Most tokens in a GraphQL document, counted on its text before it is parsed.
+    #[arg(long, env = "IUC_MAX_TOKENS", default_value_t = 10_000)]
+    pub max_tokens: usize,
+
+    /// Most levels of nesting of anything in a request: brackets in the document (selection
+    /// sets, arguments, lists, objects), selection sets with fragments spread, and JSON.
+    #[arg(long, env = "IUC_MAX_NESTING", default_value_t = 32)]
+    pub max_nesting: usize,
+
+    /// Most bytes one operation's answer may hold (estimated while it is built, and checked
+    /// once it is written); larger answers end with `RESPONSE_TOO_LARGE`. 0: no limit.
+    #[arg(long, env = "IUC_MAX_RESPONSE_BYTES", default_value_t = 4 * 1024 * 1024)]
+    pub max_response_bytes: u64,
+
+    /// Most characters of a text argument of a query (a search, a slug, a cursor).
+    #[arg(long, env = "IUC_MAX_ARGUMENT_LENGTH", default_value_t = 1_000)]
+    pub max_argument_length: usize,
+
+    /// Most characters of a text argument of a mutation (a title, a description).
+    #[arg(long, env = "IUC_MAX_TEXT_LENGTH", default_value_t = 20_000)]
+    pub max_text_length: usize,
+
+    /// Most items of a list argument (ids, themes, SDGs, participants).
+    #[arg(long, env = "IUC_MAX_LIST_LENGTH", default_value_t = 500)]
+    pub max_list_length: usize,
+
+    /// Seconds a client may take to send a request's headers, and its body.
+    #[arg(long, env = "IUC_READ_TIMEOUT", default_value_t = 10)]
+    pub read_timeout: u64,
+
+    /// Most open client connections; more wait in the kernel's backlog.
+    #[arg(long, env = "IUC_MAX_CONNECTIONS", default_value_t = 1024)]
+    pub max_connections: usize,
+
     /// Most bytes of a request body (larger: 413).
     #[arg(long, env = "IUC_MAX_BODY_BYTES", default_value_t = 102_400)]
     pub max_body_bytes: usize,
@@ -275,6 +309,14 @@ impl Default for ServeArgs {
             max_aliases: 30,
             max_root_fields: 20,
             max_cost: 25_000,
+            max_tokens: 10_000,
+            max_nesting: 32,
+            max_response_bytes: 4 * 1024 * 1024,
+            max_argument_length: 1_000,
+            max_text_length: 20_000,
+            max_list_length: 500,
+            read_timeout: 10,
+            max_connections: 1024,
             max_body_bytes: 102_400,
             max_batch: 10,
             request_timeout: 15,

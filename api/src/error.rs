@@ -29,6 +29,8 @@ pub enum AppError {
     Unavailable(String),
     /// A statement ran longer than the database's statement timeout.
     Timeout(String),
+    /// The answer would grow past the output budget (`IUC_MAX_RESPONSE_BYTES`).
+    ResponseTooLarge,
     /// Something failed on our side; the details are in the log, not in the response.
     Internal(String),
 }
@@ -47,6 +49,10 @@ impl AppError {
             AppError::Forbidden => "forbidden: this API key may not make this change",
             AppError::Unavailable(_) => "the database is unavailable: try again shortly",
             AppError::Timeout(_) => "the request took too long and was cancelled",
+            AppError::ResponseTooLarge => {
+                "the answer would be larger than the server allows: ask for smaller pages or \
+                 fewer fields"
+            }
             AppError::Internal(_) => "internal error: the server could not complete the request",
         }
     }
@@ -60,6 +66,7 @@ impl AppError {
             AppError::Conflict(_) => "CONFLICT",
             AppError::Unavailable(_) => "SERVICE_UNAVAILABLE",
             AppError::Timeout(_) => "TIMEOUT",
+            AppError::ResponseTooLarge => "RESPONSE_TOO_LARGE",
             AppError::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
@@ -84,6 +91,11 @@ impl From<&sea_orm::DbErr> for AppError {
         use sea_orm::{DbErr, RuntimeErr};
         let detail = error.to_string();
         let sqlx = match error {
+            DbErr::Custom(message)
+                if message == crate::graphql::loader::budget::BUDGET_EXCEEDED =>
+            {
+                return AppError::ResponseTooLarge;
+            }
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return AppError::Unavailable(detail),
             DbErr::Exec(RuntimeErr::SqlxError(e)) | DbErr::Query(RuntimeErr::SqlxError(e)) => e,
             _ => return AppError::Internal(detail),

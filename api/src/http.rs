@@ -12,6 +12,7 @@ use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header}
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tracing::Instrument;
 
@@ -26,6 +27,7 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 /// The application's router. Tests drive it directly with `tower::ServiceExt::oneshot`.
 pub fn app(state: AppState) -> Router {
     let cors = cors(&state.settings.cors_origins);
+    let counters = state.metrics.clone();
     let router = Router::new()
         .route("/graphql", get(graphql_get).post(graphql::post))
         .route("/graphiql/{asset}", get(graphiql_asset))
@@ -33,12 +35,41 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::export_http::routes())
+        // Inside the request's span, so that the panic's log line carries the request id.
+        .layer(CatchPanicLayer::custom(move |panic| {
+            panicked(&counters, panic)
+        }))
         .layer(middleware::from_fn(request_span))
         .with_state(state);
     match cors {
         Some(cors) => router.layer(cors),
         None => router,
     }
+}
+
+/// The answer to a request whose handling panicked: a masked `500` (the panic's text goes to
+/// the log, not to the client), counted in the metrics. The process keeps serving: the panic
+/// ended only this request's task.
+fn panicked(metrics: &crate::metrics::Metrics, panic: Box<dyn std::any::Any + Send>) -> Response {
+    let detail = panic
+        .downcast_ref::<String>()
+        .map(String::as_str)
+        .or_else(|| panic.downcast_ref::<&str>().copied())
+        .unwrap_or("a panic without a message");
+    tracing::error!(panic = detail, "a request's handling panicked");
+    metrics
+        .panics
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let body = serde_json::json!({ "errors": [{
+        "message": "internal error: the server could not complete the request",
+        "extensions": { "code": "INTERNAL_SERVER_ERROR" },
+    }] });
+    (
+        StatusCode::INTERNAL_SERVER_ERROR,
+        [(header::CONTENT_TYPE, "application/json; charset=utf-8")],
+        body.to_string(),
+    )
+        .into_response()
 }
 
 /// CORS for the configured origins (`*`: any); none configured: no CORS headers at all.

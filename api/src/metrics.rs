@@ -147,6 +147,8 @@ pub struct Metrics {
     inner: Mutex<Inner>,
     /// GraphQL operations executed (a batch counts each of its operations).
     pub operations: AtomicU64,
+    /// Requests whose handling panicked (answered with a masked 500).
+    pub panics: AtomicU64,
 }
 
 impl Metrics {
@@ -233,6 +235,15 @@ impl Metrics {
              # TYPE iuc_sql_statements_total counter\n",
         );
         let _ = writeln!(out, "iuc_sql_statements_total {total_statements}");
+        out.push_str(
+            "# HELP iuc_panics_total Requests whose handling panicked (answered 500; the process kept serving).\n\
+             # TYPE iuc_panics_total counter\n",
+        );
+        let _ = writeln!(
+            out,
+            "iuc_panics_total {}",
+            self.panics.load(Ordering::Relaxed)
+        );
         self.with(|inner| {
             out.push_str(
                 "# HELP iuc_graphql_requests_total GraphQL operations by operation name and outcome.\n\

@@ -8,7 +8,9 @@ use sea_orm::DatabaseConnection;
 use crate::config::ServeArgs;
 use crate::db::StatementCounter;
 use crate::graphql::guard::DocumentCache;
-use crate::graphql::limits::{Limits, TypeTable};
+use crate::graphql::inputs::InputLimits;
+use crate::graphql::limits::Limits;
+use crate::graphql::shape::TypeTable;
 use crate::graphql::{IucSchema, SchemaOptions};
 use crate::metrics::Metrics;
 use crate::persisted::{ApqCache, TrustedDocuments};
@@ -23,6 +25,14 @@ pub struct Settings {
     pub schema: SchemaOptions,
     /// The query limits checked before execution.
     pub limits: Limits,
+    /// Most bytes of one operation's answer (0: no limit).
+    pub max_response_bytes: u64,
+    /// Most characters and items of argument values.
+    pub inputs: InputLimits,
+    /// Time to send headers, and a body.
+    pub read_timeout: Duration,
+    /// Open client connections at once.
+    pub max_connections: usize,
     pub max_body_bytes: usize,
     pub max_batch: usize,
     pub request_timeout: Duration,
@@ -62,13 +72,24 @@ impl Settings {
             schema: SchemaOptions {
                 summary_ttl: Duration::from_secs(args.summary_ttl),
                 introspection: args.introspection,
+                max_nesting: args.max_nesting.max(1),
             },
             limits: Limits {
                 max_depth: args.max_depth,
                 max_aliases: args.max_aliases,
                 max_root_fields: args.max_root_fields,
                 max_cost: args.max_cost,
+                max_tokens: args.max_tokens,
+                max_nesting: args.max_nesting.max(1),
             },
+            max_response_bytes: args.max_response_bytes,
+            inputs: InputLimits {
+                query_text: args.max_argument_length,
+                mutation_text: args.max_text_length,
+                list: args.max_list_length,
+            },
+            read_timeout: Duration::from_secs(args.read_timeout.max(1)),
+            max_connections: args.max_connections.max(1),
             max_body_bytes: args.max_body_bytes,
             max_batch: args.max_batch.max(1),
             request_timeout: Duration::from_secs(args.request_timeout.max(1)),

@@ -20,22 +20,26 @@
 //! Shopify's public APIs count them; async-graphql's own complexity does not multiply by page
 //! sizes.
 //!
-//! A fragment spread inside itself (a cycle, which validation rejects later) is not followed,
-//! and the walk stops after `MAX_VISITS` selections: a document of fragments each spreading
-//! the next several times would otherwise expand exponentially.
-
-use std::collections::HashMap;
+//! Introspection is costed the same way, with the real lengths of its lists: `__schema {
+//! types { fields { … } } }` costs one per type and one per field of each, as many objects as
+//! the answer holds. Before this walk, `expansion.rs` has measured the document without
+//! expanding it (fragment cycles and nesting refused there), so this walk is bounded; it
+//! still stops after `MAX_VISITS` selections, which only introspection's lists can reach.
 
 use async_graphql::parser::types::{
-    BaseType, DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType,
-    Selection, SelectionSet, Type, TypeKind, TypeSystemDefinition,
+    DocumentOperations, ExecutableDocument, Field, OperationDefinition, OperationType, Selection,
+    SelectionSet,
 };
 use async_graphql::{ErrorExtensions, Name, Positioned, ServerError, Value, Variables};
 
+use super::shape::{FieldShape, TypeRef, TypeTable};
 use crate::service::page::DEFAULT_PAGE;
 
-/// Selections visited (after expanding fragments) before the walk gives up.
-const MAX_VISITS: usize = 100_000;
+/// Selections a document may expand to (fragments spread where they are used).
+pub const MAX_EXPANDED: u64 = 100_000;
+/// Selections the walk visits before it gives up: introspection's lists multiply a selection
+/// by their lengths (every type's fields …), which the expansion does not see.
+const MAX_VISITS: usize = 1_000_000;
 
 /// The configured limits.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,6 +52,11 @@ pub struct Limits {
     pub max_root_fields: usize,
     /// Most cost (see the module documentation).
     pub max_cost: u64,
+    /// Most tokens in a document (checked on the text, before parsing).
+    pub max_tokens: usize,
+    /// Most nesting of anything: brackets in the text (selection sets, arguments, list and
+    /// object values), selection sets with fragments expanded, and JSON in the request.
+    pub max_nesting: usize,
 }
 
 impl Default for Limits {
@@ -57,6 +66,8 @@ impl Default for Limits {
             max_aliases: 30,
             max_root_fields: 20,
             max_cost: 25_000,
+            max_tokens: 10_000,
+            max_nesting: 32,
         }
     }
 }
@@ -72,80 +83,6 @@ pub struct Analysis {
     pub cost: u64,
     /// The walk stopped at `MAX_VISITS`: the figures are lower bounds.
     pub truncated: bool,
-}
-
-/// The return type of every field of the schema's object and interface types, read once from
-/// the SDL (async-graphql keeps its registry to itself; walking the document here, before
-/// execution, needs no schema extension, which would wrap every field's resolution).
-#[derive(Debug, Clone, Default)]
-pub struct TypeTable {
-    /// type → field → the named type it returns (lists and non-null unwrapped).
-    fields: HashMap<String, HashMap<String, String>>,
-    query: String,
-    mutation: Option<String>,
-    subscription: Option<String>,
-}
-
-impl TypeTable {
-    /// From the schema's SDL (`Schema::sdl`).
-    pub fn from_sdl(sdl: &str) -> Self {
-        fn named(ty: &Type) -> &str {
-            match &ty.base {
-                BaseType::Named(name) => name.as_str(),
-                BaseType::List(inner) => named(inner),
-            }
-        }
-        let mut table = TypeTable {
-            query: "Query".into(),
-            mutation: Some("Mutation".into()),
-            subscription: Some("Subscription".into()),
-            ..TypeTable::default()
-        };
-        let Ok(document) = async_graphql::parser::parse_schema(sdl) else {
-            tracing::error!(
-                "the schema's own SDL does not parse: query costs will not see connections"
-            );
-            return table;
-        };
-        for definition in document.definitions {
-            match definition {
-                TypeSystemDefinition::Schema(schema) => {
-                    if let Some(query) = &schema.node.query {
-                        table.query = query.node.to_string();
-                    }
-                    table.mutation = schema.node.mutation.as_ref().map(|m| m.node.to_string());
-                    table.subscription = schema
-                        .node
-                        .subscription
-                        .as_ref()
-                        .map(|s| s.node.to_string());
-                }
-                TypeSystemDefinition::Type(ty) => {
-                    let fields = match &ty.node.kind {
-                        TypeKind::Object(object) => &object.fields,
-                        TypeKind::Interface(interface) => &interface.fields,
-                        _ => continue,
-                    };
-                    let fields = fields
-                        .iter()
-                        .map(|f| {
-                            (
-                                f.node.name.node.to_string(),
-                                named(&f.node.ty.node).to_owned(),
-                            )
-                        })
-                        .collect();
-                    table.fields.insert(ty.node.name.node.to_string(), fields);
-                }
-                TypeSystemDefinition::Directive(_) => {}
-            }
-        }
-        table
-    }
-
-    fn field_type(&self, parent: &str, field: &str) -> Option<&str> {
-        self.fields.get(parent)?.get(field).map(String::as_str)
-    }
 }
 
 /// The operation a request selects, as execution will choose it; `None` when the name is
@@ -185,20 +122,19 @@ pub fn analyze(
         types,
         operation,
         variables,
-        fragments: Vec::new(),
         visits: 0,
         depth: 0,
         aliases: 0,
+        root_fields: 0,
         truncated: false,
     };
-    let root_fields = walker.count_root_fields(&operation.selection_set.node);
     let cost = walker.selection_set(&operation.selection_set.node, root_type, 0);
     Some(Analysis {
         operation_type: operation.ty,
         operation_name: name.map(|n| n.to_string()),
         depth: walker.depth,
         aliases: walker.aliases,
-        root_fields,
+        root_fields: walker.root_fields,
         cost,
         truncated: walker.truncated,
     })
@@ -249,7 +185,8 @@ pub fn check(analysis: &Analysis, limits: &Limits) -> Result<(), ServerError> {
     let message = if truncated {
         format!(
             "the query expands to more than {MAX_VISITS} field selections (fragments spread \
-             inside fragments): its cost exceeds the most allowed, {limit}"
+             inside fragments, or introspection's lists): its cost exceeds the most allowed, \
+             {limit}"
         )
     } else if code == "QUERY_TOO_COMPLEX" {
         format!(
@@ -260,6 +197,17 @@ pub fn check(analysis: &Analysis, limits: &Limits) -> Result<(), ServerError> {
     } else {
         format!("the operation has {actual} {what}; the most allowed is {limit}")
     };
+    Err(limit_error(code, message, limit, actual))
+}
+
+/// A refusal by a limit: its code, a message with the figures, and `extensions.limit` and
+/// `extensions.actual`.
+pub fn limit_error(
+    code: &'static str,
+    message: impl Into<String>,
+    limit: u64,
+    actual: u64,
+) -> ServerError {
     let mut error = ServerError::new(message, None);
     error.extensions = async_graphql::Error::new("")
         .extend_with(|_, e| {
@@ -268,19 +216,20 @@ pub fn check(analysis: &Analysis, limits: &Limits) -> Result<(), ServerError> {
             e.set("actual", actual);
         })
         .extensions;
-    Err(error)
+    error
 }
 
+/// Walks the selected operation. Fragment cycles and nesting were refused before
+/// (`expansion.rs`), so its recursion is bounded by the nesting limit.
 struct Walker<'a> {
     doc: &'a ExecutableDocument,
     types: &'a TypeTable,
     operation: &'a OperationDefinition,
     variables: &'a Variables,
-    /// Fragments being expanded on the current path (cycle guard).
-    fragments: Vec<&'a str>,
     visits: usize,
     depth: usize,
     aliases: usize,
+    root_fields: usize,
     truncated: bool,
 }
 
@@ -293,31 +242,37 @@ enum Mode {
     Connection(u64),
 }
 
+/// What an introspection object describes, and so how long its lists are.
+#[derive(Clone, Copy)]
+enum Meta<'t> {
+    Schema,
+    /// A type, `wrappers` levels of `NON_NULL`/`LIST` around the named type.
+    Type(&'t str, u32),
+    Field(&'t FieldShape),
+    InputValue(&'t TypeRef),
+    EnumValue,
+    Directive(&'t [TypeRef]),
+}
+
 impl<'a> Walker<'a> {
-    /// Fields at the top level, fragments expanded.
-    fn count_root_fields(&mut self, set: &'a SelectionSet) -> usize {
-        let mut count = 0;
-        for selection in &set.items {
-            match &selection.node {
-                Selection::Field(_) => count += 1,
-                Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.as_str();
-                    if self.fragments.contains(&name) {
-                        continue;
-                    }
-                    if let Some(fragment) = self.doc.fragments.get(&spread.node.fragment_name.node)
-                    {
-                        self.fragments.push(name);
-                        count += self.count_root_fields(&fragment.node.selection_set.node);
-                        self.fragments.pop();
-                    }
-                }
-                Selection::InlineFragment(inline) => {
-                    count += self.count_root_fields(&inline.node.selection_set.node);
-                }
-            }
+    /// Counts one visit; false once the walk has visited too many selections.
+    fn visit(&mut self) -> bool {
+        self.visits += 1;
+        if self.visits > MAX_VISITS {
+            self.truncated = true;
         }
-        count
+        !self.truncated
+    }
+
+    /// Notes a field at `depth` (its depth, its alias, a top-level field).
+    fn enter_field(&mut self, field: &Field, depth: usize) {
+        self.depth = self.depth.max(depth);
+        if field.alias.is_some() {
+            self.aliases += 1;
+        }
+        if depth == 1 {
+            self.root_fields += 1;
+        }
     }
 
     /// The cost of a selection set on `parent_type` (when known), whose fields sit at
@@ -340,9 +295,7 @@ impl<'a> Walker<'a> {
     ) -> u64 {
         let mut cost = 0u64;
         for selection in &set.items {
-            self.visits += 1;
-            if self.visits > MAX_VISITS {
-                self.truncated = true;
+            if !self.visit() {
                 return cost;
             }
             let item = match &selection.node {
@@ -358,20 +311,12 @@ impl<'a> Walker<'a> {
                     }
                 }
                 Selection::FragmentSpread(spread) => {
-                    let name = spread.node.fragment_name.node.as_str();
-                    if self.fragments.contains(&name) {
-                        continue;
-                    }
                     let Some(fragment) = self.doc.fragments.get(&spread.node.fragment_name.node)
                     else {
                         continue;
                     };
-                    self.fragments.push(name);
                     let on = fragment.node.type_condition.node.on.node.as_str();
-                    let cost =
-                        self.selections(&fragment.node.selection_set.node, Some(on), depth, mode);
-                    self.fragments.pop();
-                    cost
+                    self.selections(&fragment.node.selection_set.node, Some(on), depth, mode)
                 }
                 Selection::InlineFragment(inline) => {
                     let on = inline
@@ -389,16 +334,20 @@ impl<'a> Walker<'a> {
     }
 
     fn field(&mut self, field: &'a Field, parent_type: Option<&'a str>, depth: usize) -> u64 {
-        self.depth = self.depth.max(depth);
-        if field.alias.is_some() {
-            self.aliases += 1;
-        }
+        self.enter_field(field, depth);
         let set = &field.selection_set.node;
         if set.items.is_empty() {
             return 0;
         }
         let name = field.name.node.as_str();
         let types = self.types;
+        if parent_type == Some(types.query.as_str()) {
+            match name {
+                "__schema" => return 1u64.saturating_add(self.meta(set, Meta::Schema, depth)),
+                "__type" => return self.type_by_name(field, depth),
+                _ => {}
+            }
+        }
         let field_type = parent_type.and_then(|t| types.field_type(t, name));
         if field_type.is_some_and(|t| t.ends_with("Connection")) {
             let page = self.page_size(field);
@@ -412,6 +361,110 @@ impl<'a> Walker<'a> {
             1
         };
         1u64.saturating_add(count.saturating_mul(children))
+    }
+
+    /// `__type(name:)`: the named type, or nothing to count when there is no such type.
+    fn type_by_name(&mut self, field: &'a Field, depth: usize) -> u64 {
+        let types = self.types;
+        let name = match self.argument(field, "name") {
+            Some(Value::String(name)) => types.types.get_key_value(&name).map(|(k, _)| k),
+            _ => None,
+        };
+        match name {
+            Some(name) => {
+                let meta = Meta::Type(name.as_str(), 0);
+                1u64.saturating_add(self.meta(&field.selection_set.node, meta, depth))
+            }
+            None => 1,
+        }
+    }
+
+    /// The cost of an introspection selection set on `on`: one per object it returns, with
+    /// every list as long as the schema makes it.
+    fn meta(&mut self, set: &'a SelectionSet, on: Meta<'a>, depth: usize) -> u64 {
+        let mut cost = 0u64;
+        for selection in &set.items {
+            if !self.visit() {
+                return cost;
+            }
+            let item = match &selection.node {
+                Selection::Field(field) => self.meta_field(&field.node, on, depth + 1),
+                Selection::FragmentSpread(spread) => {
+                    match self.doc.fragments.get(&spread.node.fragment_name.node) {
+                        Some(fragment) => self.meta(&fragment.node.selection_set.node, on, depth),
+                        None => 0,
+                    }
+                }
+                Selection::InlineFragment(inline) => {
+                    self.meta(&inline.node.selection_set.node, on, depth)
+                }
+            };
+            cost = cost.saturating_add(item);
+        }
+        cost
+    }
+
+    fn meta_field(&mut self, field: &'a Field, on: Meta<'a>, depth: usize) -> u64 {
+        self.enter_field(field, depth);
+        let set = &field.selection_set.node;
+        if set.items.is_empty() {
+            return 0;
+        }
+        let types = self.types;
+        let children: Vec<Meta<'a>> = match (on, field.name.node.as_str()) {
+            (Meta::Schema, "types") => types.types.keys().map(|t| Meta::Type(t, 0)).collect(),
+            (Meta::Schema, "queryType") => vec![Meta::Type(&types.query, 0)],
+            (Meta::Schema, "mutationType") => {
+                types.mutation.iter().map(|t| Meta::Type(t, 0)).collect()
+            }
+            (Meta::Schema, "subscriptionType") => types
+                .subscription
+                .iter()
+                .map(|t| Meta::Type(t, 0))
+                .collect(),
+            (Meta::Schema, "directives") => types
+                .directives
+                .iter()
+                .map(|d| Meta::Directive(d))
+                .collect(),
+            (Meta::Type(name, wrappers), "ofType") if wrappers > 0 => {
+                vec![Meta::Type(name, wrappers - 1)]
+            }
+            (Meta::Type(name, 0), list) => self.type_list(name, list),
+            (Meta::Field(f), "args") => f.args.iter().map(Meta::InputValue).collect(),
+            (Meta::Directive(args), "args") => args.iter().map(Meta::InputValue).collect(),
+            (Meta::Field(FieldShape { ty, .. }), "type") | (Meta::InputValue(ty), "type") => {
+                vec![Meta::Type(&ty.name, ty.wrappers)]
+            }
+            _ => Vec::new(),
+        };
+        let mut cost = 0u64;
+        for child in children {
+            if self.truncated {
+                break;
+            }
+            cost = cost.saturating_add(1u64.saturating_add(self.meta(set, child, depth)));
+        }
+        cost
+    }
+
+    /// The objects of one of a named type's introspection lists.
+    fn type_list(&self, name: &'a str, list: &str) -> Vec<Meta<'a>> {
+        let Some(shape) = self.types.types.get(name) else {
+            return Vec::new();
+        };
+        match list {
+            "fields" => shape.fields.values().map(Meta::Field).collect(),
+            "interfaces" => shape.interfaces.iter().map(|t| Meta::Type(t, 0)).collect(),
+            "possibleTypes" => shape
+                .possible_types
+                .iter()
+                .map(|t| Meta::Type(t, 0))
+                .collect(),
+            "enumValues" => (0..shape.enum_values).map(|_| Meta::EnumValue).collect(),
+            "inputFields" => shape.input_fields.iter().map(Meta::InputValue).collect(),
+            _ => Vec::new(),
+        }
     }
 
     /// The page size of a connection field: `first` or `last`, or the default page.

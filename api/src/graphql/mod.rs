@@ -1,14 +1,18 @@
 //! The GraphQL schema: a library that knows no HTTP. `http` mounts it; tests and the
 //! `print-schema` command use it directly.
 
+pub mod expansion;
 pub mod guard;
 pub mod id;
 pub mod input;
+pub mod inputs;
 pub mod limits;
 pub mod loader;
 pub mod mutation;
 pub mod object;
+pub mod prescan;
 pub mod query;
+pub mod shape;
 
 use async_graphql::{EmptySubscription, Request, Schema};
 use sea_orm::DatabaseConnection;
@@ -26,8 +30,12 @@ pub struct SchemaOptions {
     /// How long the programme summary is served from memory before it is recomputed in the
     /// background.
     pub summary_ttl: std::time::Duration,
-    /// Answer introspection queries (`__schema`, `__type`).
+    /// Answer introspection queries (`__schema`, `__type`). Off, validation errors do not
+    /// suggest names either ("Did you mean …?" would tell the schema).
     pub introspection: bool,
+    /// The nesting limit the HTTP layer checks first (`Limits::max_nesting`); the schema's own
+    /// recursion check is set one above it, as a second guard that never fires first.
+    pub max_nesting: usize,
 }
 
 impl Default for SchemaOptions {
@@ -35,6 +43,7 @@ impl Default for SchemaOptions {
         Self {
             summary_ttl: std::time::Duration::from_secs(30),
             introspection: true,
+            max_nesting: 32,
         }
     }
 }
@@ -61,9 +70,10 @@ pub fn build_schema_with(db: DatabaseConnection, options: &SchemaOptions) -> Iuc
     .data(db)
     .data(std::sync::Arc::new(
         crate::service::summary::SummaryCache::new(options.summary_ttl),
-    ));
+    ))
+    .limit_recursive_depth(options.max_nesting + 1);
     if !options.introspection {
-        builder = builder.disable_introspection();
+        builder = builder.disable_introspection().disable_suggestions();
     }
     builder.finish()
 }
@@ -87,8 +97,9 @@ pub fn prepare(
     request: Request,
     db: &DatabaseConnection,
     auth: std::sync::Arc<crate::auth::RequestAuth>,
+    output_limit: u64,
 ) -> (Request, std::sync::Arc<loader::Waves>) {
-    let loaders = Loaders::new(db);
+    let loaders = Loaders::new(db, output_limit);
     let waves = loaders.waves.clone();
     (request.data(loaders).data(auth), waves)
 }

@@ -29,13 +29,15 @@ use std::time::Instant;
 use async_graphql::Variables;
 use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
 
 use crate::auth::RequestAuth;
 use crate::graphql::guard::{Gate, Refusal, admit};
-use crate::graphql::limits::Analysis;
+use crate::graphql::limits::{Analysis, limit_error};
+use crate::graphql::prescan::json_nesting;
 use crate::metrics::{Outcome, RequestScope};
 use crate::persisted::sha256;
 use crate::ratelimit::{CallerBudget, caller};
@@ -146,8 +148,25 @@ fn params(object: &Value) -> Result<Params, String> {
     Ok(params)
 }
 
-/// Reads the URL parameters of a GET request into a request object.
-fn get_params(uri: &axum::http::Uri) -> Result<Value, String> {
+/// The refusal of JSON nested deeper than the limit.
+fn json_too_deep(media: MediaType, nesting: usize, limit: usize) -> Response {
+    let error = limit_error(
+        "NESTING_TOO_DEEP",
+        format!("the request's JSON nests {nesting} levels deep; the most allowed is {limit}"),
+        limit as u64,
+        nesting as u64,
+    );
+    (
+        StatusCode::BAD_REQUEST,
+        [(header::CONTENT_TYPE, media.content_type())],
+        json!({ "errors": [error] }).to_string(),
+    )
+        .into_response()
+}
+
+/// Reads the URL parameters of a GET request into a request object; `variables` and
+/// `extensions` may nest `max_nesting` levels.
+fn get_params(uri: &axum::http::Uri, max_nesting: usize) -> Result<Value, String> {
     let pairs: Vec<(String, String)> = match uri.query() {
         Some(q) => {
             serde_urlencoded::from_str(q).map_err(|e| format!("malformed URL parameters: {e}"))?
@@ -158,6 +177,12 @@ fn get_params(uri: &axum::http::Uri) -> Result<Value, String> {
     for (key, value) in pairs {
         let value = match key.as_str() {
             "variables" | "extensions" => {
+                let nesting = json_nesting(value.as_bytes());
+                if nesting > max_nesting {
+                    return Err(format!(
+                        "`{key}` nests {nesting} levels deep; the most allowed is {max_nesting}"
+                    ));
+                }
                 serde_json::from_str(&value).map_err(|e| format!("`{key}` is not JSON: {e}"))?
             }
             _ => Value::String(value),
@@ -232,6 +257,17 @@ fn not_trusted() -> DocumentError {
     }
 }
 
+impl Operation {
+    /// The operation's name for metrics (empty when it has none).
+    fn name(&self) -> String {
+        match self {
+            Operation::Run { name, .. } | Operation::Failed { name, .. } => {
+                name.clone().unwrap_or_default()
+            }
+        }
+    }
+}
+
 /// One operation of the request, ready to run or already answered.
 enum Operation {
     Run {
@@ -269,6 +305,9 @@ pub async fn post(State(state): State<AppState>, request: Request) -> Response {
     handle(state, request).await
 }
 
+/// Answers one GraphQL HTTP request. Everything from reading the body to writing the answer
+/// runs inside the request timeout, so no phase (a slow body, a costly document, execution)
+/// holds a worker past it.
 async fn handle(state: AppState, request: Request) -> Response {
     let started = Instant::now();
     let (parts, body) = request.into_parts();
@@ -280,35 +319,79 @@ async fn handle(state: AppState, request: Request) -> Response {
         )
             .into_response();
     };
-    let is_get = parts.method == Method::GET;
-    let address = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
-
-    // The request objects.
-    let (objects, batched) = if is_get {
-        match get_params(&parts.uri) {
-            Ok(object) => (vec![object], false),
-            Err(message) => return reject(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", &message),
-        }
-    } else {
-        match read_post(&state, &parts.headers, body).await {
-            Ok(v) => v,
-            Err(response) => return response(media),
-        }
-    };
-    let mut checked = Vec::with_capacity(objects.len());
-    for object in &objects {
-        match params(object) {
-            Ok(p) => checked.push(p),
-            Err(message) => return reject(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", &message),
-        }
+    let mut progress = Progress::default();
+    let timeout = state.settings.request_timeout;
+    let answered =
+        tokio::time::timeout(timeout, respond(&state, &parts, body, media, &mut progress)).await;
+    match answered {
+        Ok(response) => response,
+        Err(_) => timed_out(&state, media, &progress, started),
     }
+}
 
-    // The caller: a key is looked up only when the request presents one (anonymous reads cost
-    // no statement); the resolvers that need the caller reuse the lookup.
+/// What a request has got to, for the metrics of a request that times out.
+#[derive(Default)]
+struct Progress {
+    /// The operations' names, once the request objects are read.
+    names: Vec<String>,
+    batched: bool,
+    /// The request's SQL statements, once it runs.
+    scope: Option<Arc<RequestScope>>,
+}
+
+/// The `504` of a request cut by the timeout, with its metrics.
+fn timed_out(
+    state: &AppState,
+    media: MediaType,
+    progress: &Progress,
+    started: Instant,
+) -> Response {
+    for name in &progress.names {
+        state.metrics.operation(name, Outcome::Timeout);
+    }
+    let label = match (&progress.names[..], progress.batched) {
+        ([one], false) => one.as_str(),
+        _ => "batch",
+    };
+    let statements = progress.scope.as_ref().map_or(0, |scope| {
+        scope.statements.load(std::sync::atomic::Ordering::Relaxed)
+    });
+    state
+        .metrics
+        .request(label, started.elapsed().as_secs_f64(), statements);
+    tracing::warn!(
+        timeout_s = state.settings.request_timeout.as_secs(),
+        "request timed out"
+    );
+    reject(
+        StatusCode::GATEWAY_TIMEOUT,
+        media,
+        "TIMEOUT",
+        &format!(
+            "the request took longer than {} s and was cancelled",
+            state.settings.request_timeout.as_secs()
+        ),
+    )
+}
+
+/// The phases of a request: its objects, its caller, admission, execution, metrics, the
+/// HTTP answer.
+async fn respond(
+    state: &AppState,
+    parts: &Parts,
+    body: Body,
+    media: MediaType,
+    progress: &mut Progress,
+) -> Response {
+    let started = Instant::now();
+    let is_get = parts.method == Method::GET;
+    let (checked, batched) = match request_params(state, parts, body).await {
+        Ok(read) => read,
+        Err(response) => return response(media),
+    };
+    progress.batched = batched;
     let scope = RequestScope::new(state.metrics.clone());
+    progress.scope = Some(scope.clone());
     let auth = Arc::new(RequestAuth::from_headers(&parts.headers));
     let principal = if auth.has_secret() {
         RequestScope::run(scope.clone(), auth.require(&state.db))
@@ -317,142 +400,152 @@ async fn handle(state: AppState, request: Request) -> Response {
     } else {
         None
     };
+    let address = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0.ip());
     let caller = caller(principal.as_ref(), address);
     let caller_kind = caller.kind();
     let budget = CallerBudget {
         limiter: state.limiter.clone(),
         caller,
     };
-    let gate = Gate {
-        types: &state.types,
-        limits: &state.settings.limits,
-        over_get: is_get,
-        budget: Some(&budget),
-        documents: &state.documents,
-    };
-    let operations: Vec<Operation> = checked
-        .into_iter()
-        .map(|p| {
-            let name = p.operation_name.clone();
-            let query = match resolve_document(&state, &p) {
-                Ok(query) => query,
-                Err(e) => {
-                    return Operation::Failed {
-                        body: error_body(e.code, &e.message).to_string(),
-                        name,
-                        refusal: None,
-                    };
-                }
-            };
-            let variables = Variables::from_json(Value::Object(p.variables));
-            match admit(&gate, &query, p.operation_name.as_deref(), &variables) {
-                Err(rejection) => {
-                    let (refusal, error) = *rejection;
-                    Operation::Failed {
-                        body: json!({ "errors": [error] }).to_string(),
-                        name: name.or_else(|| document_name(&query)),
-                        refusal: Some(refusal),
-                    }
-                }
-                Ok(admitted) => {
-                    if let Some(name) = admitted
-                        .analysis
-                        .as_ref()
-                        .and_then(|a| a.operation_name.as_deref())
-                    {
-                        tracing::Span::current().record("operation", name);
-                    }
-                    let mut request = async_graphql::Request::new(query).variables(variables);
-                    request.operation_name = p.operation_name;
-                    request.set_parsed_query(admitted.document);
-                    Operation::Run {
-                        request: Box::new(request),
-                        report_cost: p.extensions.get("cost") == Some(&Value::Bool(true)),
-                        name: admitted
-                            .analysis
-                            .as_ref()
-                            .and_then(|a| a.operation_name.clone())
-                            .or(name),
-                        analysis: admitted.analysis,
-                    }
-                }
-            }
-        })
-        .collect();
-    // Execution, in the request's scope, under the timeout.
-    let names: Vec<String> = operations
-        .iter()
-        .map(|o| match o {
-            Operation::Run { name, .. } | Operation::Failed { name, .. } => {
-                name.clone().unwrap_or_default()
-            }
-        })
-        .collect();
-    let executed = tokio::time::timeout(state.settings.request_timeout, async {
+    let operations = admit_all(state, checked, is_get, &budget);
+    progress.names = operations.iter().map(Operation::name).collect();
+    let answers = {
         // Waiting for a turn counts towards the timeout.
         let _turn = match &state.executions {
             Some(turns) => turns.acquire().await.ok(),
             None => None,
         };
-        RequestScope::run(scope.clone(), run(&state, &auth, operations)).await
-    })
-    .await;
-    let statements = scope.statements.load(std::sync::atomic::Ordering::Relaxed);
-    // The span's `operation`: a single operation's name is recorded once its document is
-    // parsed (the name may come from the document); a batch says so.
-    if batched {
-        tracing::Span::current().record("operation", "batch");
-    }
-    let Ok(answers) = executed else {
-        for name in &names {
-            state.metrics.operation(name, Outcome::Timeout);
-        }
-        let label = match (&names[..], batched) {
-            ([one], false) => one.as_str(),
-            _ => "batch",
-        };
-        state
-            .metrics
-            .request(label, started.elapsed().as_secs_f64(), statements);
-        tracing::warn!(
-            timeout_s = state.settings.request_timeout.as_secs(),
-            "request timed out"
-        );
-        return reject(
-            StatusCode::GATEWAY_TIMEOUT,
-            media,
-            "TIMEOUT",
-            &format!(
-                "the request took longer than {} s and was cancelled",
-                state.settings.request_timeout.as_secs()
-            ),
-        );
+        RequestScope::run(scope.clone(), run(state, &auth, operations)).await
     };
+    let statements = scope.statements.load(std::sync::atomic::Ordering::Relaxed);
+    record(state, &answers, batched, caller_kind, started, statements);
+    finish(state, parts, media, answers, batched)
+}
 
-    // Metrics.
-    for answer in &answers {
+/// The request objects of a GET or POST, checked for their types; and whether they came as a
+/// batch. The error is a response for the negotiated media type.
+async fn request_params(
+    state: &AppState,
+    parts: &Parts,
+    body: Body,
+) -> Result<(Vec<Params>, bool), Box<dyn FnOnce(MediaType) -> Response + Send>> {
+    let bad_request = |message: String| -> Box<dyn FnOnce(MediaType) -> Response + Send> {
+        Box::new(move |media| reject(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", &message))
+    };
+    let (objects, batched) = if parts.method == Method::GET {
+        let object = get_params(&parts.uri, state.settings.limits.max_nesting)
+            .map_err(|e| bad_request(e))?;
+        (vec![object], false)
+    } else {
+        read_post(state, &parts.headers, body).await?
+    };
+    let checked = objects.iter().map(params).collect::<Result<Vec<_>, _>>();
+    Ok((checked.map_err(bad_request)?, batched))
+}
+
+/// Admits each operation of the request (`guard::admit`), in order: each is charged to the
+/// caller's budget on its own, so in a batch the first ones may run and the later ones be
+/// refused by the rate limit.
+fn admit_all(
+    state: &AppState,
+    checked: Vec<Params>,
+    is_get: bool,
+    budget: &CallerBudget,
+) -> Vec<Operation> {
+    let gate = Gate {
+        types: &state.types,
+        limits: &state.settings.limits,
+        over_get: is_get,
+        budget: Some(budget),
+        documents: &state.documents,
+        inputs: &state.settings.inputs,
+    };
+    checked
+        .into_iter()
+        .map(|p| admit_one(state, &gate, p))
+        .collect()
+}
+
+fn admit_one(state: &AppState, gate: &Gate<'_>, p: Params) -> Operation {
+    let name = p.operation_name.clone();
+    let query = match resolve_document(state, &p) {
+        Ok(query) => query,
+        Err(e) => {
+            return Operation::Failed {
+                body: error_body(e.code, &e.message).to_string(),
+                name,
+                refusal: None,
+            };
+        }
+    };
+    let variables = Variables::from_json(Value::Object(p.variables));
+    match admit(gate, &query, p.operation_name.as_deref(), &variables) {
+        Err(rejection) => {
+            let (refusal, error) = *rejection;
+            Operation::Failed {
+                body: json!({ "errors": [error] }).to_string(),
+                name: name.or_else(|| document_name(&query)),
+                refusal: Some(refusal),
+            }
+        }
+        Ok(admitted) => {
+            let analysed_name = admitted
+                .analysis
+                .as_ref()
+                .and_then(|a| a.operation_name.clone());
+            if let Some(name) = &analysed_name {
+                tracing::Span::current().record("operation", name.as_str());
+            }
+            let mut request = async_graphql::Request::new(query).variables(variables);
+            request.operation_name = p.operation_name;
+            request.set_parsed_query(admitted.document);
+            Operation::Run {
+                request: Box::new(request),
+                report_cost: p.extensions.get("cost") == Some(&Value::Bool(true)),
+                name: analysed_name.or(name),
+                analysis: admitted.analysis,
+            }
+        }
+    }
+}
+
+/// Counts each operation with its outcome, and the request's latency and statements.
+fn record(
+    state: &AppState,
+    answers: &[Answer],
+    batched: bool,
+    caller_kind: &'static str,
+    started: Instant,
+    statements: u64,
+) {
+    for answer in answers {
         state.metrics.operation(&answer.name, answer.outcome);
         if answer.outcome == Outcome::RateLimited {
             state.metrics.rate_limited(caller_kind);
         }
     }
-    let label = match (&answers[..], batched) {
-        ([one], false) => one.name.clone(),
-        _ => "batch".to_owned(),
+    // The span's `operation`: a single operation's name is recorded once its document is
+    // parsed (the name may come from the document); a batch says so.
+    let label = match (answers, batched) {
+        ([one], false) => one.name.as_str(),
+        _ => {
+            tracing::Span::current().record("operation", "batch");
+            "batch"
+        }
     };
     state
         .metrics
-        .request(&label, started.elapsed().as_secs_f64(), statements);
+        .request(label, started.elapsed().as_secs_f64(), statements);
+}
 
-    // Status.
-    let retry_after = answers
-        .iter()
-        .filter_map(|a| match a.refusal {
-            Some(Refusal::RateLimited { retry_after }) => Some(retry_after),
-            _ => None,
-        })
-        .max();
-    let status = if retry_after.is_some() {
+/// The HTTP status of the answers. A rate-limit refusal makes the response `429` only when
+/// no operation of it ran: an operation that ran is never reported as refused.
+fn status_of(answers: &[Answer], batched: bool, media: MediaType) -> StatusCode {
+    let rate_limited = |a: &Answer| matches!(a.refusal, Some(Refusal::RateLimited { .. }));
+    if !answers.is_empty() && answers.iter().all(rate_limited) {
         StatusCode::TOO_MANY_REQUESTS
     } else if !batched
         && answers
@@ -466,7 +559,27 @@ async fn handle(state: AppState, request: Request) -> Response {
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
-    };
+    }
+}
+
+/// The HTTP answer: status, body, and the headers of caching and revalidation.
+fn finish(
+    state: &AppState,
+    parts: &Parts,
+    media: MediaType,
+    answers: Vec<Answer>,
+    batched: bool,
+) -> Response {
+    let status = status_of(&answers, batched, media);
+    let retry_after = answers
+        .iter()
+        .filter_map(|a| match a.refusal {
+            Some(Refusal::RateLimited { retry_after }) => Some(retry_after),
+            _ => None,
+        })
+        .max()
+        .filter(|_| status == StatusCode::TOO_MANY_REQUESTS);
+    let is_get = parts.method == Method::GET;
     let cacheable = is_get
         && status == StatusCode::OK
         && !parts.headers.contains_key(header::AUTHORIZATION)
@@ -481,7 +594,6 @@ async fn handle(state: AppState, request: Request) -> Response {
             .map(|a| a.body)
             .unwrap_or_default()
     };
-
     let mut headers = HeaderMap::new();
     headers.insert(
         header::CONTENT_TYPE,
@@ -494,39 +606,54 @@ async fn handle(state: AppState, request: Request) -> Response {
         headers.insert(header::ALLOW, HeaderValue::from_static("POST"));
     }
     if is_get {
-        headers.insert(
-            header::VARY,
-            HeaderValue::from_static("Accept, Authorization"),
-        );
-        let cache_control = if !cacheable {
-            HeaderValue::from_static("no-store")
-        } else if state.settings.cache_max_age == 0 {
-            HeaderValue::from_static("no-cache")
-        } else {
-            HeaderValue::from_str(&format!("public, max-age={}", state.settings.cache_max_age))
-                .unwrap_or(HeaderValue::from_static("no-cache"))
-        };
-        headers.insert(header::CACHE_CONTROL, cache_control);
-        if status == StatusCode::OK {
-            let etag = format!("\"{}\"", &sha256(&body)[..32]);
-            let matches = parts
-                .headers
-                .get_all(header::IF_NONE_MATCH)
-                .iter()
-                .filter_map(|v| v.to_str().ok())
-                .flat_map(|v| v.split(','))
-                .map(|t| t.trim().trim_start_matches("W/"))
-                .any(|t| t == "*" || t == etag);
-            if let Ok(value) = HeaderValue::from_str(&etag) {
-                headers.insert(header::ETAG, value);
-            }
-            if matches {
-                headers.remove(header::CONTENT_TYPE);
-                return (StatusCode::NOT_MODIFIED, headers).into_response();
-            }
+        let not_modified = cache_headers(state, parts, &mut headers, cacheable, status, &body);
+        if not_modified {
+            headers.remove(header::CONTENT_TYPE);
+            return (StatusCode::NOT_MODIFIED, headers).into_response();
         }
     }
     (status, headers, body).into_response()
+}
+
+/// `Vary`, `Cache-Control` and `ETag` of a GET answer; true when the client's
+/// `If-None-Match` matches (a `304`).
+fn cache_headers(
+    state: &AppState,
+    parts: &Parts,
+    headers: &mut HeaderMap,
+    cacheable: bool,
+    status: StatusCode,
+    body: &str,
+) -> bool {
+    headers.insert(
+        header::VARY,
+        HeaderValue::from_static("Accept, Authorization"),
+    );
+    let cache_control = if !cacheable {
+        HeaderValue::from_static("no-store")
+    } else if state.settings.cache_max_age == 0 {
+        HeaderValue::from_static("no-cache")
+    } else {
+        HeaderValue::from_str(&format!("public, max-age={}", state.settings.cache_max_age))
+            .unwrap_or(HeaderValue::from_static("no-cache"))
+    };
+    headers.insert(header::CACHE_CONTROL, cache_control);
+    if status != StatusCode::OK {
+        return false;
+    }
+    let etag = format!("\"{}\"", &sha256(body)[..32]);
+    let matches = parts
+        .headers
+        .get_all(header::IF_NONE_MATCH)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .map(|t| t.trim().trim_start_matches("W/"))
+        .any(|t| t == "*" || t == etag);
+    if let Ok(value) = HeaderValue::from_str(&etag) {
+        headers.insert(header::ETAG, value);
+    }
+    matches
 }
 
 /// Reads a POST body: its content type, its size, its JSON; the request objects and whether
@@ -581,7 +708,18 @@ async fn read_post(
     if declared.is_some_and(|n| n > limit) {
         return Err(Box::new(too_large));
     }
-    let bytes = match axum::body::to_bytes(body, limit).await {
+    let read_timeout = state.settings.read_timeout;
+    let read = tokio::time::timeout(read_timeout, axum::body::to_bytes(body, limit)).await;
+    let Ok(read) = read else {
+        let message = format!(
+            "the request body did not arrive within {} s",
+            read_timeout.as_secs()
+        );
+        return Err(Box::new(move |media| {
+            reject(StatusCode::REQUEST_TIMEOUT, media, "BAD_REQUEST", &message)
+        }));
+    };
+    let bytes = match read {
         Ok(bytes) => bytes,
         Err(error) => {
             let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
@@ -605,6 +743,14 @@ async fn read_post(
                 "BAD_REQUEST",
                 "the request body is empty: send a JSON object with a `query`",
             )
+        }));
+    }
+    // The request object and a batch's array stand around the variables.
+    let nesting = json_nesting(&bytes);
+    let max_nesting = state.settings.limits.max_nesting + 2;
+    if nesting > max_nesting {
+        return Err(Box::new(move |media| {
+            json_too_deep(media, nesting, max_nesting)
         }));
     }
     let value: Value = match serde_json::from_slice(&bytes) {
@@ -663,7 +809,6 @@ fn document_name(query: &str) -> Option<String> {
 
 /// Runs the operations (concurrently, as async-graphql runs a batch) and shapes each answer.
 async fn run(state: &AppState, auth: &Arc<RequestAuth>, operations: Vec<Operation>) -> Vec<Answer> {
-    let limit = state.settings.limits.max_cost;
     let futures = operations.into_iter().map(|operation| async move {
         match operation {
             Operation::Failed {
@@ -688,91 +833,156 @@ async fn run(state: &AppState, auth: &Arc<RequestAuth>, operations: Vec<Operatio
                 report_cost,
                 name,
             } => {
-                // Loaders are built here, inside the request's scope.
-                let (request, waves) = crate::graphql::prepare(*request, &state.db, auth.clone());
-                let response = waves.track(state.schema.execute(request)).await;
-                // Errors before execution (validation, variables, an unknown operation) carry
-                // no path; a field error always does.
-                let executed = !(response.data == async_graphql::Value::Null
-                    && !response.errors.is_empty()
-                    && response.errors.iter().all(|e| e.path.is_empty()));
-                let has_code = |code: &str| {
-                    response.errors.iter().any(|e| {
-                        e.extensions
-                            .as_ref()
-                            .and_then(|x| x.get("code"))
-                            .is_some_and(|c| *c == async_graphql::Value::from(code))
-                    })
-                };
-                let unavailable =
-                    response.data == async_graphql::Value::Null && has_code("SERVICE_UNAVAILABLE");
-                let outcome = if !executed {
-                    Outcome::Invalid
-                } else if response.errors.is_empty() {
-                    Outcome::Ok
-                } else if has_code("SERVICE_UNAVAILABLE") {
-                    Outcome::Unavailable
-                } else {
-                    Outcome::Error
-                };
+                let response = execute(state, auth, *request).await;
                 let cost = analysis.as_ref().filter(|_| report_cost).map(|a| a.cost);
-                let body = if executed && cost.is_none() {
-                    // The common case: straight to text.
-                    serde_json::to_string(&response)
-                } else {
-                    serde_json::to_value(&response).and_then(|mut body| {
-                        if let Some(object) = body.as_object_mut() {
-                            if !executed {
-                                // A request error: no `data` entry (GraphQL over HTTP), and
-                                // async-graphql's validation errors get a code too.
-                                object.remove("data");
-                                if let Some(Value::Array(errors)) = object.get_mut("errors") {
-                                    for error in errors.iter_mut().filter_map(Value::as_object_mut)
-                                    {
-                                        let extensions = error
-                                            .entry("extensions")
-                                            .or_insert_with(|| Value::Object(Map::new()));
-                                        if let Some(extensions) = extensions.as_object_mut() {
-                                            extensions.entry("code").or_insert_with(|| {
-                                                Value::from("GRAPHQL_VALIDATION_FAILED")
-                                            });
-                                        }
-                                    }
-                                }
-                            }
-                            if let Some(cost) = cost {
-                                let extensions = object
-                                    .entry("extensions")
-                                    .or_insert_with(|| Value::Object(Map::new()));
-                                if let Some(extensions) = extensions.as_object_mut() {
-                                    extensions.insert(
-                                        "cost".into(),
-                                        json!({ "requested": cost, "limit": limit }),
-                                    );
-                                }
-                            }
-                        }
-                        serde_json::to_string(&body)
-                    })
-                }
-                .unwrap_or_else(|e| {
-                    tracing::error!(error = %e, "a response could not be serialised");
-                    error_body(
-                        "INTERNAL_SERVER_ERROR",
-                        "internal error: the response could not be serialised",
-                    )
-                    .to_string()
-                });
-                Answer {
-                    body,
-                    name: name.unwrap_or_default(),
-                    outcome,
-                    executed,
-                    refusal: None,
-                    unavailable,
-                }
+                answer(state, response, cost, name.unwrap_or_default())
             }
         }
     });
     futures_util::future::join_all(futures).await
+}
+
+/// Executes one operation under its output budget: when the loaders have handed out as much
+/// as the answer may hold, execution stops and the answer is one `RESPONSE_TOO_LARGE` error.
+async fn execute(
+    state: &AppState,
+    auth: &Arc<RequestAuth>,
+    request: async_graphql::Request,
+) -> async_graphql::Response {
+    // Loaders are built here, inside the request's scope.
+    let limit = state.settings.max_response_bytes;
+    let (request, waves) = crate::graphql::prepare(request, &state.db, auth.clone(), limit);
+    let budget = waves.clone();
+    let execution = waves.track(state.schema.execute(request));
+    tokio::select! {
+        response = execution => response,
+        () = budget.budget.exceeded() => {
+            tracing::warn!(limit_bytes = limit, "an answer grew past the output budget");
+            async_graphql::Response::from_errors(vec![too_large(limit)])
+        }
+    }
+}
+
+/// The error of an answer larger than `limit` bytes.
+fn too_large(limit: u64) -> async_graphql::ServerError {
+    limit_error(
+        "RESPONSE_TOO_LARGE",
+        format!(
+            "the answer would be larger than the most allowed, {limit} bytes: ask for smaller \
+             pages or fewer fields"
+        ),
+        limit,
+        limit.saturating_add(1),
+    )
+}
+
+/// Shapes one executed operation's answer: its outcome, and its body as JSON text.
+fn answer(
+    state: &AppState,
+    response: async_graphql::Response,
+    cost: Option<u64>,
+    name: String,
+) -> Answer {
+    // Errors before execution (validation, variables, an unknown operation) carry no path; a
+    // field error always does.
+    let executed = !(response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| e.path.is_empty()));
+    let has_code = |code: &str| {
+        response.errors.iter().any(|e| {
+            e.extensions
+                .as_ref()
+                .and_then(|x| x.get("code"))
+                .is_some_and(|c| *c == async_graphql::Value::from(code))
+        })
+    };
+    let unavailable =
+        response.data == async_graphql::Value::Null && has_code("SERVICE_UNAVAILABLE");
+    let outcome = if !executed {
+        Outcome::Invalid
+    } else if response.errors.is_empty() {
+        Outcome::Ok
+    } else if has_code("SERVICE_UNAVAILABLE") {
+        Outcome::Unavailable
+    } else {
+        Outcome::Error
+    };
+    let limit = state.settings.max_response_bytes;
+    let mut body = serialise(response, executed, cost, state.settings.limits.max_cost);
+    // What no loader hands out (introspection, the summary) is checked on the text.
+    if limit > 0 && body.len() as u64 > limit {
+        tracing::warn!(
+            bytes = body.len(),
+            limit_bytes = limit,
+            "an answer is too large"
+        );
+        body = json!({ "errors": [too_large(limit)] }).to_string();
+    }
+    Answer {
+        body,
+        name,
+        outcome,
+        executed,
+        refusal: None,
+        unavailable,
+    }
+}
+
+/// The response as JSON text: a request error has no `data` entry (GraphQL over HTTP) and its
+/// errors get a code; the cost goes into `extensions` when the client asked for it.
+fn serialise(
+    response: async_graphql::Response,
+    executed: bool,
+    cost: Option<u64>,
+    cost_limit: u64,
+) -> String {
+    let text = if executed && cost.is_none() {
+        // The common case: straight to text.
+        serde_json::to_string(&response)
+    } else {
+        serde_json::to_value(&response).and_then(|mut body| {
+            if let Some(object) = body.as_object_mut() {
+                if !executed {
+                    request_error(object);
+                }
+                if let Some(cost) = cost {
+                    let extensions = object
+                        .entry("extensions")
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Some(extensions) = extensions.as_object_mut() {
+                        extensions.insert(
+                            "cost".into(),
+                            json!({ "requested": cost, "limit": cost_limit }),
+                        );
+                    }
+                }
+            }
+            serde_json::to_string(&body)
+        })
+    };
+    text.unwrap_or_else(|e| {
+        tracing::error!(error = %e, "a response could not be serialised");
+        error_body(
+            "INTERNAL_SERVER_ERROR",
+            "internal error: the response could not be serialised",
+        )
+        .to_string()
+    })
+}
+
+/// A request error: no `data`, and async-graphql's validation errors get a code too.
+fn request_error(object: &mut Map<String, Value>) {
+    object.remove("data");
+    if let Some(Value::Array(errors)) = object.get_mut("errors") {
+        for error in errors.iter_mut().filter_map(Value::as_object_mut) {
+            let extensions = error
+                .entry("extensions")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Some(extensions) = extensions.as_object_mut() {
+                extensions
+                    .entry("code")
+                    .or_insert_with(|| Value::from("GRAPHQL_VALIDATION_FAILED"));
+            }
+        }
+    }
 }

@@ -35,6 +35,8 @@ use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use tokio::sync::Notify;
 use tracing::Instrument;
 
+use super::budget::BudgetExceeded;
+use super::budget::{OutputBudget, Weigh};
 use crate::metrics::RequestScope;
 
 /// Consecutive quiet yields before a batch is loaded.
@@ -57,12 +59,22 @@ pub struct Waves {
     running: AtomicBool,
     /// The request's execution was woken and has not been polled since.
     woken: AtomicBool,
+    /// What the operation's answer may still hold (see `budget.rs`).
+    pub budget: OutputBudget,
 }
 
 impl Waves {
     /// Runs the request's execution so that its batches know when it is quiet: neither being
     /// polled nor woken to be polled, i.e. waiting for data. Loads outside a tracked execution
     /// still batch, by activity alone.
+    /// The waves of one operation whose answer may hold `output_limit` bytes (0: no limit).
+    pub fn with_budget(output_limit: u64) -> Self {
+        Self {
+            budget: OutputBudget::new(output_limit),
+            ..Self::default()
+        }
+    }
+
     pub fn track<F: Future>(self: Arc<Self>, future: F) -> impl Future<Output = F::Output> {
         Tracked {
             future: Box::pin(future),
@@ -279,14 +291,28 @@ impl<T: Send + Sync + 'static> Batcher<T> {
     pub async fn load_one<K>(&self, key: K) -> Result<Option<T::Value>, T::Error>
     where
         T: Loader<K>,
+        T::Value: Weigh,
+        T::Error: From<BudgetExceeded>,
         K: Send + Sync + Hash + Eq + Clone + 'static,
     {
-        if let Some(value) = self.fed::<K, T::Value>(&key) {
-            return Ok(Some(value));
+        let value = match self.fed::<K, T::Value>(&key) {
+            Some(value) => Some(value),
+            None => {
+                self.waves.settle().await;
+                self.waves.activity.fetch_add(1, Ordering::AcqRel);
+                self.inner.load_one(key).await?
+            }
+        };
+        self.charge(value)
+    }
+
+    /// Hands `value` out if the operation's output budget still allows it.
+    fn charge<V: Weigh, E: From<BudgetExceeded>>(&self, value: V) -> Result<V, E> {
+        if self.waves.budget.charge(value.weigh()) {
+            Ok(value)
+        } else {
+            Err(E::from(BudgetExceeded))
         }
-        self.waves.settle().await;
-        self.waves.activity.fetch_add(1, Ordering::AcqRel);
-        self.inner.load_one(key).await
     }
 
     /// Puts values into the cache (rows another loader read along with its own).
@@ -313,12 +339,23 @@ impl<T: Send + Sync + 'static> Batcher<T> {
     ) -> Result<std::collections::HashMap<K, T::Value>, T::Error>
     where
         T: Loader<K>,
+        T::Value: Weigh,
+        T::Error: From<BudgetExceeded>,
         K: Send + Sync + Hash + Eq + Clone + 'static,
         I: IntoIterator<Item = K>,
     {
         self.waves.settle().await;
         self.waves.activity.fetch_add(1, Ordering::AcqRel);
-        self.inner.load_many(keys).await
+        let values = self.inner.load_many(keys).await?;
+        let weight = values
+            .values()
+            .map(Weigh::weigh)
+            .fold(0, u64::saturating_add);
+        if self.waves.budget.charge(weight) {
+            Ok(values)
+        } else {
+            Err(T::Error::from(BudgetExceeded))
+        }
     }
 }
 

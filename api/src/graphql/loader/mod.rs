@@ -4,6 +4,7 @@
 //! so nothing leaks between callers.
 
 mod batcher;
+pub mod budget;
 mod by_id;
 mod children;
 mod linked;
@@ -110,8 +111,9 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    pub fn new(db: &DatabaseConnection) -> Self {
-        let waves = Arc::new(Waves::default());
+    /// The loaders of one operation whose answer may hold `output_limit` bytes (0: no limit).
+    pub fn new(db: &DatabaseConnection, output_limit: u64) -> Self {
+        let waves = Arc::new(Waves::with_budget(output_limit));
         macro_rules! loader {
             ($inner:expr) => {
                 Batcher::new($inner, &waves, MAX_BATCH)

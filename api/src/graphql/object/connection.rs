@@ -13,6 +13,7 @@ use super::{
     Stakeholder, Theme, loaders,
 };
 use crate::error::{AppError, Result};
+use crate::graphql::loader::budget::Weigh;
 use crate::graphql::loader::{Batcher, PageLoadError, Pages};
 use crate::service::page::{self, Page, PageArgs, Source};
 use crate::service::relations::{Rel, Relation};
@@ -92,7 +93,7 @@ pub(crate) async fn children<M>(
     args: PageArgs,
 ) -> Result<Page<M>>
 where
-    M: Decode + Clone + Send + Sync + 'static,
+    M: Decode + Weigh + Clone + Send + Sync + 'static,
 {
     Ok(loader
         .load_one((Rel(relation), parent, args))

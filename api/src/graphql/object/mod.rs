@@ -42,6 +42,7 @@ use async_graphql::dataloader::Loader;
 
 use super::loader::Batcher;
 
+use super::loader::budget::Weigh;
 use super::loader::{LoadError, Loaders};
 use crate::error::{AppError, Result};
 
@@ -55,6 +56,7 @@ pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
 pub(crate) async fn load_one<L, K>(loader: &Batcher<L>, key: K) -> Result<Option<L::Value>>
 where
     L: Loader<K, Error = LoadError>,
+    L::Value: Weigh,
     K: Send + Sync + Hash + Eq + Clone + 'static,
 {
     Ok(loader.load_one(key).await?)
@@ -64,6 +66,7 @@ where
 pub(crate) async fn load_ordered<L, K>(loader: &Batcher<L>, keys: Vec<K>) -> Result<Vec<L::Value>>
 where
     L: Loader<K, Error = LoadError>,
+    L::Value: Weigh,
     K: Send + Sync + Hash + Eq + Clone + 'static,
 {
     let mut found: HashMap<K, L::Value> = loader.load_many(keys.iter().cloned()).await?;
@@ -76,7 +79,7 @@ where
 pub(crate) async fn load_children<L, T>(loader: &Batcher<L>, key: i32) -> Result<Vec<Arc<T>>>
 where
     L: Loader<i32, Value = Arc<Vec<Arc<T>>>, Error = LoadError>,
-    T: Send + Sync + 'static,
+    T: Weigh + Send + Sync + 'static,
 {
     Ok(loader
         .load_one(key)
