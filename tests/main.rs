@@ -18,4 +18,5 @@ mod readme;
 mod schema;
 mod seed;
 mod statements;
+mod strict_input;
 mod writes;
