@@ -1,13 +1,18 @@
 //! Input that is not what it seems is refused with a clear error, and nothing is written:
-//! dataset files with a key twice in one object or with control characters in their text.
-//! Every test runs on SQLite and PostgreSQL.
+//! dataset files with a key twice in one object or with control characters in their text; and
+//! writes that the database's constraints refuse (a race between a check and the write) get the
+//! same client error as the check. Every test runs on SQLite and PostgreSQL.
 
 use std::process::ExitCode;
 
+use api::auth::Role;
+use api::error::AppError;
 use api::service::export::{self, ExportFilter};
 use api::service::seed::{self, Mode, SEED_JSON};
-use api::service::write::Actor;
+use api::service::write::{self, Actor};
+use api::service::{catalog, keys};
 use clap::Parser;
+use entity::city;
 use serde_json::{Value, json};
 
 use crate::common::{TestApp, TestDb};
@@ -161,4 +166,158 @@ async fn free_text_keeps_its_line_breaks_through_an_import() {
             .await;
         assert_eq!(read["pairing"]["description"], json!(description));
     }
+}
+
+/// How many requests race for one slug.
+const RACERS: usize = 20;
+
+async fn admin_key(app: &TestApp) -> String {
+    keys::create(&app.db.conn, "ops", Role::Admin, None, None)
+        .await
+        .unwrap_or_else(|e| panic!("admin key: {}", e.message()))
+        .secret
+}
+
+/// Sends `query` `RACERS` times at once, then once more after all have finished; checks that
+/// exactly one of the racers succeeded and that every other one, and the latecomer, got the same
+/// `BAD_USER_INPUT` on `input.slug`.
+async fn race_for_one_slug(app: &TestApp, key: &str, query: &str, variables: Value) {
+    let racers = (0..RACERS).map(|_| app.graphql_as(Some(key), query, variables.clone()));
+    let responses = futures_util::future::join_all(racers).await;
+    let late = app.graphql_as(Some(key), query, variables.clone()).await;
+    let expected = &late["errors"][0];
+    assert_eq!(
+        (
+            &expected["extensions"]["code"],
+            &expected["extensions"]["field"]
+        ),
+        (&json!("BAD_USER_INPUT"), &json!("input.slug")),
+        "[{:?}] {late}",
+        app.db.backend
+    );
+    let (won, lost): (Vec<&Value>, Vec<&Value>) =
+        responses.iter().partition(|r| r.get("errors").is_none());
+    assert_eq!(won.len(), 1, "[{:?}] {responses:?}", app.db.backend);
+    for response in lost {
+        let error = &response["errors"][0];
+        assert_eq!(
+            (&error["message"], &error["extensions"]),
+            (&expected["message"], &expected["extensions"]),
+            "[{:?}] {response}",
+            app.db.backend
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_creates_with_one_slug_get_one_success_and_the_checks_error() {
+    for app in TestApp::all_seeded().await {
+        let key = admin_key(&app).await;
+        race_for_one_slug(
+            &app,
+            &key,
+            "mutation { createCity(input: { slug: \"nova-gorica\", name: \"Nova Gorica\", kind: CITY, country: \"SI\" }) { city { id } } }",
+            json!({}),
+        )
+        .await;
+        let ids = app
+            .data(
+                "{ a: city(slug: \"aarhus\") { id } b: city(slug: \"udaipur\") { id } }",
+                json!({}),
+            )
+            .await;
+        race_for_one_slug(
+            &app,
+            &key,
+            "mutation($i: CreatePairingInput!) { createPairing(input: $i) { pairing { id } } }",
+            json!({ "i": {
+                "slug": "aarhus-udaipur-2", "kind": "CITY_TO_CITY", "title": "Aarhus – Udaipur again",
+                "summary": "A race.", "programmeRegion": "asia", "status": "ACTIVE",
+                "participants": [
+                    { "city": ids["a"]["id"], "side": "EUROPEAN" },
+                    { "city": ids["b"]["id"], "side": "PARTNER" }]
+            } }),
+        )
+        .await;
+        // One audit event per created record: the losers wrote nothing.
+        assert_eq!(
+            app.db.count("audit_event").await,
+            2,
+            "[{:?}]",
+            app.db.backend
+        );
+    }
+}
+
+/// The boundary itself, without relying on a race: the write path's statement meets the
+/// database's constraint directly (as the loser of a race does) and must say what the check
+/// says.
+#[tokio::test]
+async fn a_write_the_database_refuses_gets_the_same_error_as_the_check() {
+    for db in TestDb::all_seeded().await {
+        let aarhus = catalog::city_by_slug(&db.conn, "aarhus")
+            .await
+            .expect("lookup")
+            .expect("Aarhus is in the seed");
+        let txn = api::db::begin_write(&db.conn).await.expect("begin");
+        let checked =
+            write::require_unique_slug::<city::Entity>(&txn, "input.slug", "aarhus", None)
+                .await
+                .expect_err("the slug is taken");
+        let copy = city::Model {
+            id: 0,
+            ..aarhus.clone()
+        };
+        let refused = write::insert_row(&txn, copy)
+            .await
+            .expect_err("a duplicate slug");
+        match (&checked, &refused) {
+            (
+                AppError::Invalid {
+                    field: f1,
+                    message: m1,
+                },
+                AppError::Invalid {
+                    field: f2,
+                    message: m2,
+                },
+            ) => assert_eq!((f1, m1), (f2, m2), "[{:?}]", db.backend),
+            _ => panic!("[{:?}] {checked:?} / {refused:?}", db.backend),
+        }
+        drop(txn);
+        // A delete of a city that a pairing refers to, past the count of its dependents.
+        let txn = api::db::begin_write(&db.conn).await.expect("begin");
+        let actor = Actor::command_line("test");
+        let refused = write::delete::<city::Entity, _>(&txn, &actor, &aarhus, None, None)
+            .await
+            .expect_err("Aarhus takes part in a pairing");
+        assert_eq!(refused.code(), "CONFLICT", "[{:?}] {refused:?}", db.backend);
+        assert!(
+            refused
+                .message()
+                .starts_with("City aarhus cannot be deleted while other records refer to it"),
+            "[{:?}] {refused:?}",
+            db.backend
+        );
+    }
+}
+
+/// SQLite only (PostgreSQL's writers wait on row locks instead): a writer that cannot take the
+/// write lock within the busy timeout (5 s) gets `SERVICE_UNAVAILABLE`, not an internal error.
+#[tokio::test]
+async fn a_locked_sqlite_database_is_unavailable_not_an_internal_error() {
+    let db = TestDb::all()
+        .await
+        .into_iter()
+        .find(|db| db.backend == crate::common::Backend::Sqlite)
+        .expect("SQLite always runs");
+    let holder = api::db::begin_write(&db.conn)
+        .await
+        .expect("the first writer");
+    let error = api::db::begin_write(&db.conn)
+        .await
+        .expect_err("the lock is held past the busy timeout");
+    let error = AppError::from(error);
+    assert_eq!(error.code(), "SERVICE_UNAVAILABLE", "{error:?}");
+    drop(holder);
 }
