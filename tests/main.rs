@@ -19,4 +19,5 @@ mod readme;
 mod schema;
 mod seed;
 mod statements;
+mod strict_input;
 mod writes;

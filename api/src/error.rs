@@ -85,11 +85,16 @@ impl From<std::sync::Arc<sea_orm::DbErr>> for AppError {
 }
 
 impl From<&sea_orm::DbErr> for AppError {
-    /// Connection failures (no connection in time, a connection lost, the pool closed) are
-    /// `Unavailable`, a cancelled statement `Timeout`, anything else `Internal`.
+    /// Connection failures (no connection in time, a connection lost, the pool closed) and an
+    /// SQLite lock not taken within the busy timeout are `Unavailable` (nothing was written;
+    /// retrying later works), a cancelled statement `Timeout`, a constraint violation a client
+    /// error (`constraint_error`), anything else `Internal`.
     fn from(error: &sea_orm::DbErr) -> Self {
         use sea_orm::{DbErr, RuntimeErr};
         let detail = error.to_string();
+        if let Some(violation) = crate::service::write::constraint::violation(error) {
+            return constraint_error(&violation);
+        }
         let sqlx = match error {
             DbErr::Custom(message)
                 if message == crate::graphql::loader::budget::BUDGET_EXCEEDED =>
@@ -110,6 +115,9 @@ impl From<&sea_orm::DbErr> for AppError {
             | E::WorkerCrashed => AppError::Unavailable(detail),
             // 57014: query_canceled (statement_timeout); 57P01–57P03: the server is shutting
             // down or starting.
+            E::Database(db) if crate::service::write::constraint::is_sqlite_busy(&**db) => {
+                AppError::Unavailable(detail)
+            }
             E::Database(db) => match db.code().as_deref() {
                 Some("57014") => AppError::Timeout(detail),
                 Some("57P01" | "57P02" | "57P03") => AppError::Unavailable(detail),
@@ -117,6 +125,29 @@ impl From<&sea_orm::DbErr> for AppError {
             },
             _ => AppError::Internal(detail),
         }
+    }
+}
+
+/// A constraint violation that the write path did not turn into its own error (the unique slug
+/// and a delete's dependents have their own, in `service::write`): the database refused a value,
+/// which is the client's to fix or retry, not an internal failure. The names come from the
+/// database (table and columns), since no input field is known here.
+fn constraint_error(violation: &crate::service::write::constraint::Violation) -> AppError {
+    use crate::service::write::constraint::Rule;
+    let table = violation.table.as_deref().unwrap_or("record");
+    let columns = violation.columns.join(", ");
+    match violation.rule {
+        Rule::Unique => AppError::Conflict(format!(
+            "another {table} has the same {columns} (written while this write ran, or before): \
+             read again and retry"
+        )),
+        Rule::ForeignKey => AppError::Conflict(
+            "a record this write refers to was deleted, or one that refers to what it deletes \
+             was added, while it ran: read again and retry"
+                .into(),
+        ),
+        Rule::NotNull => AppError::BadUserInput(format!("{table}.{columns}: a value is required")),
+        Rule::Check => AppError::BadUserInput(format!("a value of this {table} is out of range")),
     }
 }
 

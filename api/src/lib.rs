@@ -12,6 +12,7 @@ pub mod error;
 pub mod export_http;
 pub mod graphql;
 pub mod http;
+pub mod json;
 pub mod metrics;
 pub mod partial_date;
 pub mod persisted;

@@ -1,6 +1,9 @@
 //! Accent- and case-insensitive matching: "Malmo" finds Malmö, "Sao Leopoldo" finds São
 //! Leopoldo. Names are stored beside a folded form (lowercase, diacritics removed), computed
 //! here in Rust so that SQLite and PostgreSQL search the same way without `unaccent` or ICU.
+//!
+//! Also the one rule for what counts as plain text (`check_plain`), shared by the dataset files
+//! and the API's writes.
 
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::is_combining_mark;
@@ -43,9 +46,59 @@ pub fn like_escape(text: &str) -> String {
     out
 }
 
+/// Whether `text` is plain text: no control characters (Unicode category Cc: U+0000–U+001F,
+/// U+007F–U+009F), except that `multiline` text (descriptions, notes) may hold tabs, line feeds
+/// and carriage returns. The error says which character and where (counted in characters from
+/// 1), in words fit for a person.
+///
+/// Why: a NUL is refused by PostgreSQL (`invalid byte sequence`) and cuts the text short in
+/// some SQLite readers, so the same data would be stored differently on the two backends; other
+/// controls (escape sequences, form feeds, the C1 range that mis-decoded Windows-1252 leaves)
+/// are invisible garbage in every client that shows them.
+pub fn check_plain(text: &str, multiline: bool) -> Result<(), String> {
+    let Some((index, c)) = text
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() && !(multiline && matches!(c, '\t' | '\n' | '\r')))
+    else {
+        return Ok(());
+    };
+    let at = index + 1;
+    let code = c as u32;
+    Err(if matches!(c, '\t' | '\n' | '\r') {
+        format!(
+            "contains a tab or line break (U+{code:04X}) at character {at}: this field is a \
+             single line of plain text"
+        )
+    } else {
+        format!(
+            "contains the control character U+{code:04X} at character {at}: only plain text \
+             is accepted"
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
-    use super::fold;
+    use super::{check_plain, fold};
+
+    #[test]
+    fn plain_text_refuses_control_characters() {
+        assert_eq!(check_plain("Malmö – Łódź", false), Ok(()));
+        assert_eq!(check_plain("two\nlines\r\n\tand a tab", true), Ok(()));
+        assert_eq!(
+            check_plain("ab\0c", true).unwrap_err(),
+            "contains the control character U+0000 at character 3: only plain text is accepted"
+        );
+        assert_eq!(
+            check_plain("é\nx", false).unwrap_err(),
+            "contains a tab or line break (U+000A) at character 2: this field is a single line \
+             of plain text"
+        );
+        for c in ['\u{1}', '\u{1b}', '\u{7f}', '\u{85}', '\u{9f}'] {
+            assert!(check_plain(&format!("a{c}"), true).is_err(), "{c:?}");
+        }
+    }
 
     #[test]
     fn folds_accents_case_and_special_letters() {

@@ -337,8 +337,15 @@ pub fn parse(file: &str, text: &str) -> Result<Dataset, DataErrors> {
     };
     // Two steps: JSON syntax first (line and column), then the shape, on a value in which the
     // failing record can be looked up to name it by its key rather than by its position.
-    let value: serde_json::Value = serde_json::from_str(text)
-        .map_err(|e| single(String::new(), String::new(), format!("not valid JSON: {e}")))?;
+    // The strict reader: a key twice in one object (a second `"cities"` list pasted in) is an
+    // error, not "the last one wins".
+    let value = crate::json::from_str(text).map_err(|e| {
+        let message = match e {
+            crate::json::JsonError::DuplicateKey { .. } => e.to_string(),
+            crate::json::JsonError::Syntax(e) => format!("not valid JSON: {e}"),
+        };
+        single(String::new(), String::new(), message)
+    })?;
     let dataset: Dataset = serde_path_to_error::deserialize(&value).map_err(|e| {
         let (record, field) = locate(&value, e.path());
         let message = e.inner().to_string();
@@ -368,11 +375,7 @@ fn locate(value: &serde_json::Value, path: &serde_path_to_error::Path) -> (Strin
         return (String::new(), path.to_string());
     };
     let record = value.get(kind).and_then(|list| list.get(*index));
-    let key = record.and_then(|r| ["slug", "code", "number"].iter().find_map(|k| r.get(*k)));
-    let record = match key {
-        Some(key) => format!("{kind} {key}"),
-        None => format!("{kind}[{index}]"),
-    };
+    let record = record_name(kind, *index, record);
     let mut field = String::new();
     for segment in &segments[2..] {
         match segment {
@@ -388,6 +391,68 @@ fn locate(value: &serde_json::Value, path: &serde_path_to_error::Path) -> (Strin
         }
     }
     (record, field)
+}
+
+/// How errors name a record: by its natural key (`pairings "rome-yantai"`), or by its position
+/// when it has none.
+fn record_name(kind: &str, index: usize, record: Option<&serde_json::Value>) -> String {
+    let key = record.and_then(|r| ["slug", "code", "number"].iter().find_map(|k| r.get(*k)));
+    match key {
+        Some(key) => format!("{kind} {key}"),
+        None => format!("{kind}[{index}]"),
+    }
+}
+
+/// The fields of free text, which may hold tabs and line breaks; every other string in a
+/// dataset is a single line.
+const MULTILINE_FIELDS: [&str; 4] = ["description", "notes", "summary", "body"];
+
+/// Every string in the dataset is plain text (`text::check_plain`). Walks the dataset as the
+/// file spells it (serialised), so that every field, today's and tomorrow's, is covered and is
+/// named as in the file.
+fn check_plain_text(c: &mut Checker, data: &Dataset) {
+    // Serialising these plain structs cannot fail (string keys, no maps with other keys).
+    let Ok(serde_json::Value::Object(lists)) = serde_json::to_value(data) else {
+        return;
+    };
+    for (kind, list) in &lists {
+        // `format` is checked against `FORMAT` when the file is parsed.
+        let Some(records) = list.as_array() else {
+            continue;
+        };
+        for (index, record) in records.iter().enumerate() {
+            let name = record_name(kind, index, Some(record));
+            plain_strings(c, &name, "", kind, record);
+        }
+    }
+}
+
+/// Checks the strings in `value`, at `field` inside `record`; `key` is the name of the nearest
+/// enclosing field (the list's name for the items of a list of strings).
+fn plain_strings(c: &mut Checker, record: &str, field: &str, key: &str, value: &serde_json::Value) {
+    use serde_json::Value;
+    match value {
+        Value::String(text) => {
+            if let Err(message) = crate::text::check_plain(text, MULTILINE_FIELDS.contains(&key)) {
+                c.error(record.to_owned(), field, message);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                plain_strings(c, record, &format!("{field}[{i}]"), key, item);
+            }
+        }
+        Value::Object(fields) => {
+            for (name, item) in fields {
+                let path = match field {
+                    "" => name.clone(),
+                    _ => format!("{field}.{name}"),
+                };
+                plain_strings(c, record, &path, name, item);
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
 }
 
 /// Collects validation errors for one file.
@@ -557,13 +622,14 @@ pub struct KnownKeys {
     pub stakeholders: HashSet<String>,
 }
 
-/// Checks everything that can be checked without writing: shapes of values, ranges, uniqueness
+/// Checks everything that can be checked without writing: plain text, shapes of values, ranges, uniqueness
 /// of keys within the file, and that every reference resolves (to the file or to `known`).
 pub fn validate(file: &str, data: &Dataset, known: &KnownKeys) -> Result<(), DataErrors> {
     let mut c = Checker {
         file,
         errors: Vec::new(),
     };
+    check_plain_text(&mut c, data);
     let set = |own: Vec<&'_ str>, known: &'_ HashSet<String>| -> HashSet<String> {
         own.into_iter()
             .map(str::to_owned)

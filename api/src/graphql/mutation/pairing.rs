@@ -181,24 +181,23 @@ async fn check_places(db: &impl ConnectionTrait, wanted: &[Wanted]) -> Result<()
     let found_cities = existing_ids(db, "city", &cities).await?;
     let found_regions = existing_ids(db, "region", &regions).await?;
     for (i, w) in wanted.iter().enumerate() {
-        if let Some(id) = w.city_id
-            && !found_cities.contains(&id)
-        {
-            return Err(AppError::invalid(
-                format!("input.participants[{i}].city"),
-                "no such city",
-            ));
-        }
-        if let Some(id) = w.region_id
-            && !found_regions.contains(&id)
-        {
-            return Err(AppError::invalid(
-                format!("input.participants[{i}].region"),
-                "no such region",
-            ));
+        let city_missing = w.city_id.is_some_and(|id| !found_cities.contains(&id));
+        let region_missing = w.region_id.is_some_and(|id| !found_regions.contains(&id));
+        if city_missing || region_missing {
+            return Err(missing_place(i, w));
         }
     }
     Ok(())
+}
+
+/// Participant `i`'s city or region does not exist: found by `check_places`, or by the
+/// database's foreign key when it was deleted between that check and the insert.
+fn missing_place(i: usize, w: &Wanted) -> AppError {
+    if w.city_id.is_some() {
+        AppError::invalid(format!("input.participants[{i}].city"), "no such city")
+    } else {
+        AppError::invalid(format!("input.participants[{i}].region"), "no such region")
+    }
 }
 
 async fn theme_ids(db: &impl ConnectionTrait, ids: &[ID]) -> Result<Vec<i32>> {
@@ -336,7 +335,15 @@ async fn sync_participants(
             None => {
                 let mut active = model.into_active_model().reset_all();
                 active.id = NotSet;
-                active.insert(db).await?;
+                active
+                    .insert(db)
+                    .await
+                    .map_err(|e| match write::constraint::violation(&e) {
+                        Some(v) if v.rule == write::constraint::Rule::ForeignKey => {
+                            missing_place(position, w)
+                        }
+                        _ => AppError::from(e),
+                    })?;
             }
         }
     }

@@ -8,7 +8,11 @@
 //! - An update's `UPDATE … WHERE id = ? AND version = ?` is the real guard against lost
 //!   updates: when two writers read version 3, the first sets 4 and the second's statement
 //!   matches no row and gets `CONFLICT`, also across several API instances.
+//! - The checks before a write (`require_unique_slug`, a delete's dependents) can race with a
+//!   concurrent writer; the database's constraints then refuse the statement, and `refused`
+//!   turns that refusal into the error the check would have given (`constraint`).
 
+pub mod constraint;
 pub mod records;
 
 use std::str::FromStr;
@@ -227,9 +231,13 @@ where
     model.derive();
     model.set_version(1);
     model.validate()?;
+    let key = model.key();
     let mut active = model.into_active_model().reset_all();
     active.not_set(id_column::<E>()?);
-    Ok(active.insert(db).await?)
+    active
+        .insert(db)
+        .await
+        .map_err(|e| refused::<E>(e, key.as_deref()))
 }
 
 /// Audits the creation of a record; `extra` adds to its snapshot (children).
@@ -280,7 +288,8 @@ where
         .filter(Expr::col(Alias::new("id")).eq(before.id()))
         .filter(Expr::col(Alias::new("version")).eq(version))
         .exec(db)
-        .await?;
+        .await
+        .map_err(|e| refused::<E>(e, after.key().as_deref()))?;
     if result.rows_affected == 0 {
         return Err(stale(before));
     }
@@ -343,7 +352,11 @@ where
         .filter(Expr::col(Alias::new("id")).eq(record.id()))
         .filter(Expr::col(Alias::new("version")).eq(record.version()))
         .exec(db)
-        .await?;
+        .await
+        .map_err(|e| match constraint::violation(&e) {
+            Some(v) if v.rule == constraint::Rule::ForeignKey => still_referenced(record),
+            _ => AppError::from(e),
+        })?;
     if result.rows_affected == 0 {
         return Err(stale(record));
     }
@@ -409,13 +422,42 @@ where
         query = query.filter(Expr::col(Alias::new("id")).ne(id));
     }
     if query.one(db).await?.is_some() {
-        return Err(AppError::invalid(
-            field,
-            format!(
-                "the slug {slug:?} is taken by another {}",
-                E::default().as_str()
-            ),
-        ));
+        return Err(slug_taken(field, slug, E::default().as_str()));
     }
     Ok(())
+}
+
+/// The one wording for a taken slug: from the check before a write, and from the database's
+/// refusal when a concurrent write took the slug between that check and the statement.
+fn slug_taken(field: &str, slug: &str, table: &str) -> AppError {
+    AppError::invalid(
+        field,
+        format!("the slug {slug:?} is taken by another {table}"),
+    )
+}
+
+/// The error for a write of a record with natural key `key` to `E`'s table that the database
+/// refused: a unique violation on the slug is `require_unique_slug`'s error (every mutation
+/// names the slug `input.slug`); anything else as `AppError::from` says.
+fn refused<E: EntityTrait>(error: sea_orm::DbErr, key: Option<&str>) -> AppError {
+    let entity = E::default();
+    let table = entity.as_str();
+    match (constraint::violation(&error), key) {
+        (Some(v), Some(slug)) if v.is_unique(table, &["slug"]) => {
+            slug_taken("input.slug", slug, table)
+        }
+        _ => AppError::from(error),
+    }
+}
+
+/// A delete that the database refused because a row written while it ran refers to the record
+/// (the dependents were counted before, and there were none): the same `CONFLICT` as when
+/// they are counted.
+fn still_referenced<M: Record>(record: &M) -> AppError {
+    AppError::Conflict(format!(
+        "{} {} cannot be deleted while other records refer to it (written while this delete \
+         ran): change or delete those first",
+        M::ENTITY,
+        record.key().unwrap_or_else(|| record.id().to_string())
+    ))
 }
