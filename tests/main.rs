@@ -13,6 +13,7 @@ mod http_spec;
 mod limits;
 mod migrations;
 mod operations;
+mod ops_hardening;
 mod read_api;
 mod readme;
 mod schema;

@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
+use crate::client_addr::TrustedProxies;
 use crate::config::ServeArgs;
 use crate::db::StatementCounter;
 use crate::graphql::guard::DocumentCache;
@@ -38,6 +39,8 @@ pub struct Settings {
     pub trusted_documents: Option<Arc<TrustedDocuments>>,
     /// CORS origins; `["*"]` for any, empty for none.
     pub cors_origins: Vec<String>,
+    /// Proxies whose forwarding headers name the client (rate limits, logs).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Settings {
@@ -50,6 +53,7 @@ impl Settings {
     /// The settings `args` describe; fails when the trusted-documents manifest cannot be read.
     pub fn from_args(args: &ServeArgs) -> Result<Self, String> {
         let mut settings = Self::without_documents(args);
+        settings.trusted_proxies = TrustedProxies::parse(&args.trusted_proxies)?;
         if let Some(path) = &args.trusted_documents {
             settings.trusted_documents = Some(Arc::new(TrustedDocuments::load(path)?));
         }
@@ -91,6 +95,7 @@ impl Settings {
                 .filter(|o| !o.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }

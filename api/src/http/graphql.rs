@@ -22,13 +22,12 @@
 //! - The client may ask for the operation's cost with `extensions: {"cost": true}`; the
 //!   response's `extensions.cost` then holds `{"requested": …, "limit": …}`.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_graphql::Variables;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde_json::{Map, Value, json};
@@ -281,10 +280,11 @@ async fn handle(state: AppState, request: Request) -> Response {
             .into_response();
     };
     let is_get = parts.method == Method::GET;
-    let address = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let address = crate::client_addr::client(
+        &state.settings.trusted_proxies,
+        &parts.headers,
+        &parts.extensions,
+    );
 
     // The request objects.
     let (objects, batched) = if is_get {

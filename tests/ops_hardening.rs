@@ -1,0 +1,128 @@
+//! Hostile input on the operations side: client addresses behind trusted proxies (rate-limit
+//! buckets), operation-name labels no client can poison, CSV cells that stay text, and a
+//! readiness answer in our own words.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::ConnectInfo;
+use axum::http::{Request, StatusCode, header};
+use serde_json::json;
+
+use crate::common::{TestApp, TestDb};
+
+// ---------------------------------------------------------------- client addresses
+
+/// 1 + 50 × (1 node + 1 programmeRegion) = 101 units: two fit in a budget of 300, three don't.
+const COSTLY: &str = "{ pairings(first: 50) { nodes { programmeRegion { name } } } }";
+
+/// A POST of `COSTLY` from TCP peer `peer`, with these extra headers.
+fn costly_from(peer: [u8; 4], headers: &[(&str, &str)]) -> Request<Body> {
+    let mut request = Request::post("/graphql").header(header::CONTENT_TYPE, "application/json");
+    for (name, value) in headers {
+        request = request.header(*name, *value);
+    }
+    let mut request = request
+        .body(Body::from(json!({ "query": COSTLY }).to_string()))
+        .expect("a valid request");
+    request
+        .extensions_mut()
+        .insert(ConnectInfo(SocketAddr::from((peer, 40000))));
+    request
+}
+
+/// An app whose anonymous budget is 300 per minute, trusting proxies in `10.0.0.0/8`.
+async fn limited_apps() -> Vec<TestApp> {
+    let mut apps = Vec::new();
+    for db in TestDb::all_seeded().await {
+        let mut settings = api::state::Settings::default();
+        settings.rate_limits.anonymous = 300;
+        settings.trusted_proxies =
+            api::client_addr::TrustedProxies::parse("10.0.0.0/8,::1/128").unwrap();
+        apps.push(TestApp::with_settings(db, settings));
+    }
+    apps
+}
+
+#[tokio::test]
+async fn forwarding_headers_from_an_untrusted_peer_are_ignored() {
+    for app in limited_apps().await {
+        let backend = app.db.backend;
+        let peer = [203, 0, 113, 7];
+        // Each request claims another client; all are the peer's, one bucket.
+        let spoofs: [&[(&str, &str)]; 3] = [
+            &[("x-forwarded-for", "198.51.100.1")],
+            &[("forwarded", "for=198.51.100.2")],
+            &[
+                ("x-forwarded-for", "198.51.100.3"),
+                ("forwarded", "for=\"[2001:db8::3]\""),
+            ],
+        ];
+        let mut statuses = Vec::new();
+        for headers in spoofs {
+            statuses.push(app.request(costly_from(peer, headers)).await.0);
+        }
+        assert_eq!(
+            statuses,
+            [
+                StatusCode::OK,
+                StatusCode::OK,
+                StatusCode::TOO_MANY_REQUESTS
+            ],
+            "[{backend:?}]"
+        );
+    }
+}
+
+#[tokio::test]
+async fn behind_a_trusted_proxy_each_client_has_its_own_bucket() {
+    for app in limited_apps().await {
+        let backend = app.db.backend;
+        let proxy = [10, 0, 0, 1];
+        let first: &[(&str, &str)] = &[("x-forwarded-for", "6.6.6.6, 198.51.100.1, 10.0.0.2")];
+        for _ in 0..2 {
+            let (status, _, body) = app.request(costly_from(proxy, first)).await;
+            assert_eq!(status, StatusCode::OK, "[{backend:?}] {body}");
+        }
+        assert_eq!(
+            app.request(costly_from(proxy, first)).await.0,
+            StatusCode::TOO_MANY_REQUESTS,
+            "[{backend:?}] the first client's budget is spent"
+        );
+        // What the exhausted client wrote on the left does not matter: still its bucket.
+        let same: &[(&str, &str)] = &[("x-forwarded-for", "7.7.7.7, 198.51.100.1")];
+        assert_eq!(
+            app.request(costly_from(proxy, same)).await.0,
+            StatusCode::TOO_MANY_REQUESTS,
+            "[{backend:?}]"
+        );
+        // Another client through the same proxy, by X-Forwarded-For or by Forwarded.
+        let others: [&[(&str, &str)]; 2] = [
+            &[("x-forwarded-for", "198.51.100.2")],
+            &[("forwarded", "for=\"[2001:db8::2]:4711\";proto=https")],
+        ];
+        for headers in others {
+            let (status, _, body) = app.request(costly_from(proxy, headers)).await;
+            assert_eq!(status, StatusCode::OK, "[{backend:?}] {headers:?}: {body}");
+        }
+        // The proxy's own requests (no header) are a client of their own too.
+        assert_eq!(
+            app.request(costly_from(proxy, &[])).await.0,
+            StatusCode::OK,
+            "[{backend:?}]"
+        );
+    }
+}
+
+#[test]
+fn an_invalid_trusted_proxy_is_a_configuration_error() {
+    let args = api::config::ServeArgs {
+        trusted_proxies: "10.0.0.0/8, 10.0.0/33".into(),
+        ..Default::default()
+    };
+    let error = api::state::Settings::from_args(&args).unwrap_err();
+    assert!(
+        error.contains("IUC_TRUSTED_PROXIES") && error.contains("10.0.0/33"),
+        "{error}"
+    );
+}
