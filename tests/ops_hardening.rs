@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use axum::body::Body;
 use axum::extract::ConnectInfo;
 use axum::http::{Request, StatusCode, header};
-use serde_json::json;
+use serde_json::{Value, json};
 
 use crate::common::{TestApp, TestDb};
 
@@ -125,4 +125,136 @@ fn an_invalid_trusted_proxy_is_a_configuration_error() {
         error.contains("IUC_TRUSTED_PROXIES") && error.contains("10.0.0/33"),
         "{error}"
     );
+}
+
+// ---------------------------------------------------------------- metrics labels
+
+/// The `iuc_graphql_requests_total` lines of the app's metrics.
+fn request_lines(app: &TestApp) -> Vec<String> {
+    app.state
+        .metrics
+        .render(0, &app.db.conn)
+        .lines()
+        .filter(|l| l.starts_with("iuc_graphql_requests_total{"))
+        .map(str::to_owned)
+        .collect()
+}
+
+fn has_label(app: &TestApp, name: &str) -> bool {
+    let label = format!("{{operation=\"{name}\",");
+    request_lines(app).iter().any(|l| l.contains(&label))
+}
+
+#[tokio::test]
+async fn keyed_and_trusted_operation_names_are_labelled_at_once_anonymous_ones_are_not() {
+    let trusted_doc = "query TrustedCountries { countries(first: 1) { nodes { code } } }";
+    for db in TestDb::all_seeded().await {
+        let manifest = json!({ api::persisted::sha256(trusted_doc): trusted_doc }).to_string();
+        let trusted = api::persisted::TrustedDocuments::parse(&manifest).unwrap();
+        // In the trusted-documents mode, their names are labelled for anonymous callers.
+        let settings = api::state::Settings {
+            trusted_documents: Some(std::sync::Arc::new(trusted.clone())),
+            ..Default::default()
+        };
+        let mut app = TestApp::with_settings(db, settings);
+        app.data(trusted_doc, json!({})).await;
+        assert!(
+            has_label(&app, "TrustedCountries"),
+            "[{:?}]",
+            app.db.backend
+        );
+        // That mode refuses other documents: go on without it, with the metrics it built.
+        let metrics = app.state.metrics.clone();
+        app.state = api::AppState::new(app.db.conn.clone(), app.db.statements.clone(), true);
+        app.state.metrics = metrics;
+        let names = api::metrics::names::operation_names(trusted.documents());
+        assert_eq!(names, ["TrustedCountries"]);
+        let backend = app.db.backend;
+        let key =
+            api::service::keys::create(&app.db.conn, "ops", api::auth::Role::Admin, None, None)
+                .await
+                .unwrap_or_else(|e| panic!("a key: {}", e.message()))
+                .secret;
+
+        app.data(trusted_doc, json!({})).await;
+        app.data("query FirstSeen { __typename }", json!({})).await;
+        let keyed = app
+            .graphql_as(Some(&key), "query KeyedReport { __typename }", json!({}))
+            .await;
+        assert!(keyed.get("errors").is_none(), "{keyed}");
+
+        assert!(has_label(&app, "TrustedCountries"), "[{backend:?}]");
+        assert!(has_label(&app, "KeyedReport"), "[{backend:?}]");
+        assert!(!has_label(&app, "FirstSeen"), "[{backend:?}]");
+        assert!(
+            request_lines(&app).contains(
+                &"iuc_graphql_requests_total{operation=\"other\",outcome=\"ok\"} 1".to_owned()
+            ),
+            "[{backend:?}] {:?}",
+            request_lines(&app)
+        );
+        // Once labelled for a key, the name is labelled for everyone.
+        app.data("query KeyedReport { __typename }", json!({}))
+            .await;
+        assert!(
+            request_lines(&app).contains(
+                &"iuc_graphql_requests_total{operation=\"KeyedReport\",outcome=\"ok\"} 2"
+                    .to_owned()
+            ),
+            "[{backend:?}]"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_flood_of_random_names_takes_no_label_and_a_used_name_earns_one() {
+    use api::metrics::names::WINDOW;
+    for db in TestDb::all_seeded().await {
+        let mut app = TestApp::new(db);
+        let backend = app.db.backend;
+        let clock = std::sync::Arc::new(api::metrics::ManualClock::default());
+        app.state.metrics =
+            std::sync::Arc::new(api::metrics::Metrics::new(Vec::new(), clock.clone()));
+        let legit = "query PairingTable { pairings(first: 2) { nodes { title } } }";
+        for window in 0..3 {
+            // A flood of fresh names in every window (each runs: it is a valid operation).
+            let flood: Vec<String> = (0..500)
+                .map(|i| format!("query Flood{window}x{i} {{ __typename }}"))
+                .collect();
+            let batches: Vec<Value> = flood
+                .chunks(10)
+                .map(|chunk| Value::Array(chunk.iter().map(|q| json!({ "query": q })).collect()))
+                .collect();
+            for batch in batches {
+                let request = Request::post("/graphql")
+                    .header(header::CONTENT_TYPE, "application/json")
+                    .body(Body::from(batch.to_string()))
+                    .unwrap();
+                assert_eq!(app.request(request).await.0, StatusCode::OK);
+            }
+            app.data(legit, json!({})).await;
+            assert_eq!(
+                has_label(&app, "PairingTable"),
+                window == 2,
+                "[{backend:?}] window {window}"
+            );
+            clock.advance(WINDOW);
+        }
+        let lines = request_lines(&app);
+        assert!(
+            !lines.iter().any(|l| l.contains("Flood")),
+            "[{backend:?}] {lines:?}"
+        );
+        assert_eq!(app.state.metrics.labelled_names(), 1, "[{backend:?}]");
+        // `other` (1 500 flood operations and the legitimate name's first two runs),
+        // `PairingTable`: nothing else is tracked.
+        assert_eq!(
+            lines,
+            [
+                "iuc_graphql_requests_total{operation=\"PairingTable\",outcome=\"ok\"} 1",
+                "iuc_graphql_requests_total{operation=\"other\",outcome=\"ok\"} 1502",
+            ],
+            "[{backend:?}]"
+        );
+    }
 }

@@ -11,7 +11,7 @@ use crate::db::StatementCounter;
 use crate::graphql::guard::DocumentCache;
 use crate::graphql::limits::{Limits, TypeTable};
 use crate::graphql::{IucSchema, SchemaOptions};
-use crate::metrics::Metrics;
+use crate::metrics::{self, Metrics, SystemClock};
 use crate::persisted::{ApqCache, TrustedDocuments};
 use crate::ratelimit::{RateLimiter, RateLimits};
 
@@ -164,7 +164,14 @@ impl AppState {
                     settings.max_concurrent_requests,
                 ))
             }),
-            metrics: Arc::default(),
+            metrics: Arc::new(Metrics::new(
+                settings
+                    .trusted_documents
+                    .as_deref()
+                    .map(|t| metrics::names::operation_names(t.documents()))
+                    .unwrap_or_default(),
+                Arc::new(SystemClock),
+            )),
             settings: Arc::new(settings),
         }
     }

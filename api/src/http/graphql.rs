@@ -319,6 +319,7 @@ async fn handle(state: AppState, request: Request) -> Response {
     };
     let caller = caller(principal.as_ref(), address);
     let caller_kind = caller.kind();
+    let sender = crate::metrics::Sender::from(&caller);
     let budget = CallerBudget {
         limiter: state.limiter.clone(),
         caller,
@@ -405,7 +406,7 @@ async fn handle(state: AppState, request: Request) -> Response {
     }
     let Ok(answers) = executed else {
         for name in &names {
-            state.metrics.operation(name, Outcome::Timeout);
+            state.metrics.operation(name, Outcome::Timeout, sender);
         }
         let label = match (&names[..], batched) {
             ([one], false) => one.as_str(),
@@ -431,7 +432,9 @@ async fn handle(state: AppState, request: Request) -> Response {
 
     // Metrics.
     for answer in &answers {
-        state.metrics.operation(&answer.name, answer.outcome);
+        state
+            .metrics
+            .operation(&answer.name, answer.outcome, sender);
         if answer.outcome == Outcome::RateLimited {
             state.metrics.rate_limited(caller_kind);
         }
