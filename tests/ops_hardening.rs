@@ -258,3 +258,48 @@ async fn a_flood_of_random_names_takes_no_label_and_a_used_name_earns_one() {
         );
     }
 }
+
+// ---------------------------------------------------------------- CSV cells
+
+#[tokio::test]
+async fn csv_cells_that_would_run_as_formulas_stay_text_also_after_leading_blanks() {
+    use sea_orm::ConnectionTrait;
+    let titles = [
+        ("rome-yantai", " =1+1"),
+        (
+            "barnsley-liuzhou",
+            "\n=HYPERLINK(\"http://evil.example\",\"x\")",
+        ),
+    ];
+    for app in TestApp::all_seeded().await {
+        let backend = app.db.backend;
+        for (slug, title) in titles {
+            let statement = sea_orm::Statement::from_sql_and_values(
+                app.db.conn.get_database_backend(),
+                match app.db.conn.get_database_backend() {
+                    sea_orm::DbBackend::Postgres => "UPDATE pairing SET title = $1 WHERE slug = $2",
+                    _ => "UPDATE pairing SET title = ? WHERE slug = ?",
+                },
+                [title.into(), slug.into()],
+            );
+            app.db.conn.execute_raw(statement).await.unwrap();
+        }
+        let admin =
+            api::service::keys::create(&app.db.conn, "ops", api::auth::Role::Admin, None, None)
+                .await
+                .unwrap_or_else(|e| panic!("a key: {}", e.message()))
+                .secret;
+        let request = Request::get("/export.csv")
+            .header(header::AUTHORIZATION, format!("Bearer {admin}"))
+            .body(Body::empty())
+            .unwrap();
+        let (status, _, csv) = app.request(request).await;
+        assert_eq!(status, StatusCode::OK, "[{backend:?}] {csv}");
+        // The title cell: quoted, an apostrophe first, the partner's text after it unchanged.
+        assert!(csv.contains("\"' =1+1\""), "[{backend:?}] {csv}");
+        assert!(
+            csv.contains("\"'\n=HYPERLINK(\"\"http://evil.example\"\",\"\"x\"\")\""),
+            "[{backend:?}] {csv}"
+        );
+    }
+}
