@@ -303,3 +303,72 @@ async fn csv_cells_that_would_run_as_formulas_stay_text_also_after_leading_blank
         );
     }
 }
+
+// ---------------------------------------------------------------- readiness
+
+fn readyz() -> Request<Body> {
+    Request::get("/readyz").body(Body::empty()).unwrap()
+}
+
+#[tokio::test]
+async fn readiness_says_what_is_wrong_in_our_words_and_logs_the_drivers() {
+    use sea_orm::ConnectionTrait;
+    // Not migrated: how many, and what to do.
+    for db in TestDb::all_empty().await {
+        let app = TestApp::new(db);
+        let (status, _, body) = app.request(readyz()).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+        assert!(
+            body.starts_with("not ready: ")
+                && body.contains(
+                    "migrations are not applied yet — run `iuc-graph migrate` or restart"
+                ),
+            "{body}"
+        );
+    }
+
+    // The database is gone: SQLite's pool closed; PostgreSQL's database dropped under it.
+    for db in TestDb::all().await {
+        let backend = db.backend;
+        let app = TestApp::new(db);
+        match backend {
+            crate::common::Backend::Sqlite => app.db.conn.clone().close().await.unwrap(),
+            crate::common::Backend::Postgres => {
+                let admin = sea_orm::Database::connect(crate::common::postgres_url().unwrap())
+                    .await
+                    .unwrap();
+                let name = app.db.url.rsplit('/').next().unwrap().to_owned();
+                admin
+                    .execute_unprepared(&format!("DROP DATABASE \"{name}\" WITH (FORCE)"))
+                    .await
+                    .unwrap();
+                admin.close().await.ok();
+            }
+        }
+        let (status, _, body) = app.request(readyz()).await;
+        assert_eq!(
+            status,
+            StatusCode::SERVICE_UNAVAILABLE,
+            "[{backend:?}] {body}"
+        );
+        assert_eq!(
+            body, "not ready: the database does not answer",
+            "[{backend:?}]"
+        );
+        // What the log line's `detail` carries: the driver's own text. (Read from the check
+        // itself rather than from a captured log: tracing's per-callsite interest cache makes
+        // a test-local subscriber miss events when other tests run alongside.)
+        let reason = api::db::readiness(&app.db.conn).await.unwrap_err();
+        let driver_texts: &[&str] = match backend {
+            crate::common::Backend::Sqlite => &["Connection closed"],
+            // The pool's killed connection first, then the missing database.
+            crate::common::Backend::Postgres => &["terminating connection", "does not exist"],
+        };
+        assert!(
+            driver_texts.iter().any(|t| reason.detail().contains(t)),
+            "[{backend:?}] {}",
+            reason.detail()
+        );
+        assert_eq!(reason.public(), "the database does not answer");
+    }
+}

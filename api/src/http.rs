@@ -155,16 +155,18 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
     graphql::get(State(state), request).await
 }
 
-/// Ready when the database answers and every migration is applied; 503 with the reason
-/// otherwise. Load balancers route to ready instances only.
+/// Ready when the database answers and every migration is applied; 503 with the reason in our
+/// words otherwise (the driver's error text goes to the log: it can name hosts, users and
+/// databases). Load balancers route to ready instances only.
 async fn readyz(State(state): State<AppState>) -> Response {
     match crate::db::readiness(&state.db).await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(reason) => {
-            tracing::warn!(%reason, "not ready");
+            let public = reason.public();
+            tracing::warn!(reason = %public, detail = %reason.detail(), "not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("not ready: {reason}"),
+                format!("not ready: {public}"),
             )
                 .into_response()
         }
