@@ -14,6 +14,7 @@ mod hostile;
 mod limits;
 mod migrations;
 mod operations;
+mod ops_hardening;
 mod read_api;
 mod readme;
 mod schema;

@@ -295,6 +295,11 @@ pub struct ServeArgs {
     /// `*` for any; empty: no CORS headers (browsers on other origins are refused).
     #[arg(long, env = "IUC_CORS_ORIGINS", default_value = "")]
     pub cors_origins: String,
+
+    /// Reverse proxies whose `X-Forwarded-For` / `Forwarded` headers are believed, as
+    /// comma-separated CIDRs (`10.0.0.0/8,::1/128`); empty: none, the TCP peer is the client.
+    #[arg(long, env = "IUC_TRUSTED_PROXIES", default_value = "")]
+    pub trusted_proxies: String,
 }
 
 impl Default for ServeArgs {
@@ -329,6 +334,7 @@ impl Default for ServeArgs {
             document_cache_size: 256,
             trusted_documents: None,
             cors_origins: String::new(),
+            trusted_proxies: String::new(),
         }
     }
 }

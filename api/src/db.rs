@@ -151,22 +151,51 @@ pub async fn connect_with(
     Ok((db, counter))
 }
 
-/// Whether the database answers and every migration this binary knows is applied; the reason
-/// when not.
-pub async fn readiness(db: &DatabaseConnection) -> Result<(), String> {
+/// Why the server is not ready: what the readiness check answers in its own words, and what
+/// it logs.
+#[derive(Debug)]
+pub enum NotReady {
+    /// The database did not answer (the driver's error, for the log only: it can name hosts,
+    /// users and databases).
+    Unreachable(DbErr),
+    /// Migrations this binary knows are not applied yet.
+    Pending { names: Vec<String>, known: usize },
+}
+
+impl NotReady {
+    /// What `/readyz` says: our words, never the driver's.
+    pub fn public(&self) -> String {
+        match self {
+            NotReady::Unreachable(_) => "the database does not answer".to_owned(),
+            NotReady::Pending { names, known } => format!(
+                "{} of {known} migrations are not applied yet — run `iuc-graph migrate` or restart",
+                names.len()
+            ),
+        }
+    }
+
+    /// What the log says: the driver's error, or the pending migrations by name.
+    pub fn detail(&self) -> String {
+        match self {
+            NotReady::Unreachable(error) => error.to_string(),
+            NotReady::Pending { names, .. } => format!("pending: {}", names.join(", ")),
+        }
+    }
+}
+
+/// Whether the database answers and every migration this binary knows is applied; why not
+/// otherwise.
+pub async fn readiness(db: &DatabaseConnection) -> Result<(), NotReady> {
     let pending = Migrator::get_pending_migrations(db)
         .await
-        .map_err(|e| format!("the database does not answer: {e}"))?;
+        .map_err(NotReady::Unreachable)?;
     if pending.is_empty() {
         Ok(())
     } else {
-        let names: Vec<String> = pending.iter().map(|m| m.name().to_owned()).collect();
-        Err(format!(
-            "{} of {} migrations are not applied: {}",
-            names.len(),
-            Migrator::migrations().len(),
-            names.join(", ")
-        ))
+        Err(NotReady::Pending {
+            names: pending.iter().map(|m| m.name().to_owned()).collect(),
+            known: Migrator::migrations().len(),
+        })
     }
 }
 

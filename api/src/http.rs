@@ -18,6 +18,7 @@ use tracing::Instrument;
 
 pub use graphql::{MediaType, negotiate};
 
+use crate::client_addr::{self, ClientAddr};
 use crate::state::AppState;
 
 /// The request id header: accepted from the client (or a proxy) when sane, generated otherwise,
@@ -39,7 +40,7 @@ pub fn app(state: AppState) -> Router {
         .layer(CatchPanicLayer::custom(move |panic| {
             panicked(&counters, panic)
         }))
-        .layer(middleware::from_fn(request_span))
+        .layer(middleware::from_fn_with_state(state.clone(), request_span))
         .with_state(state);
     match cors {
         Some(cors) => router.layer(cors),
@@ -123,17 +124,28 @@ fn request_id(headers: &HeaderMap) -> String {
     format!("{:016x}{:08x}", nanos, (n as u32) ^ std::process::id())
 }
 
-/// One span per HTTP request (method, path, request id, and the GraphQL operation name once
-/// known), the request id on the response, and one log line per request.
-async fn request_span(request: Request, next: Next) -> Response {
+/// One span per HTTP request (method, path, request id, the client's address, and the
+/// GraphQL operation name once known), the request id on the response, and one log line per
+/// request. The client's address (`client_addr.rs`) is stored in the request for the handlers.
+async fn request_span(State(state): State<AppState>, mut request: Request, next: Next) -> Response {
     let id = request_id(request.headers());
+    let client = client_addr::client(
+        &state.settings.trusted_proxies,
+        request.headers(),
+        request.extensions(),
+    );
+    request.extensions_mut().insert(ClientAddr(client));
     let span = tracing::info_span!(
         "request",
         method = %request.method(),
         path = %request.uri().path(),
         request_id = %id,
+        client = tracing::field::Empty,
         operation = tracing::field::Empty,
     );
+    if let Some(client) = client {
+        span.record("client", tracing::field::display(client));
+    }
     let started = Instant::now();
     let mut response = next.run(request).instrument(span.clone()).await;
     span.in_scope(|| {
@@ -174,16 +186,18 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
     graphql::get(State(state), request).await
 }
 
-/// Ready when the database answers and every migration is applied; 503 with the reason
-/// otherwise. Load balancers route to ready instances only.
+/// Ready when the database answers and every migration is applied; 503 with the reason in our
+/// words otherwise (the driver's error text goes to the log: it can name hosts, users and
+/// databases). Load balancers route to ready instances only.
 async fn readyz(State(state): State<AppState>) -> Response {
     match crate::db::readiness(&state.db).await {
         Ok(()) => (StatusCode::OK, "ready").into_response(),
         Err(reason) => {
-            tracing::warn!(%reason, "not ready");
+            let public = reason.public();
+            tracing::warn!(reason = %public, detail = %reason.detail(), "not ready");
             (
                 StatusCode::SERVICE_UNAVAILABLE,
-                format!("not ready: {reason}"),
+                format!("not ready: {public}"),
             )
                 .into_response()
         }

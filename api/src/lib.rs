@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod client_addr;
 pub mod config;
 pub mod db;
 pub mod error;

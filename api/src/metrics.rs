@@ -2,8 +2,11 @@
 //! histograms do not justify a metrics stack), and the per-request scope that lets the database
 //! callback and the loaders attribute their work to the request that caused it.
 //!
-//! Operation names come from clients, so the number of distinct names kept as label values is
-//! capped (`MAX_OPERATION_NAMES`); later names are counted under `other`.
+//! Operation names come from clients, so which of them get a label of their own is decided by
+//! `names.rs` (trusted documents, keyed callers, anonymous names that proved themselves over
+//! time; at most `names::MAX_LABELLED`); the rest are counted under `other`.
+
+pub mod names;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -12,8 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use sea_orm::DatabaseConnection;
 
-/// Distinct operation names kept as label values; the rest are counted as `other`.
-const MAX_OPERATION_NAMES: usize = 200;
+use names::Labels;
+pub use names::{Clock, ManualClock, Sender, SystemClock};
 
 /// Request latency buckets, in seconds.
 const LATENCY_BUCKETS: &[f64] = &[
@@ -132,7 +135,9 @@ struct OperationStats {
 
 #[derive(Default)]
 struct Inner {
-    /// operation name → its counts.
+    /// Which names are labelled.
+    labels: Labels,
+    /// label (a labelled operation name, `anonymous`, `other`, `batch`) → its counts.
     operations: BTreeMap<String, OperationStats>,
     statements: Option<Histogram>,
     /// loader → keys per batch.
@@ -158,44 +163,64 @@ impl Metrics {
         f(&mut inner)
     }
 
-    /// The entry of a client-chosen operation name (`anonymous` without one; `other` once
-    /// `MAX_OPERATION_NAMES` are in use). Allocates only for a new name.
-    fn stats<'a>(inner: &'a mut Inner, name: &str) -> Option<&'a mut OperationStats> {
-        let name = if name.is_empty() { "anonymous" } else { name };
-        let name = if inner.operations.contains_key(name)
-            || inner.operations.len() < MAX_OPERATION_NAMES
-        {
-            name
-        } else {
-            "other"
-        };
-        if !inner.operations.contains_key(name) {
+    /// Metrics whose labels always include the operations named in `trusted` (the trusted
+    /// documents' names), on `clock`.
+    pub fn new(trusted: Vec<String>, clock: Arc<dyn Clock>) -> Self {
+        Self {
+            inner: Mutex::new(Inner {
+                labels: Labels::new(trusted, clock),
+                ..Inner::default()
+            }),
+            operations: AtomicU64::new(0),
+        }
+    }
+
+    /// The entry of `label` (always there: made when missing). Allocates only for a new label.
+    fn stats<'a>(inner: &'a mut Inner, label: &str) -> Option<&'a mut OperationStats> {
+        if !inner.operations.contains_key(label) {
             inner.operations.insert(
-                name.to_owned(),
+                label.to_owned(),
                 OperationStats {
                     outcomes: [0; Outcome::ALL.len()],
                     latency: Histogram::new(LATENCY_BUCKETS),
                 },
             );
         }
-        inner.operations.get_mut(name)
+        inner.operations.get_mut(label)
     }
 
-    /// Counts one operation with its outcome.
-    pub fn operation(&self, name: &str, outcome: Outcome) {
+    /// Counts one operation with its outcome, under its name when the name has (or by this use
+    /// earns) a label, else under `other`; `anonymous` without a name.
+    pub fn operation(&self, name: &str, outcome: Outcome, sender: Sender) {
         self.operations.fetch_add(1, Ordering::Relaxed);
+        let ran = matches!(outcome, Outcome::Ok | Outcome::Error);
         self.with(|inner| {
-            if let Some(stats) = Self::stats(inner, name) {
+            let mut released = Vec::new();
+            let label = match name {
+                "" => "anonymous",
+                _ if inner.labels.admit(name, sender, ran, &mut released) => name,
+                _ => "other",
+            };
+            for gone in released {
+                inner.operations.remove(&gone);
+            }
+            if let Some(stats) = Self::stats(inner, label) {
                 stats.outcomes[outcome.index()] += 1;
             }
         });
     }
 
-    /// Records one HTTP request's latency (labelled by its operation, or `batch`) and its SQL
-    /// statements.
+    /// Records one HTTP request's latency (labelled by its operation as `operation` counted it,
+    /// or `batch`) and its SQL statements.
     pub fn request(&self, name: &str, seconds: f64, statements: u64) {
         self.with(|inner| {
-            if let Some(stats) = Self::stats(inner, name) {
+            let label = match name {
+                "" => "anonymous",
+                "batch" => "batch",
+                _ if inner.labels.labelled(name) => name,
+                _ => "other",
+            };
+            if let Some(stats) = Self::stats(inner, label) {
                 stats.latency.observe(seconds);
             }
             inner
@@ -203,6 +228,11 @@ impl Metrics {
                 .get_or_insert_with(|| Histogram::new(STATEMENT_BUCKETS))
                 .observe(statements as f64);
         });
+    }
+
+    /// Names holding a label slot now (bounded by `names::MAX_LABELLED`).
+    pub fn labelled_names(&self) -> usize {
+        self.with(|inner| inner.labels.slots())
     }
 
     /// Records the number of keys of one DataLoader batch.

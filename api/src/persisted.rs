@@ -126,6 +126,11 @@ impl TrustedDocuments {
         self.0.contains_key(hash)
     }
 
+    /// The documents, in no particular order (the metrics label their operations' names).
+    pub fn documents(&self) -> impl Iterator<Item = &str> {
+        self.0.values().map(String::as_str)
+    }
+
     pub fn len(&self) -> usize {
         self.0.len()
     }

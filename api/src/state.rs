@@ -5,6 +5,7 @@ use std::time::Duration;
 
 use sea_orm::DatabaseConnection;
 
+use crate::client_addr::TrustedProxies;
 use crate::config::ServeArgs;
 use crate::db::StatementCounter;
 use crate::graphql::guard::DocumentCache;
@@ -12,7 +13,7 @@ use crate::graphql::inputs::InputLimits;
 use crate::graphql::limits::Limits;
 use crate::graphql::shape::TypeTable;
 use crate::graphql::{IucSchema, SchemaOptions};
-use crate::metrics::Metrics;
+use crate::metrics::{self, Metrics, SystemClock};
 use crate::persisted::{ApqCache, TrustedDocuments};
 use crate::ratelimit::{RateLimiter, RateLimits};
 
@@ -48,6 +49,8 @@ pub struct Settings {
     pub trusted_documents: Option<Arc<TrustedDocuments>>,
     /// CORS origins; `["*"]` for any, empty for none.
     pub cors_origins: Vec<String>,
+    /// Proxies whose forwarding headers name the client (rate limits, logs).
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Default for Settings {
@@ -60,6 +63,7 @@ impl Settings {
     /// The settings `args` describe; fails when the trusted-documents manifest cannot be read.
     pub fn from_args(args: &ServeArgs) -> Result<Self, String> {
         let mut settings = Self::without_documents(args);
+        settings.trusted_proxies = TrustedProxies::parse(&args.trusted_proxies)?;
         if let Some(path) = &args.trusted_documents {
             settings.trusted_documents = Some(Arc::new(TrustedDocuments::load(path)?));
         }
@@ -112,6 +116,7 @@ impl Settings {
                 .filter(|o| !o.is_empty())
                 .map(str::to_owned)
                 .collect(),
+            trusted_proxies: TrustedProxies::default(),
         }
     }
 }
@@ -180,7 +185,14 @@ impl AppState {
                     settings.max_concurrent_requests,
                 ))
             }),
-            metrics: Arc::default(),
+            metrics: Arc::new(Metrics::new(
+                settings
+                    .trusted_documents
+                    .as_deref()
+                    .map(|t| metrics::names::operation_names(t.documents()))
+                    .unwrap_or_default(),
+                Arc::new(SystemClock),
+            )),
             settings: Arc::new(settings),
         }
     }

@@ -22,13 +22,12 @@
 //! - The client may ask for the operation's cost with `extensions: {"cost": true}`; the
 //!   response's `extensions.cost` then holds `{"requested": …, "limit": …}`.
 
-use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Instant;
 
 use async_graphql::Variables;
 use axum::body::Body;
-use axum::extract::{ConnectInfo, Request, State};
+use axum::extract::{Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
@@ -337,6 +336,8 @@ struct Progress {
     batched: bool,
     /// The request's SQL statements, once it runs.
     scope: Option<Arc<RequestScope>>,
+    /// Who sent it, for the metrics' operation labels.
+    sender: crate::metrics::Sender,
 }
 
 /// The `504` of a request cut by the timeout, with its metrics.
@@ -347,7 +348,7 @@ fn timed_out(
     started: Instant,
 ) -> Response {
     for name in &progress.names {
-        state.metrics.operation(name, Outcome::Timeout);
+        state.metrics.operation(name, Outcome::Timeout, progress.sender);
     }
     let label = match (&progress.names[..], progress.batched) {
         ([one], false) => one.as_str(),
@@ -400,12 +401,16 @@ async fn respond(
     } else {
         None
     };
-    let address = parts
-        .extensions
-        .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.ip());
+    let address = crate::client_addr::client(
+        &state.settings.trusted_proxies,
+        &parts.headers,
+        &parts.extensions,
+    );
     let caller = caller(principal.as_ref(), address);
     let caller_kind = caller.kind();
+    let sender = crate::metrics::Sender::from(&caller);
+    progress.sender = sender;
+    let sender = crate::metrics::Sender::from(&caller);
     let budget = CallerBudget {
         limiter: state.limiter.clone(),
         caller,
@@ -421,7 +426,7 @@ async fn respond(
         RequestScope::run(scope.clone(), run(state, &auth, operations)).await
     };
     let statements = scope.statements.load(std::sync::atomic::Ordering::Relaxed);
-    record(state, &answers, batched, caller_kind, started, statements);
+    record(state, &answers, batched, (caller_kind, sender), started, statements);
     finish(state, parts, media, answers, batched)
 }
 
@@ -517,12 +522,14 @@ fn record(
     state: &AppState,
     answers: &[Answer],
     batched: bool,
-    caller_kind: &'static str,
+    (caller_kind, sender): (&'static str, crate::metrics::Sender),
     started: Instant,
     statements: u64,
 ) {
     for answer in answers {
-        state.metrics.operation(&answer.name, answer.outcome);
+        state
+            .metrics
+            .operation(&answer.name, answer.outcome, sender);
         if answer.outcome == Outcome::RateLimited {
             state.metrics.rate_limited(caller_kind);
         }

@@ -288,11 +288,11 @@ fn write_csv_row(out: &mut String, fields: impl IntoIterator<Item = String>) {
     out.push_str("\r\n");
 }
 
-/// One field. A text that a spreadsheet would take for a formula (it starts with `=`, `+`, `-`,
-/// `@`, a tab or a carriage return) gets a leading apostrophe, the usual defence against CSV
-/// injection (OWASP): partners write titles, administrators open the file.
+/// One field. A text that a spreadsheet would take for a formula gets a leading apostrophe,
+/// the usual defence against CSV injection (OWASP): partners write titles, administrators open
+/// the file. See `is_formula` for what counts.
 fn write_csv_field(out: &mut String, field: &str) {
-    let guard = field.starts_with(['=', '+', '-', '@', '\t', '\r']);
+    let guard = is_formula(field);
     let quote = guard || field.contains([',', '"', '\r', '\n']);
     if quote {
         out.push('"');
@@ -309,6 +309,45 @@ fn write_csv_field(out: &mut String, field: &str) {
     if quote {
         out.push('"');
     }
+}
+
+/// Whether a spreadsheet could run `field` as a formula: it starts with `=`, `+`, `-`, `@`, a
+/// tab or a carriage return (OWASP's list), also after leading whitespace, control or invisible
+/// characters, which spreadsheets skip before they look for a formula (" =1+1",
+/// "\n=HYPERLINK(…)", "\u{0}@SUM(1)"). A field that is entirely a plain number ("-15.0797",
+/// "+3", "1e5") is not guarded: the pairings table has numeric columns (coordinates,
+/// populations), a spreadsheet reads such a cell as that number and runs nothing, and an
+/// apostrophe would turn it into text and break sums and sorting.
+fn is_formula(field: &str) -> bool {
+    if field.starts_with(['\t', '\r']) {
+        return true;
+    }
+    let visible = field.trim_start_matches(|c: char| {
+        c.is_whitespace()
+            || c.is_control()
+            || matches!(c, '\u{200b}'..='\u{200d}' | '\u{2060}' | '\u{feff}')
+    });
+    visible.starts_with(['=', '+', '-', '@']) && !is_plain_number(field)
+}
+
+/// An optional sign, digits with at most one decimal point, an optional exponent; nothing else
+/// (no spaces, no `inf` or `NaN`).
+fn is_plain_number(field: &str) -> bool {
+    let unsigned = field.strip_prefix(['-', '+']).unwrap_or(field);
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e.strip_prefix(['-', '+']).unwrap_or(e))),
+        None => (unsigned, None),
+    };
+    let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
+    let mantissa_ok = match mantissa.split_once('.') {
+        Some((whole, fraction)) => {
+            (digits(whole) || whole.is_empty())
+                && (digits(fraction) || fraction.is_empty())
+                && !(whole.is_empty() && fraction.is_empty())
+        }
+        None => digits(mantissa),
+    };
+    mantissa_ok && exponent.is_none_or(digits)
 }
 
 /// Sorts a dataset into export order (see the module's documentation). Participants and
@@ -925,6 +964,67 @@ mod tests {
         assert_eq!(field(""), "");
         assert_eq!(field("São Leopoldo"), "São Leopoldo");
         assert_eq!(field("=HYPERLINK(\"x\")"), "\"'=HYPERLINK(\"\"x\"\")\"");
-        assert_eq!(field("-1"), "\"'-1\"");
+        // A plain number is a number, not a formula (see `is_formula`).
+        assert_eq!(field("-1"), "-1");
+        assert_eq!(field("-15.0797"), "-15.0797");
+    }
+
+    #[test]
+    fn formulas_are_guarded_after_any_leading_whitespace_or_control_characters() {
+        let skipped = [
+            "", " ", "  ", "\n", "\r\n", "\t", "\u{0}", "\u{7}", "\u{1b}", "\u{7f}", "\u{85}",
+            "\u{a0}", "\u{2003}", "\u{3000}", "\u{200b}", "\u{feff}", " \u{0}\n",
+        ];
+        let formulas = [
+            "=1+1",
+            "+1+1",
+            "-2+3",
+            "@SUM(1)",
+            "=HYPERLINK(\"http://x\")",
+            "-2",
+        ];
+        for prefix in skipped {
+            for formula in formulas {
+                let text = format!("{prefix}{formula}");
+                if prefix.is_empty() && formula == "-2" {
+                    continue; // a plain number
+                }
+                let out = field(&text);
+                assert!(out.starts_with("\"'"), "{text:?} → {out:?}");
+                assert!(is_formula(&text), "{text:?}");
+            }
+        }
+        for text in ["\tplain", "\rplain"] {
+            assert!(is_formula(text), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn plain_numbers_and_ordinary_text_are_left_alone() {
+        for text in [
+            "-15.0797",
+            "+3",
+            "-0",
+            "1e5",
+            "-1.5E-3",
+            ".5",
+            "-.5",
+            "12.",
+            "Rome – Yantai",
+            "São Leopoldo",
+            "a=b",
+            "x@y.org",
+            "2017-03",
+            " padded",
+            "",
+        ] {
+            assert!(!is_formula(text), "{text:?}");
+        }
+        for text in [
+            "-", "+", "-.", "-1e", "-1e+", "-1.2.3", "-1 ", " -1", "-inf", "-NaN", "-1+1", "--1",
+            "-0x10",
+        ] {
+            assert!(is_formula(text), "{text:?}");
+        }
     }
 }
