@@ -345,3 +345,181 @@ async fn a_valid_api_key_has_its_own_larger_budget() {
         );
     }
 }
+
+#[tokio::test]
+async fn in_a_batch_each_operation_meets_the_rate_limit_and_what_ran_is_not_refused() {
+    for db in TestDb::all_seeded().await {
+        let mut settings = api::state::Settings::default();
+        // 300 units: two operations of 101 fit, the third does not.
+        settings.rate_limits.anonymous = 300;
+        let app = TestApp::with_settings(db, settings);
+        let one =
+            json!({ "query": "{ pairings(first: 50) { nodes { programmeRegion { name } } } }" });
+        let batch = json!([one, one, one]);
+        let (status, headers, body) = app.request(post(&batch)).await;
+        assert_eq!(status, StatusCode::OK, "two of three ran: {body}");
+        assert!(headers.get(header::RETRY_AFTER).is_none());
+        let answers: Vec<Value> = serde_json::from_str(&body).unwrap();
+        assert!(answers[0]["data"]["pairings"].is_object(), "{body}");
+        assert!(answers[1]["data"]["pairings"].is_object(), "{body}");
+        assert_eq!(code(&answers[2]), "RATE_LIMITED", "{body}");
+        assert!(
+            answers[2]["errors"][0]["extensions"]["retryAfter"]
+                .as_u64()
+                .is_some()
+        );
+        // Now nothing fits: the whole batch is refused, and that is a 429.
+        let (status, headers, body) = app.request(post(&json!([one, one]))).await;
+        assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "{body}");
+        assert!(headers.get(header::RETRY_AFTER).is_some());
+    }
+}
+
+#[tokio::test]
+async fn an_answer_larger_than_the_output_budget_stops_with_its_code() {
+    for db in TestDb::all_seeded().await {
+        let settings = api::state::Settings {
+            max_response_bytes: 20_000,
+            ..Default::default()
+        };
+        let app = TestApp::with_settings(db, settings);
+        // Small answers pass.
+        app.data("{ pairings(first: 2) { nodes { title } } }", json!({}))
+            .await;
+        // Every pairing with its texts, through the loaders: stopped while it is built.
+        let query = "{ pairings(first: 100) { nodes { title summary description ucap { sections { body } } \
+                     participants { place { ... on City { name notes } } } } } }";
+        let response = app.graphql(query, json!({})).await;
+        assert_eq!(code(&response), "RESPONSE_TOO_LARGE", "{response}");
+        assert_eq!(response["errors"][0]["extensions"]["limit"], 20_000);
+        assert_eq!(
+            response["errors"].as_array().unwrap().len(),
+            1,
+            "{response}"
+        );
+        // Introspection, which no loader hands out, is checked on the written answer.
+        let response = app
+            .graphql(
+                "{ __schema { types { name description fields { name description } } } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(code(&response), "RESPONSE_TOO_LARGE", "{response}");
+    }
+}
+
+/// GraphiQL's introspection query (graphql-js `getIntrospectionQuery`, with descriptions,
+/// deprecated inputs and `specifiedByURL`).
+const INTROSPECTION: &str = r#"query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args(includeDeprecated: true) { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description specifiedByURL
+  fields(includeDeprecated: true) {
+    name description args(includeDeprecated: true) { ...InputValue }
+    type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue {
+  name description type { ...TypeRef } defaultValue isDeprecated deprecationReason
+}
+fragment TypeRef on __Type {
+  kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } }
+}"#;
+
+#[tokio::test]
+async fn introspection_is_costed_by_the_lengths_of_its_lists() {
+    let app = TestApp::new(TestDb::all().await.remove(0));
+    let ask = |query: &str| post(&json!({ "query": query, "extensions": { "cost": true } }));
+    // GraphiQL's own query runs, and costs what its answer holds.
+    let (status, _, body) = app.request(ask(INTROSPECTION)).await;
+    assert_eq!(status, StatusCode::OK);
+    let response: Value = serde_json::from_str(&body).unwrap();
+    assert!(response.get("errors").is_none(), "{response}");
+    let cost = response["extensions"]["cost"]["requested"]
+        .as_u64()
+        .unwrap();
+    // One per object of the answer (the types, their fields, each `ofType` link …), so the
+    // cost bounds the answer; the figure the README quotes.
+    fn objects(value: &Value) -> u64 {
+        match value {
+            Value::Object(map) => 1 + map.values().map(objects).sum::<u64>(),
+            Value::Array(items) => items.iter().map(objects).sum(),
+            _ => 0,
+        }
+    }
+    let held = objects(&response["data"]["__schema"]);
+    assert!(cost >= held, "cost {cost} < {held} objects in the answer");
+    assert!(
+        cost <= held + held / 4,
+        "cost {cost} far above {held} objects"
+    );
+    assert!(
+        (1_500..=4_000).contains(&cost),
+        "the README says about 2,400: {cost}"
+    );
+    // Each level of `possibleTypes { interfaces { … } }` multiplies: refused long before
+    // the answer would be built, although the query is 200 bytes.
+    let mut selection = String::from("name");
+    for level in 0..10 {
+        // Outermost (the last wrapped) first: `possibleTypes` of Node, their `interfaces` …
+        let field = if (9 - level) % 2 == 0 {
+            "possibleTypes"
+        } else {
+            "interfaces"
+        };
+        selection = format!("{field} {{ {selection} }}");
+    }
+    let response = app
+        .graphql(
+            &format!("{{ __type(name: \"Node\") {{ {selection} }} }}"),
+            json!({}),
+        )
+        .await;
+    assert_eq!(code(&response), "QUERY_TOO_COMPLEX", "{response}");
+}
+
+#[tokio::test]
+async fn a_panic_in_a_request_is_a_masked_500_and_the_server_keeps_serving() {
+    use axum::routing::get;
+    use tower::ServiceExt;
+    let app = TestApp::new(TestDb::all().await.remove(0));
+    async fn boom() -> &'static str {
+        panic!("secret detail")
+    }
+    let router = api::http::guarded(
+        api::http::routes().route("/boom", get(boom)),
+        app.state.clone(),
+    );
+    let response = router
+        .clone()
+        .oneshot(Request::get("/boom").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
+    let body = http_body_util::BodyExt::collect(response.into_body())
+        .await
+        .unwrap()
+        .to_bytes();
+    let body = String::from_utf8_lossy(&body);
+    assert!(
+        body.contains("INTERNAL_SERVER_ERROR") && !body.contains("secret"),
+        "{body}"
+    );
+    let health = router
+        .oneshot(Request::get("/healthz").body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let metrics = app.state.metrics.render(0, &app.db.conn);
+    assert!(metrics.contains("iuc_panics_total 1"), "{metrics}");
+}

@@ -8,9 +8,9 @@ mod decode;
 
 mod export;
 mod graphiql;
+mod hostile;
 mod http_graphql;
 mod http_spec;
-mod hostile;
 mod limits;
 mod migrations;
 mod operations;

@@ -27,15 +27,26 @@ pub const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The application's router. Tests drive it directly with `tower::ServiceExt::oneshot`.
 pub fn app(state: AppState) -> Router {
-    let cors = cors(&state.settings.cors_origins);
-    let counters = state.metrics.clone();
-    let router = Router::new()
+    guarded(routes(), state)
+}
+
+/// Every route of the application, without the layers every request passes through.
+pub fn routes() -> Router<AppState> {
+    Router::new()
         .route("/graphql", get(graphql_get).post(graphql::post))
         .route("/graphiql/{asset}", get(graphiql_asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
         .merge(crate::export_http::routes())
+}
+
+/// `routes` with the layers every request passes through: a panic becomes a masked `500`, the
+/// request's span and id, CORS.
+pub fn guarded(routes: Router<AppState>, state: AppState) -> Router {
+    let cors = cors(&state.settings.cors_origins);
+    let counters = state.metrics.clone();
+    let router = routes
         // Inside the request's span, so that the panic's log line carries the request id.
         .layer(CatchPanicLayer::custom(move |panic| {
             panicked(&counters, panic)

@@ -172,6 +172,7 @@ impl Metrics {
                 ..Inner::default()
             }),
             operations: AtomicU64::new(0),
+            panics: AtomicU64::new(0),
         }
     }
 

@@ -1,5 +1,6 @@
-//! Argument values checked before execution, whatever field they go to: text is plain text (no
-//! NUL, no other control character but tab and line breaks) and no longer than its limit,
+//! Argument values checked before execution, whatever field they go to: text is plain text
+//! (`text::check_plain`: no NUL, no other control character but tab and line breaks) and no
+//! longer than its limit,
 //! lists are no longer than theirs. Each refusal is `BAD_USER_INPUT` and names the argument
 //! (or the variable) and the limit.
 //!
@@ -36,22 +37,6 @@ impl Default for InputLimits {
             list: 500,
         }
     }
-}
-
-/// Why a text is not plain text, if it is not: the rule every text a client sends must meet.
-pub fn plain_text_problem(text: &str) -> Option<String> {
-    let bad = text
-        .chars()
-        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))?;
-    Some(if bad == '\0' {
-        "contains a NUL character (U+0000): text must be plain text".to_owned()
-    } else {
-        format!(
-            "contains the control character U+{:04X}: text must be plain text (tab and line \
-             breaks are allowed)",
-            bad as u32
-        )
-    })
 }
 
 /// Checks the request's variables and every literal argument of the document.
@@ -155,7 +140,9 @@ impl Checker {
     }
 
     fn text(&self, text: &str, site: &Site) -> Result<(), ServerError> {
-        if let Some(problem) = plain_text_problem(text) {
+        // The one plain-text rule (also the import's); a field's kind is not known here, so
+        // tabs and line breaks pass, as in free text.
+        if let Err(problem) = crate::text::check_plain(text, true) {
             return Err(refuse(format!("{site} {problem}")));
         }
         // Bytes bound characters from above: count characters only when it can matter.
@@ -228,7 +215,7 @@ mod tests {
         assert!(check_text(r#"{ a(s: "fine\ttext") }"#, serde_json::json!({})).is_ok());
         let nul = check_text(r#"{ a(f: {s: "x\u0000"}) }"#, serde_json::json!({})).unwrap_err();
         assert!(
-            nul.contains("argument `f.s` of `a`") && nul.contains("NUL"),
+            nul.contains("argument `f.s` of `a`") && nul.contains("U+0000"),
             "{nul}"
         );
         let var = check_text(

@@ -182,7 +182,7 @@ fn get_params(uri: &axum::http::Uri, max_nesting: usize) -> Result<Value, String
                         "`{key}` nests {nesting} levels deep; the most allowed is {max_nesting}"
                     ));
                 }
-                serde_json::from_str(&value).map_err(|e| format!("`{key}` is not JSON: {e}"))?
+                crate::json::from_str(&value).map_err(|e| format!("`{key}` is not JSON: {e}"))?
             }
             _ => Value::String(value),
         };
@@ -348,7 +348,9 @@ fn timed_out(
     started: Instant,
 ) -> Response {
     for name in &progress.names {
-        state.metrics.operation(name, Outcome::Timeout, progress.sender);
+        state
+            .metrics
+            .operation(name, Outcome::Timeout, progress.sender);
     }
     let label = match (&progress.names[..], progress.batched) {
         ([one], false) => one.as_str(),
@@ -426,7 +428,14 @@ async fn respond(
         RequestScope::run(scope.clone(), run(state, &auth, operations)).await
     };
     let statements = scope.statements.load(std::sync::atomic::Ordering::Relaxed);
-    record(state, &answers, batched, (caller_kind, sender), started, statements);
+    record(
+        state,
+        &answers,
+        batched,
+        (caller_kind, sender),
+        started,
+        statements,
+    );
     finish(state, parts, media, answers, batched)
 }
 
@@ -441,8 +450,8 @@ async fn request_params(
         Box::new(move |media| reject(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", &message))
     };
     let (objects, batched) = if parts.method == Method::GET {
-        let object = get_params(&parts.uri, state.settings.limits.max_nesting)
-            .map_err(|e| bad_request(e))?;
+        let object =
+            get_params(&parts.uri, state.settings.limits.max_nesting).map_err(&bad_request)?;
         (vec![object], false)
     } else {
         read_post(state, &parts.headers, body).await?
@@ -760,7 +769,8 @@ async fn read_post(
             json_too_deep(media, nesting, max_nesting)
         }));
     }
-    let value: Value = match serde_json::from_slice(&bytes) {
+    // Strict: a key named twice is refused (`{"query": A, "query": B}` must not run B).
+    let value: Value = match crate::json::from_slice(&bytes) {
         Ok(v) => v,
         Err(e) => {
             let message = format!("the request body is not JSON: {e}");
