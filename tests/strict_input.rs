@@ -321,3 +321,31 @@ async fn a_locked_sqlite_database_is_unavailable_not_an_internal_error() {
     assert_eq!(error.code(), "SERVICE_UNAVAILABLE", "{error:?}");
     drop(holder);
 }
+
+#[tokio::test]
+async fn out_of_range_integers_are_client_errors_with_a_code() {
+    for app in crate::common::TestApp::all_seeded().await {
+        for (query, variables) in [
+            (
+                "{ pairings(first: 2147483648) { totalCount } }",
+                serde_json::json!({}),
+            ),
+            (
+                "query($n: Int) { pairings(first: $n) { totalCount } }",
+                serde_json::json!({ "n": 2147483648u64 }),
+            ),
+            (
+                "{ pairings(first: 99999999999999999999999) { totalCount } }",
+                serde_json::json!({}),
+            ),
+        ] {
+            let response = app.graphql(query, variables).await;
+            let code = response["errors"][0]["extensions"]["code"].as_str();
+            assert!(
+                matches!(code, Some("BAD_USER_INPUT" | "GRAPHQL_VALIDATION_FAILED")),
+                "[{:?}] {query}: {response}",
+                app.db.backend
+            );
+        }
+    }
+}

@@ -896,10 +896,19 @@ fn too_large(limit: u64) -> async_graphql::ServerError {
 /// Shapes one executed operation's answer: its outcome, and its body as JSON text.
 fn answer(
     state: &AppState,
-    response: async_graphql::Response,
+    mut response: async_graphql::Response,
     cost: Option<u64>,
     name: String,
 ) -> Answer {
+    // Our resolvers give every error a code (`AppError`); field errors without one are
+    // async-graphql's own about an argument (an `Int` out of range, a value of the wrong type).
+    // Errors without a path are request errors: `request_error` codes those.
+    for error in response.errors.iter_mut().filter(|e| !e.path.is_empty()) {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            extensions.set("code", "BAD_USER_INPUT");
+        }
+    }
     // Errors before execution (validation, variables, an unknown operation) carry no path; a
     // field error always does.
     let executed = !(response.data == async_graphql::Value::Null
