@@ -308,7 +308,7 @@ impl<T: Send + Sync + 'static> Batcher<T> {
 
     /// Hands `value` out if the operation's output budget still allows it.
     fn charge<V: Weigh, E: From<BudgetExceeded>>(&self, value: V) -> Result<V, E> {
-        if self.waves.budget.charge(value.weigh()) {
+        if self.waves.budget.charge_with(|| value.weigh()) {
             Ok(value)
         } else {
             Err(E::from(BudgetExceeded))
@@ -347,11 +347,8 @@ impl<T: Send + Sync + 'static> Batcher<T> {
         self.waves.settle().await;
         self.waves.activity.fetch_add(1, Ordering::AcqRel);
         let values = self.inner.load_many(keys).await?;
-        let weight = values
-            .values()
-            .map(Weigh::weigh)
-            .fold(0, u64::saturating_add);
-        if self.waves.budget.charge(weight) {
+        let weigh = || values.values().map(Weigh::weigh).fold(0, u64::saturating_add);
+        if self.waves.budget.charge_with(weigh) {
             Ok(values)
         } else {
             Err(T::Error::from(BudgetExceeded))

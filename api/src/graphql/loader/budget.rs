@@ -63,6 +63,12 @@ impl OutputBudget {
         self.limit
     }
 
+    /// Takes what `weigh` says from the budget; false once it is spent (and from then on).
+    /// Without a limit nothing is weighed.
+    pub fn charge_with(&self, weigh: impl FnOnce() -> u64) -> bool {
+        self.limit == 0 || self.charge(weigh())
+    }
+
     /// Takes `bytes` from the budget; false once it is spent (and from then on).
     pub fn charge(&self, bytes: u64) -> bool {
         if self.limit == 0 {
