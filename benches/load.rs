@@ -20,7 +20,16 @@
 //! --only 1,3 (run only these operations), --server HOST:PORT (drive a server that is already
 //! running on a database generated with `--seed 1`, instead of generating one and starting it:
 //! for profiling; peak memory is then not reported).
+//!
+//! Soak mode: mixed reads, writes, new documents and many client identities against one server
+//! for a long time, its resident memory printed over time (`load/soak.rs` says what it sends):
+//!
+//!     cargo bench --bench load -- --soak --minutes 20 --backend sqlite
+//!
+//! (with --pairings N, first scale only, default 1000, and --clients C).
 
+#[path = "load/soak.rs"]
+mod soak;
 mod support;
 
 use std::net::SocketAddr;
@@ -40,6 +49,8 @@ struct Options {
     matrix: bool,
     only: Vec<usize>,
     server: Option<SocketAddr>,
+    soak: bool,
+    minutes: f64,
 }
 
 fn options() -> Options {
@@ -52,6 +63,8 @@ fn options() -> Options {
         matrix: false,
         only: Vec::new(),
         server: None,
+        soak: false,
+        minutes: 20.0,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -75,8 +88,10 @@ fn options() -> Options {
                     .collect()
             }
             "--server" => o.server = Some(value.parse().expect("--server takes HOST:PORT")),
-            "--matrix" => {
-                o.matrix = true;
+            "--minutes" => o.minutes = value.parse().expect("--minutes takes a number"),
+            "--matrix" | "--soak" => {
+                o.matrix |= args[i] == "--matrix";
+                o.soak |= args[i] == "--soak";
                 i += 1;
                 continue;
             }
@@ -340,6 +355,17 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    if o.soak {
+        let plan = soak::Plan {
+            backend: o.backend.clone(),
+            pairings: o.pairings[0],
+            clients: o.clients,
+            minutes: o.minutes,
+            postgres: o.postgres.clone(),
+        };
+        runtime.block_on(soak::soak(&plan));
+        return;
+    }
     if let Some(addr) = o.server {
         let rows = runtime.block_on(operations_on(&o, &[(addr, o.pairings[0])], &o.backend));
         print_table(&o, &rows);
