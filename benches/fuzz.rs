@@ -110,7 +110,7 @@ enum Outcome {
 }
 
 /// Longer than the server's own request timeout (15 s), so that a timeout here is a stall.
-const CASE_TIMEOUT: Duration = Duration::from_secs(25);
+const CASE_TIMEOUT: Duration = Duration::from_secs(20);
 
 async fn send(addr: SocketAddr, case: &Case) -> Outcome {
     let Ok(mut client) = Client::open(addr, None).await else {
@@ -321,7 +321,9 @@ impl Target {
     }
 }
 
-/// Runs cases `first..first + n` with `concurrency` at once; their numbers and outcomes.
+/// Runs cases `first..first + n` with `concurrency` at once; their numbers and outcomes. The
+/// batch ends early when a case gets no answer: on a stalled server every later case would
+/// wait out its timeout too.
 async fn batch(
     addr: SocketAddr,
     seed: u64,
@@ -329,14 +331,19 @@ async fn batch(
     n: u64,
     concurrency: usize,
 ) -> Vec<(u64, Case, Outcome)> {
+    let stalled = Arc::new(AtomicBool::new(false));
     let mut workers = Vec::new();
     for w in 0..concurrency as u64 {
+        let stalled = stalled.clone();
         workers.push(tokio::spawn(async move {
             let mut done = Vec::new();
             let mut k = first + w;
-            while k < first + n {
+            while k < first + n && !stalled.load(Ordering::Relaxed) {
                 let case = cases::make(seed, k);
                 let outcome = send(addr, &case).await;
+                if matches!(outcome, Outcome::Timeout) {
+                    stalled.store(true, Ordering::Relaxed);
+                }
                 done.push((k, case, outcome));
                 k += concurrency as u64;
             }
