@@ -20,16 +20,24 @@
 //! --only 1,3 (run only these operations), --server HOST:PORT (drive a server that is already
 //! running on a database generated with `--seed 1`, instead of generating one and starting it:
 //! for profiling; peak memory is then not reported).
+//!
+//! Soak mode: mixed reads, writes, new documents and many client identities against one server
+//! for a long time, its resident memory printed over time (`load/soak.rs` says what it sends):
+//!
+//!     cargo bench --bench load -- --soak --minutes 20 --backend sqlite
+//!
+//! (with --pairings N, first scale only, default 1000, and --clients C).
+
+#[path = "load/soak.rs"]
+mod soak;
+mod support;
 
 use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
-const BIN: &str = env!("CARGO_BIN_EXE_iuc-graph");
+use support::{Client, Database, Server, metric};
 
 #[derive(Clone)]
 struct Options {
@@ -41,6 +49,8 @@ struct Options {
     matrix: bool,
     only: Vec<usize>,
     server: Option<SocketAddr>,
+    soak: bool,
+    minutes: f64,
 }
 
 fn options() -> Options {
@@ -53,6 +63,8 @@ fn options() -> Options {
         matrix: false,
         only: Vec::new(),
         server: None,
+        soak: false,
+        minutes: 20.0,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -76,8 +88,10 @@ fn options() -> Options {
                     .collect()
             }
             "--server" => o.server = Some(value.parse().expect("--server takes HOST:PORT")),
-            "--matrix" => {
-                o.matrix = true;
+            "--minutes" => o.minutes = value.parse().expect("--minutes takes a number"),
+            "--matrix" | "--soak" => {
+                o.matrix |= args[i] == "--matrix";
+                o.soak |= args[i] == "--soak";
                 i += 1;
                 continue;
             }
@@ -90,67 +104,6 @@ fn options() -> Options {
         i += 2;
     }
     o
-}
-
-/// A minimal HTTP/1.1 keep-alive client: enough for JSON POSTs to our own server.
-struct Client {
-    stream: TcpStream,
-    addr: SocketAddr,
-    buffer: Vec<u8>,
-}
-
-impl Client {
-    async fn connect(addr: SocketAddr) -> Client {
-        let stream = TcpStream::connect(addr)
-            .await
-            .expect("the server accepts connections");
-        stream.set_nodelay(true).ok();
-        Client {
-            stream,
-            addr,
-            buffer: Vec::with_capacity(64 * 1024),
-        }
-    }
-
-    async fn request(&mut self, method: &str, path: &str, body: &str) -> (u16, Vec<u8>) {
-        let head = format!(
-            "{method} {path} HTTP/1.1\r\nHost: {}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: {}\r\n\r\n",
-            self.addr,
-            body.len()
-        );
-        self.stream.write_all(head.as_bytes()).await.expect("write");
-        self.stream.write_all(body.as_bytes()).await.expect("write");
-        self.buffer.clear();
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            if let Some(end) = find(&self.buffer, b"\r\n\r\n") {
-                let head = String::from_utf8_lossy(&self.buffer[..end]).to_ascii_lowercase();
-                let status: u16 = head
-                    .split_whitespace()
-                    .nth(1)
-                    .and_then(|s| s.parse().ok())
-                    .unwrap_or(0);
-                let length: usize = head
-                    .lines()
-                    .find_map(|l| l.strip_prefix("content-length:"))
-                    .and_then(|v| v.trim().parse().ok())
-                    .expect("the server sends a Content-Length");
-                while self.buffer.len() < end + 4 + length {
-                    let n = self.stream.read(&mut chunk).await.expect("read");
-                    assert!(n > 0, "the server closed the connection");
-                    self.buffer.extend_from_slice(&chunk[..n]);
-                }
-                return (status, self.buffer[end + 4..end + 4 + length].to_vec());
-            }
-            let n = self.stream.read(&mut chunk).await.expect("read");
-            assert!(n > 0, "the server closed the connection");
-            self.buffer.extend_from_slice(&chunk[..n]);
-        }
-    }
-}
-
-fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
-    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 /// The five operations. Each returns the request body for request number `n`, so that
@@ -199,82 +152,6 @@ fn operations(seed_tag: &str, pairings: u64, theme: String) -> Vec<Operation> {
             }),
         },
     ]
-}
-
-struct Server {
-    child: Child,
-    addr: SocketAddr,
-}
-
-impl Server {
-    fn peak_rss_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        status
-            .lines()
-            .find_map(|l| l.strip_prefix("VmHWM:"))
-            .and_then(|v| v.split_whitespace().next())
-            .and_then(|v| v.parse().ok())
-            .unwrap_or(0)
-    }
-
-    fn stop(mut self) {
-        // SIGTERM: the server shuts down gracefully.
-        let _ = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status();
-        let _ = self.child.wait();
-    }
-}
-
-fn run(database_url: &str, args: &[&str]) {
-    let status = Command::new(BIN)
-        .args(args)
-        .env("DATABASE_URL", database_url)
-        .env("IUC_LOG", "warn")
-        .status()
-        .expect("the iuc-graph binary runs");
-    assert!(status.success(), "iuc-graph {args:?} failed");
-}
-
-async fn start(database_url: &str) -> Server {
-    let port = std::net::TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port();
-    let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-    let child = Command::new(BIN)
-        .args(["serve", "--seed", "never", "--addr", &addr.to_string()])
-        .env("DATABASE_URL", database_url)
-        .env("IUC_LOG", "warn")
-        // The load generator is one client at full speed: the per-address rate limit would
-        // measure itself, not the server.
-        .env("IUC_RATE_LIMIT_ANONYMOUS", "0")
-        .stdout(Stdio::null())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("the server starts");
-    let server = Server { child, addr };
-    for _ in 0..200 {
-        if TcpStream::connect(addr).await.is_ok() {
-            return server;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    server.stop();
-    panic!("the server did not listen on {addr}");
-}
-
-async fn metric(addr: SocketAddr, name: &str) -> u64 {
-    let mut client = Client::connect(addr).await;
-    let (_, body) = client.request("GET", "/metrics", "").await;
-    let text = String::from_utf8_lossy(&body);
-    text.lines()
-        .find_map(|l| l.strip_prefix(name).map(str::trim))
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0)
 }
 
 struct Row {
@@ -401,83 +278,20 @@ async fn drive(addr: SocketAddr, op: &Operation, time: Duration, clients: usize)
     all
 }
 
-/// A generated database of one scale.
-struct Database {
-    pairings: u64,
-    url: String,
-    /// The PostgreSQL database's name, or the SQLite file.
-    name: String,
-    path: std::path::PathBuf,
-}
-
-/// Creates, migrates and fills a database of `pairings` pairings, and puts it on disk.
-async fn create(o: &Options, backend: &str, pairings: u64) -> Database {
-    let name = format!("iuc_bench_{pairings}_{}", std::process::id());
-    let path = std::env::temp_dir().join(format!("{name}.db"));
-    let url = if backend == "postgres" {
-        admin(&o.postgres, &format!("DROP DATABASE IF EXISTS {name}")).await;
-        admin(&o.postgres, &format!("CREATE DATABASE {name}")).await;
-        let base = o
-            .postgres
-            .rsplit_once('/')
-            .map(|(b, _)| b.to_owned())
-            .unwrap_or(o.postgres.clone());
-        format!("{base}/{name}")
-    } else {
-        format!("sqlite://{}?mode=rwc", path.display())
-    };
-    run(&url, &["migrate"]);
-    let started = Instant::now();
-    run(
-        &url,
-        &[
-            "generate",
-            "--pairings",
-            &pairings.to_string(),
-            "--seed",
-            "1",
-        ],
-    );
-    eprintln!(
-        "[{backend} {pairings}] generated in {:.1} s",
-        started.elapsed().as_secs_f64()
-    );
-    settle(backend, &url).await;
-    Database {
-        pairings,
-        url,
-        name,
-        path,
-    }
-}
-
-impl Database {
-    async fn remove(self, o: &Options, backend: &str) {
-        if backend == "postgres" {
-            admin(
-                &o.postgres,
-                &format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name),
-            )
-            .await;
-        } else {
-            for suffix in ["", "-wal", "-shm"] {
-                let _ = std::fs::remove_file(format!("{}{suffix}", self.path.display()));
-            }
-        }
-    }
-}
-
 /// One backend at each of `scales`: every database is generated first, then a server is
 /// started on each, and the operations are measured on all of them side by side. Returns the
 /// rows and each scale's peak server memory (KiB).
 async fn bench_backend(o: &Options, backend: &str, scales: &[u64]) -> (Vec<Row>, Vec<u64>) {
     let mut databases = Vec::new();
     for &pairings in scales {
-        databases.push(create(o, backend, pairings).await);
+        databases.push(Database::create(backend, pairings, &o.postgres, "bench").await);
     }
     let mut servers = Vec::new();
     for database in &databases {
-        servers.push(start(&database.url).await);
+        // The load generator is one client at full speed: the per-address rate limit would
+        // measure itself, not the server.
+        let env = [("IUC_RATE_LIMIT_ANONYMOUS", "0")];
+        servers.push(Server::start(&database.url, &env, Stdio::inherit()).await);
     }
     let targets: Vec<(SocketAddr, u64)> = servers
         .iter()
@@ -490,7 +304,7 @@ async fn bench_backend(o: &Options, backend: &str, scales: &[u64]) -> (Vec<Row>,
         server.stop();
     }
     for database in databases {
-        database.remove(o, backend).await;
+        database.remove().await;
     }
     (rows, memory)
 }
@@ -535,43 +349,23 @@ async fn operations_on(o: &Options, targets: &[(SocketAddr, u64)], backend: &str
     rows.into_iter().flatten().collect()
 }
 
-/// Puts the bulk load's writes on disk before anything is measured. Otherwise the kernel's
-/// writeback of the new database (450 MB of SQLite file at 100k pairings) and PostgreSQL's
-/// checkpoint after millions of rows run during the first operations on the large database
-/// (on the same cores), and not on the small one. Best effort: a failure only loses that.
-async fn settle(backend: &str, url: &str) {
-    if backend == "postgres"
-        && let Err(e) = execute(url, "CHECKPOINT").await
-    {
-        eprintln!("{e} (measuring anyway)");
-    }
-    if let Err(e) = Command::new("sync").status() {
-        eprintln!("sync: {e} (measuring anyway)");
-    }
-}
-
-/// Runs one administrative statement (CREATE/DROP DATABASE) on the PostgreSQL server.
-async fn admin(url: &str, sql: &str) {
-    execute(url, sql).await.unwrap_or_else(|e| panic!("{e}"));
-}
-
-/// Runs one statement on its own connection.
-async fn execute(url: &str, sql: &str) -> Result<(), String> {
-    use sea_orm::ConnectionTrait;
-    let db = sea_orm::Database::connect(url)
-        .await
-        .map_err(|e| format!("PostgreSQL at {url}: {e}"))?;
-    let result = db.execute_unprepared(sql).await;
-    db.close().await.ok();
-    result.map(drop).map_err(|e| format!("{sql}: {e}"))
-}
-
 fn main() {
     let o = options();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
+    if o.soak {
+        let plan = soak::Plan {
+            backend: o.backend.clone(),
+            pairings: o.pairings[0],
+            clients: o.clients,
+            minutes: o.minutes,
+            postgres: o.postgres.clone(),
+        };
+        runtime.block_on(soak::soak(&plan));
+        return;
+    }
     if let Some(addr) = o.server {
         let rows = runtime.block_on(operations_on(&o, &[(addr, o.pairings[0])], &o.backend));
         print_table(&o, &rows);

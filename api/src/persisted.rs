@@ -19,15 +19,62 @@ pub fn sha256(document: &str) -> String {
     hex::encode(Sha256::digest(document.as_bytes()))
 }
 
-/// Values by text key, each with the insertion clock when it was stored; and the clock.
-struct Entries<V> {
-    values: HashMap<String, (u64, V)>,
-    clock: u64,
+/// What an entry of a [`Bounded`] cache holds in memory, estimated from above, and how much a
+/// cache of such entries may hold: a count of entries alone does not bound memory when an entry
+/// can be a hundred kilobytes (an APQ document up to the body limit) or a syntax tree a hundred
+/// times its text.
+pub trait Weigh {
+    /// Most bytes the cache's entries hold, keys included.
+    const BUDGET: usize;
+    /// The bytes the entry `key` → `value` holds, the map's own share included.
+    fn weigh(key: &str, value: &Self) -> usize;
 }
 
-/// A bounded map of text → value shared by the requests: when full, the oldest half is
-/// dropped. The APQ cache (hash → document) and the parsed-document cache (document → syntax
-/// tree, `graphql::guard::DocumentCache`) are two of these.
+/// A map entry's own bytes besides its key's and value's heap data: the key and value
+/// themselves, the insertion clock, the weight and hashbrown's control byte, rounded up.
+const ENTRY_OVERHEAD: usize = 96;
+
+/// APQ documents (hash → text): 16 MiB. At the 100 KB body limit that is 160 of the largest
+/// documents; a client library's documents are a few hundred bytes to a few kilobytes, so the
+/// entry count (`IUC_APQ_CACHE_SIZE`) is what binds them.
+impl Weigh for String {
+    const BUDGET: usize = 16 << 20;
+    fn weigh(key: &str, value: &Self) -> usize {
+        key.len() + value.capacity() + ENTRY_OVERHEAD
+    }
+}
+
+/// Heap bytes of a parsed document per byte of its text, at most, with a quarter to spare: the
+/// densest shapes measured up to 254 (`a{a{…}}` nested to the parser's 64 levels: each
+/// selection set is a vector with room for four selections of 200 bytes; the test
+/// `a_documents_weight_bounds_its_syntax_tree` below measures each shape). Ordinary documents,
+/// with longer names and whitespace, hold far less.
+pub const TREE_BYTES_PER_TEXT_BYTE: usize = 320;
+
+/// Parsed documents (text → syntax tree): 32 MiB by the estimate of
+/// [`TREE_BYTES_PER_TEXT_BYTE`]. That keeps 100 documents of 1 KiB (the load benchmark's are
+/// 150–800 bytes) and 6 of the longest kept (16 KiB), where a count alone let the default 256
+/// entries hold 256 trees of the densest 16 KiB documents: about 1 GB.
+impl Weigh for std::sync::Arc<async_graphql::parser::types::ExecutableDocument> {
+    const BUDGET: usize = 32 << 20;
+    fn weigh(key: &str, _: &Self) -> usize {
+        key.len() * (1 + TREE_BYTES_PER_TEXT_BYTE) + ENTRY_OVERHEAD
+    }
+}
+
+/// Values by text key, each with the insertion clock when it was stored and its weight; the
+/// clock, and the weights' sum.
+struct Entries<V> {
+    values: HashMap<String, (u64, usize, V)>,
+    clock: u64,
+    bytes: usize,
+}
+
+/// A bounded map of text → value shared by the requests, bounded in entries and in bytes
+/// ([`Weigh`]): when either bound would be passed, the oldest entries go until half of each
+/// is left (dropping many at once keeps the sort this takes rare). The APQ cache (hash →
+/// document) and the parsed-document cache (document → syntax tree,
+/// `graphql::guard::DocumentCache`) are two of these.
 pub struct Bounded<V> {
     capacity: usize,
     inner: Mutex<Entries<V>>,
@@ -36,14 +83,15 @@ pub struct Bounded<V> {
 /// Documents by their SHA-256, for automatic persisted queries.
 pub type ApqCache = Bounded<String>;
 
-impl<V: Clone> Bounded<V> {
-    /// A cache of at most `capacity` entries; 0 keeps nothing.
+impl<V: Clone + Weigh> Bounded<V> {
+    /// A cache of at most `capacity` entries and `V::BUDGET` bytes; 0 keeps nothing.
     pub fn new(capacity: usize) -> Self {
         Self {
             capacity,
             inner: Mutex::new(Entries {
                 values: HashMap::new(),
                 clock: 0,
+                bytes: 0,
             }),
         }
     }
@@ -53,24 +101,27 @@ impl<V: Clone> Bounded<V> {
             return None;
         }
         let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        inner.values.get(key).map(|(_, v)| v.clone())
+        inner.values.get(key).map(|(_, _, v)| v.clone())
     }
 
-    /// Remembers `value` under `key`.
+    /// Remembers `value` under `key`, unless it alone weighs more than the budget.
     pub fn insert(&self, key: String, value: V) {
-        if self.capacity == 0 {
+        let weight = V::weigh(&key, &value);
+        if self.capacity == 0 || weight > V::BUDGET {
             return;
         }
         let mut guard = self.inner.lock().unwrap_or_else(|e| e.into_inner());
-        let Entries { values: map, clock } = &mut *guard;
-        *clock += 1;
-        if map.len() >= self.capacity && !map.contains_key(&key) {
-            let mut ages: Vec<u64> = map.values().map(|(age, _)| *age).collect();
-            ages.sort_unstable();
-            let cut = ages[ages.len() / 2];
-            map.retain(|_, (age, _)| *age > cut);
+        let entries = &mut *guard;
+        entries.clock += 1;
+        if let Some((_, old, _)) = entries.values.remove(&key) {
+            entries.bytes -= old;
         }
-        map.insert(key, (*clock, value));
+        if entries.values.len() >= self.capacity || entries.bytes + weight > V::BUDGET {
+            evict(entries, self.capacity / 2, V::BUDGET / 2);
+        }
+        entries.bytes += weight;
+        let clock = entries.clock;
+        entries.values.insert(key, (clock, weight, value));
     }
 
     /// Entries held now.
@@ -79,9 +130,34 @@ impl<V: Clone> Bounded<V> {
         inner.values.len()
     }
 
+    /// The weights of the entries held now, in bytes.
+    pub fn bytes(&self) -> usize {
+        let inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        inner.bytes
+    }
+
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
+}
+
+/// Keeps the newest entries up to `count` entries and `bytes` bytes.
+fn evict<V>(entries: &mut Entries<V>, count: usize, bytes: usize) {
+    let mut ages: Vec<(u64, usize)> = entries.values.values().map(|(a, w, _)| (*a, *w)).collect();
+    ages.sort_unstable_by_key(|&(age, _)| std::cmp::Reverse(age));
+    let (mut kept, mut kept_bytes, mut oldest_kept) = (0, 0, u64::MAX);
+    for (age, weight) in ages {
+        if kept + 1 > count || kept_bytes + weight > bytes {
+            break;
+        }
+        kept += 1;
+        kept_bytes += weight;
+        oldest_kept = age;
+    }
+    entries
+        .values
+        .retain(|_, (age, _, _)| kept > 0 && *age >= oldest_kept);
+    entries.bytes = kept_bytes;
 }
 
 /// The allow-list of the trusted-documents mode: hash → document.
@@ -152,6 +228,139 @@ mod tests {
         }
         assert_eq!(cache.get("h9").as_deref(), Some("d9"));
         assert!(cache.get("h0").is_none());
+    }
+
+    #[test]
+    fn the_cache_stays_within_its_byte_budget() {
+        let cache = ApqCache::new(1000);
+        let document = "x".repeat(100_000);
+        for i in 0..400 {
+            cache.insert(format!("h{i}"), document.clone());
+            assert!(cache.bytes() <= String::BUDGET, "{}", cache.bytes());
+        }
+        assert!(cache.len() < 168, "{}", cache.len());
+        assert!(cache.get("h399").is_some());
+        // An entry over the whole budget is not kept.
+        cache.insert("big".into(), "x".repeat(String::BUDGET));
+        assert!(cache.get("big").is_none());
+    }
+
+    /// The heap bytes of syntax trees of the densest shapes, per byte of their text, against
+    /// the estimate `Weigh` uses (`cargo test -p api a_documents_weight -- --nocapture`
+    /// prints them).
+    #[test]
+    fn a_documents_weight_bounds_its_syntax_tree() {
+        let nested = |open: &str, close: &str| format!("{}1{}", open.repeat(40), close.repeat(40));
+        let shapes = [
+            ("fields", format!("{{ {} }}", "a ".repeat(8000))),
+            ("aliases", format!("{{ {} }}", "a:b ".repeat(4000))),
+            (
+                "spreads",
+                format!("{{ {} }} fragment F on Q {{ a }}", "...F ".repeat(3200)),
+            ),
+            (
+                "inline fragments",
+                format!("{{ {} }}", "...{a} ".repeat(2300)),
+            ),
+            (
+                "inline fragments with a directive",
+                format!("{{ {} }}", "...@d{a} ".repeat(1800)),
+            ),
+            (
+                "nested inline fragments",
+                format!("{{ {} }}", "...{...{...{a}}} ".repeat(900)),
+            ),
+            (
+                "fields with a set",
+                format!("{{ {} }}", "a{b} ".repeat(3200)),
+            ),
+            (
+                "nested sets",
+                format!("{{ {} }}", "a{b{c{d}}} ".repeat(1450)),
+            ),
+            (
+                "deeply nested sets",
+                format!("{{ {} }}", nested("a{", "}").replace('1', "b").repeat(130)),
+            ),
+            ("directives", format!("{{ a {} }}", "@d ".repeat(5400))),
+            ("arguments", format!("{{ a({}) }}", "b:1 ".repeat(4000))),
+            ("list items", format!("{{ a(b: [{}]) }}", "1 ".repeat(8000))),
+            ("enum items", format!("{{ a(b: [{}]) }}", "A ".repeat(8000))),
+            (
+                "variables in a list",
+                format!("{{ a(b: [{}]) }}", "$v ".repeat(5400)),
+            ),
+            (
+                "nested lists",
+                format!("{{ a(b: [{}]) }}", nested("[", "]").repeat(200)),
+            ),
+            (
+                "nested objects",
+                format!("{{ a(b: [{}]) }}", nested("{c:", "}").repeat(100)),
+            ),
+            (
+                "variable definitions",
+                format!(
+                    "query({}) {{ a }}",
+                    (0..1600).map(|i| format!("$v{i}:A ")).collect::<String>()
+                ),
+            ),
+        ];
+        let mut over = Vec::new();
+        for (shape, text) in shapes {
+            let before = counting::allocated();
+            let document = async_graphql::parser::parse_query(&text).expect("the shape parses");
+            let tree = counting::allocated() - before;
+            let per_byte = tree as f64 / text.len() as f64;
+            eprintln!(
+                "{shape}: {} bytes of text, {tree} of tree, {per_byte:.0} per byte",
+                text.len()
+            );
+            let weight = <std::sync::Arc<_> as Weigh>::weigh(&text, &std::sync::Arc::new(document));
+            if tree + text.len() > weight {
+                over.push(shape);
+            }
+        }
+        assert!(over.is_empty(), "weighed too light: {over:?}");
+    }
+
+    /// Counts the bytes each thread has allocated and not freed, so that a test can measure
+    /// what a value holds. Allocation is passed on to the system allocator.
+    mod counting {
+        use std::alloc::{GlobalAlloc, Layout, System};
+        use std::cell::Cell;
+
+        thread_local! {
+            static NET: Cell<isize> = const { Cell::new(0) };
+        }
+
+        pub fn allocated() -> usize {
+            NET.with(Cell::get).max(0) as usize
+        }
+
+        fn add(bytes: isize) {
+            // Not during the thread's teardown, when the counter is gone.
+            let _ = NET.try_with(|n| n.set(n.get() + bytes));
+        }
+
+        struct Counting;
+
+        // SAFETY: every call goes to the system allocator unchanged; the counting touches a
+        // const-initialised thread-local that never allocates.
+        unsafe impl GlobalAlloc for Counting {
+            unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+                add(layout.size() as isize);
+                unsafe { System.alloc(layout) }
+            }
+
+            unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+                add(-(layout.size() as isize));
+                unsafe { System.dealloc(ptr, layout) }
+            }
+        }
+
+        #[global_allocator]
+        static COUNTING: Counting = Counting;
     }
 
     #[test]
