@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use crate::auth::Principal;
 use crate::graphql::guard::Budget;
 
-/// Buckets kept before full (idle) ones are dropped.
+/// Buckets kept (about 64 bytes each) before full (idle) ones are dropped, and if that is not
+/// enough, the fullest.
 const PRUNE_ABOVE: usize = 10_000;
 
 /// Who a request is charged to.
@@ -44,7 +45,19 @@ impl Caller {
 pub fn caller(principal: Option<&Principal>, address: Option<IpAddr>) -> Caller {
     match principal {
         Some(principal) => Caller::Key(principal.key_id),
-        None => Caller::Anonymous(address),
+        None => Caller::Anonymous(address.map(network)),
+    }
+}
+
+/// The address a bucket is kept for: an IPv4 address, or an IPv6 address's /64 network. One
+/// IPv6 client usually holds a whole /64 and could otherwise take a fresh bucket per address.
+fn network(address: IpAddr) -> IpAddr {
+    match address {
+        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
+            Some(v4) => IpAddr::V4(v4),
+            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
+        },
+        v4 => v4,
     }
 }
 
@@ -103,10 +116,8 @@ impl RateLimiter {
         let rate = capacity / self.limits.window.as_secs_f64().max(0.001);
         let now = Instant::now();
         let mut buckets = self.buckets.lock().unwrap_or_else(|e| e.into_inner());
-        if buckets.len() > PRUNE_ABOVE {
-            buckets.retain(|_, b| {
-                b.tokens + now.duration_since(b.updated).as_secs_f64() * rate < capacity
-            });
+        if buckets.len() > PRUNE_ABOVE && !buckets.contains_key(caller) {
+            prune(&mut buckets, now, rate, capacity);
         }
         let bucket = buckets.entry(caller.clone()).or_insert(Bucket {
             tokens: capacity,
@@ -124,6 +135,23 @@ impl RateLimiter {
             let missing = cost.min(capacity) - bucket.tokens;
             Err((missing / rate).ceil().max(1.0) as u64)
         }
+    }
+}
+
+/// Drops the buckets that are full again (idle callers); if that leaves more than half of
+/// `PRUNE_ABOVE`, the fullest go too, down to half: forgetting them costs their callers least,
+/// since a new bucket starts full, while the callers who spent most stay tracked. It runs when
+/// a new caller arrives at a full map and leaves room for `PRUNE_ABOVE / 2` more, so its cost
+/// is spread over thousands of callers however many addresses a client has.
+fn prune(buckets: &mut HashMap<Caller, Bucket>, now: Instant, rate: f64, capacity: f64) {
+    let level = |b: &Bucket| b.tokens + now.duration_since(b.updated).as_secs_f64() * rate;
+    buckets.retain(|_, b| level(b) < capacity);
+    let keep = PRUNE_ABOVE / 2;
+    if buckets.len() > keep {
+        let mut levels: Vec<f64> = buckets.values().map(level).collect();
+        levels.select_nth_unstable_by(keep, f64::total_cmp);
+        let cut = levels[keep];
+        buckets.retain(|_, b| level(b) < cut);
     }
 }
 
@@ -161,6 +189,36 @@ mod tests {
             limiter.charge(&Caller::Anonymous(Some([10, 0, 0, 1].into())), 100),
             Ok(())
         );
+    }
+
+    #[test]
+    fn ipv6_callers_share_a_bucket_per_64_network() {
+        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
+        let b: IpAddr = "2001:db8:1:2:bbbb::2".parse().unwrap();
+        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
+        assert_eq!(caller(None, Some(a)), caller(None, Some(b)));
+        assert_ne!(caller(None, Some(a)), caller(None, Some(c)));
+        let mapped: IpAddr = "::ffff:10.0.0.1".parse().unwrap();
+        assert_eq!(
+            caller(None, Some(mapped)),
+            caller(None, Some([10, 0, 0, 1].into()))
+        );
+    }
+
+    #[test]
+    fn the_buckets_stay_bounded_under_many_busy_callers() {
+        let limiter = RateLimiter::new(RateLimits {
+            anonymous: 1_000,
+            key: 1_000,
+            window: Duration::from_secs(3600),
+        });
+        for i in 0..120_000u32 {
+            let caller = Caller::Anonymous(Some(IpAddr::V4(i.into())));
+            // Each spends a little: none is full again, so none is idle.
+            assert_eq!(limiter.charge(&caller, 10), Ok(()));
+        }
+        let held = limiter.buckets.lock().unwrap().len();
+        assert!(held <= PRUNE_ABOVE + 1, "{held}");
     }
 
     #[test]

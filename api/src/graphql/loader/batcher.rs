@@ -347,7 +347,12 @@ impl<T: Send + Sync + 'static> Batcher<T> {
         self.waves.settle().await;
         self.waves.activity.fetch_add(1, Ordering::AcqRel);
         let values = self.inner.load_many(keys).await?;
-        let weigh = || values.values().map(Weigh::weigh).fold(0, u64::saturating_add);
+        let weigh = || {
+            values
+                .values()
+                .map(Weigh::weigh)
+                .fold(0, u64::saturating_add)
+        };
         if self.waves.budget.charge_with(weigh) {
             Ok(values)
         } else {
