@@ -148,19 +148,15 @@ fn params(object: &Value) -> Result<Params, String> {
 }
 
 /// The refusal of JSON nested deeper than the limit.
-fn json_too_deep(media: MediaType, nesting: usize, limit: usize) -> Response {
-    let error = limit_error(
-        "NESTING_TOO_DEEP",
-        format!("the request's JSON nests {nesting} levels deep; the most allowed is {limit}"),
-        limit as u64,
-        nesting as u64,
-    );
-    (
-        StatusCode::BAD_REQUEST,
-        [(header::CONTENT_TYPE, media.content_type())],
-        json!({ "errors": [error] }).to_string(),
-    )
-        .into_response()
+fn json_too_deep(nesting: usize, limit: usize) -> HttpRefusal {
+    HttpRefusal {
+        figures: Some((limit as u64, nesting as u64)),
+        ..HttpRefusal::new(
+            StatusCode::BAD_REQUEST,
+            "NESTING_TOO_DEEP",
+            format!("the request's JSON nests {nesting} levels deep; the most allowed is {limit}"),
+        )
+    }
 }
 
 /// Reads the URL parameters of a GET request into a request object; `variables` and
@@ -390,7 +386,7 @@ async fn respond(
     let is_get = parts.method == Method::GET;
     let (checked, batched) = match request_params(state, parts, body).await {
         Ok(read) => read,
-        Err(response) => return response(media),
+        Err(refusal) => return refusal.respond(media),
     };
     progress.batched = batched;
     let scope = RequestScope::new(state.metrics.clone());
@@ -440,24 +436,21 @@ async fn respond(
 }
 
 /// The request objects of a GET or POST, checked for their types; and whether they came as a
-/// batch. The error is a response for the negotiated media type.
+/// batch.
 async fn request_params(
     state: &AppState,
     parts: &Parts,
     body: Body,
-) -> Result<(Vec<Params>, bool), Box<dyn FnOnce(MediaType) -> Response + Send>> {
-    let bad_request = |message: String| -> Box<dyn FnOnce(MediaType) -> Response + Send> {
-        Box::new(move |media| reject(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", &message))
-    };
+) -> Result<(Vec<Params>, bool), HttpRefusal> {
     let (objects, batched) = if parts.method == Method::GET {
-        let object =
-            get_params(&parts.uri, state.settings.limits.max_nesting).map_err(&bad_request)?;
+        let object = get_params(&parts.uri, state.settings.limits.max_nesting)
+            .map_err(HttpRefusal::bad_request)?;
         (vec![object], false)
     } else {
         read_post(state, &parts.headers, body).await?
     };
     let checked = objects.iter().map(params).collect::<Result<Vec<_>, _>>();
-    Ok((checked.map_err(bad_request)?, batched))
+    Ok((checked.map_err(HttpRefusal::bad_request)?, batched))
 }
 
 /// Admits each operation of the request (`guard::admit`), in order: each is charged to the
@@ -672,13 +665,86 @@ fn cache_headers(
     matches
 }
 
+/// Why a request was refused before any GraphQL work: its status, code and message, answered
+/// in the negotiated media type.
+struct HttpRefusal {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    /// The limit and the figure, for a refusal by a limit (`extensions.limit`, `actual`).
+    figures: Option<(u64, u64)>,
+}
+
+impl HttpRefusal {
+    fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            figures: None,
+        }
+    }
+
+    fn bad_request(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, "BAD_REQUEST", message)
+    }
+
+    fn respond(self, media: MediaType) -> Response {
+        let Some((limit, actual)) = self.figures else {
+            return reject(self.status, media, self.code, &self.message);
+        };
+        let error = limit_error(self.code, self.message, limit, actual);
+        (
+            self.status,
+            [(header::CONTENT_TYPE, media.content_type())],
+            json!({ "errors": [error] }).to_string(),
+        )
+            .into_response()
+    }
+}
+
 /// Reads a POST body: its content type, its size, its JSON; the request objects and whether
-/// they came as a batch. The error is a response for the negotiated media type.
+/// they came as a batch.
 async fn read_post(
     state: &AppState,
     headers: &HeaderMap,
     body: Body,
-) -> Result<(Vec<Value>, bool), Box<dyn FnOnce(MediaType) -> Response + Send>> {
+) -> Result<(Vec<Value>, bool), HttpRefusal> {
+    check_content_type(headers)?;
+    let bytes = read_body(state, headers, body).await?;
+    // The request object and a batch's array stand around the variables.
+    let nesting = json_nesting(&bytes);
+    let max_nesting = state.settings.limits.max_nesting + 2;
+    if nesting > max_nesting {
+        return Err(json_too_deep(nesting, max_nesting));
+    }
+    // Strict: a key named twice is refused (`{"query": A, "query": B}` must not run B).
+    let value = crate::json::from_slice(&bytes)
+        .map_err(|e| HttpRefusal::bad_request(format!("the request body is not JSON: {e}")))?;
+    let Value::Array(items) = value else {
+        return Ok((vec![value], false));
+    };
+    let max = state.settings.max_batch;
+    if items.is_empty() {
+        return Err(HttpRefusal::bad_request(
+            "a batch needs at least one request",
+        ));
+    }
+    if items.len() > max {
+        return Err(HttpRefusal::new(
+            StatusCode::BAD_REQUEST,
+            "BATCH_TOO_LARGE",
+            format!(
+                "the batch has {} operations; the most allowed is {max}",
+                items.len()
+            ),
+        ));
+    }
+    Ok((items, true))
+}
+
+/// `Content-Type: application/json`, in UTF-8 if a charset is given.
+fn check_content_type(headers: &HeaderMap) -> Result<(), HttpRefusal> {
     let content_type = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -693,28 +759,34 @@ async fn read_post(
                 .map(str::to_owned)
         })
         .all(|c| c.trim_matches('"') == "utf-8");
-    if essence != "application/json" || !charset_ok {
-        let message = if content_type.is_empty() {
-            "a POST request needs `Content-Type: application/json`".to_owned()
-        } else {
-            format!("unsupported content type `{content_type}`: send application/json (UTF-8)")
-        };
-        return Err(Box::new(move |media| {
-            reject(
-                StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                media,
-                "BAD_REQUEST",
-                &message,
-            )
-        }));
+    if essence == "application/json" && charset_ok {
+        return Ok(());
     }
+    let message = if content_type.is_empty() {
+        "a POST request needs `Content-Type: application/json`".to_owned()
+    } else {
+        format!("unsupported content type `{content_type}`: send application/json (UTF-8)")
+    };
+    Err(HttpRefusal::new(
+        StatusCode::UNSUPPORTED_MEDIA_TYPE,
+        "BAD_REQUEST",
+        message,
+    ))
+}
+
+/// The body, at most `IUC_MAX_BODY_BYTES`, within `IUC_READ_TIMEOUT`: a client that announces
+/// a body and sends it slowly, or not at all, does not hold the request open.
+async fn read_body(
+    state: &AppState,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<axum::body::Bytes, HttpRefusal> {
     let limit = state.settings.max_body_bytes;
-    let too_large = move |media| {
-        reject(
+    let too_large = || {
+        HttpRefusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            media,
             "PAYLOAD_TOO_LARGE",
-            &format!("the request body is larger than the most allowed, {limit} bytes"),
+            format!("the request body is larger than the most allowed, {limit} bytes"),
         )
     };
     let declared = headers
@@ -722,91 +794,37 @@ async fn read_post(
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
-        return Err(Box::new(too_large));
+        return Err(too_large());
     }
-    let read_timeout = state.settings.read_timeout;
-    let read = tokio::time::timeout(read_timeout, axum::body::to_bytes(body, limit)).await;
-    let Ok(read) = read else {
-        let message = format!(
-            "the request body did not arrive within {} s",
-            read_timeout.as_secs()
-        );
-        return Err(Box::new(move |media| {
-            reject(StatusCode::REQUEST_TIMEOUT, media, "BAD_REQUEST", &message)
-        }));
-    };
-    let bytes = match read {
-        Ok(bytes) => bytes,
-        Err(error) => {
-            let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
-            while let Some(e) = source {
-                if e.is::<http_body_util::LengthLimitError>() {
-                    return Err(Box::new(too_large));
-                }
-                source = e.source();
-            }
-            let message = format!("the request body could not be read: {error}");
-            return Err(Box::new(move |media| {
-                reject(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", &message)
-            }));
-        }
-    };
-    if bytes.is_empty() {
-        return Err(Box::new(|media| {
-            reject(
-                StatusCode::BAD_REQUEST,
-                media,
+    let timeout = state.settings.read_timeout;
+    let read = tokio::time::timeout(timeout, axum::body::to_bytes(body, limit))
+        .await
+        .map_err(|_| {
+            HttpRefusal::new(
+                StatusCode::REQUEST_TIMEOUT,
                 "BAD_REQUEST",
-                "the request body is empty: send a JSON object with a `query`",
+                format!(
+                    "the request body did not arrive within {} s",
+                    timeout.as_secs()
+                ),
             )
-        }));
-    }
-    // The request object and a batch's array stand around the variables.
-    let nesting = json_nesting(&bytes);
-    let max_nesting = state.settings.limits.max_nesting + 2;
-    if nesting > max_nesting {
-        return Err(Box::new(move |media| {
-            json_too_deep(media, nesting, max_nesting)
-        }));
-    }
-    // Strict: a key named twice is refused (`{"query": A, "query": B}` must not run B).
-    let value: Value = match crate::json::from_slice(&bytes) {
-        Ok(v) => v,
-        Err(e) => {
-            let message = format!("the request body is not JSON: {e}");
-            return Err(Box::new(move |media| {
-                reject(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", &message)
-            }));
-        }
-    };
-    match value {
-        Value::Array(items) => {
-            let max = state.settings.max_batch;
-            if items.is_empty() {
-                return Err(Box::new(|media| {
-                    reject(
-                        StatusCode::BAD_REQUEST,
-                        media,
-                        "BAD_REQUEST",
-                        "a batch needs at least one request",
-                    )
-                }));
+        })?;
+    let bytes = read.map_err(|error| {
+        let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&error);
+        while let Some(e) = source {
+            if e.is::<http_body_util::LengthLimitError>() {
+                return too_large();
             }
-            if items.len() > max {
-                let n = items.len();
-                return Err(Box::new(move |media| {
-                    reject(
-                        StatusCode::BAD_REQUEST,
-                        media,
-                        "BATCH_TOO_LARGE",
-                        &format!("the batch has {n} operations; the most allowed is {max}"),
-                    )
-                }));
-            }
-            Ok((items, true))
+            source = e.source();
         }
-        other => Ok((vec![other], false)),
+        HttpRefusal::bad_request(format!("the request body could not be read: {error}"))
+    })?;
+    if bytes.is_empty() {
+        return Err(HttpRefusal::bad_request(
+            "the request body is empty: send a JSON object with a `query`",
+        ));
     }
+    Ok(bytes)
 }
 
 /// The name of the first operation in a document that does not parse as a whole (for
