@@ -267,7 +267,7 @@ impl Metrics {
         );
         let _ = writeln!(out, "iuc_sql_statements_total {total_statements}");
         out.push_str(
-            "# HELP iuc_panics_total Requests whose handling panicked (answered 500; the process kept serving).\n\
+            "# HELP iuc_panics_total Requests that failed with a panic (answered 500; the process kept serving).\n\
              # TYPE iuc_panics_total counter\n",
         );
         let _ = writeln!(
