@@ -138,6 +138,30 @@ async fn cors_origins_and_introspection_are_switchable() {
         .data("{ __schema { queryType { name } } }", json!({}))
         .await;
     assert!(data["__schema"].is_null(), "{data}");
+    // Nor do validation errors suggest names: "Did you mean …?" would tell the schema, the
+    // administrators' root fields and the mutations included.
+    for typo in [
+        "{ pairing(slug: \"rome-yantai\") { titlee } }",
+        "{ apiKey { id } }",
+        "mutation { createCit(input: {}) { city { id } } }",
+        "{ pairings(frist: 1) { totalCount } }",
+    ] {
+        let response = app.graphql(typo, json!({})).await;
+        let message = response["errors"][0]["message"].as_str().unwrap_or("");
+        assert!(!message.is_empty(), "{typo}: {response}");
+        assert!(!message.contains("Did you mean"), "{typo}: {message}");
+    }
+    // With introspection on, they do (the default).
+    let on = TestApp::new(TestDb::all().await.remove(0));
+    let response = on
+        .graphql("{ pairing(slug: \"rome-yantai\") { titlee } }", json!({}))
+        .await;
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("Did you mean")),
+        "{response}"
+    );
 
     // Defaults: no CORS headers, introspection on.
     let app = TestApp::new(TestDb::all().await.remove(0));
