@@ -7,6 +7,7 @@ mod batcher;
 pub mod budget;
 mod by_id;
 mod children;
+mod json_size;
 mod linked;
 mod page;
 mod participants;
