@@ -27,7 +27,7 @@ impl Size {
     }
 }
 
-impl<'a> ser::Serializer for &'a mut Size {
+impl ser::Serializer for &mut Size {
     type Ok = ();
     type Error = serde::de::value::Error;
     type SerializeSeq = Self;
