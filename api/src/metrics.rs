@@ -256,103 +256,145 @@ impl Metrics {
     pub fn render(&self, total_statements: u64, db: &DatabaseConnection) -> String {
         let mut out = String::new();
         let operations = self.operations.load(Ordering::Relaxed);
-        out.push_str(
-            "# HELP iuc_graphql_operations_total GraphQL operations received (a batch counts each of its operations).\n\
-             # TYPE iuc_graphql_operations_total counter\n",
-        );
-        let _ = writeln!(out, "iuc_graphql_operations_total {operations}");
-        out.push_str(
-            "# HELP iuc_sql_statements_total SQL statements run on the database pool.\n\
-             # TYPE iuc_sql_statements_total counter\n",
-        );
-        let _ = writeln!(out, "iuc_sql_statements_total {total_statements}");
-        out.push_str(
-            "# HELP iuc_panics_total Requests that failed with a panic (answered 500; the process kept serving).\n\
-             # TYPE iuc_panics_total counter\n",
-        );
-        let _ = writeln!(
-            out,
-            "iuc_panics_total {}",
-            self.panics.load(Ordering::Relaxed)
-        );
+        let panics = self.panics.load(Ordering::Relaxed);
+        let scalars: [(&str, &str, &str, u64); 3] = [
+            (
+                "iuc_graphql_operations_total",
+                "counter",
+                "GraphQL operations received (a batch counts each of its operations).",
+                operations,
+            ),
+            (
+                "iuc_sql_statements_total",
+                "counter",
+                "SQL statements run on the database pool.",
+                total_statements,
+            ),
+            (
+                "iuc_panics_total",
+                "counter",
+                "Requests that failed with a panic (answered 500; the process kept serving).",
+                panics,
+            ),
+        ];
+        for (name, kind, help, value) in scalars {
+            scalar(&mut out, name, kind, help, value);
+        }
         self.with(|inner| {
-            out.push_str(
-                "# HELP iuc_graphql_requests_total GraphQL operations by operation name and outcome.\n\
-                 # TYPE iuc_graphql_requests_total counter\n",
-            );
-            for (name, stats) in &inner.operations {
-                for outcome in Outcome::ALL {
-                    let count = stats.outcomes[outcome.index()];
-                    if count > 0 {
-                        let _ = writeln!(
-                            out,
-                            "iuc_graphql_requests_total{{operation=\"{}\",outcome=\"{}\"}} {count}",
-                            escape(name),
-                            outcome.as_str()
-                        );
-                    }
-                }
-            }
-            out.push_str(
-                "# HELP iuc_graphql_request_duration_seconds Time to answer a GraphQL HTTP request, by operation name (`batch` for batches).\n\
-                 # TYPE iuc_graphql_request_duration_seconds histogram\n",
-            );
-            for (name, stats) in &inner.operations {
-                let histogram = &stats.latency;
-                if histogram.count > 0 {
-                    histogram.write(
-                        &mut out,
-                        "iuc_graphql_request_duration_seconds",
-                        &format!("operation=\"{}\"", escape(name)),
-                    );
-                }
-            }
-            out.push_str(
-                "# HELP iuc_sql_statements_per_request SQL statements one GraphQL HTTP request issued.\n\
-                 # TYPE iuc_sql_statements_per_request histogram\n",
-            );
-            inner
-                .statements
-                .clone()
-                .unwrap_or_else(|| Histogram::new(STATEMENT_BUCKETS))
-                .write(&mut out, "iuc_sql_statements_per_request", "");
-            out.push_str(
-                "# HELP iuc_dataloader_batch_keys Keys per DataLoader batch, by loader.\n\
-                 # TYPE iuc_dataloader_batch_keys histogram\n",
-            );
-            for (loader, histogram) in &inner.batches {
-                histogram.write(
-                    &mut out,
-                    "iuc_dataloader_batch_keys",
-                    &format!("loader=\"{}\"", escape(&short_type_name(loader))),
-                );
-            }
-            out.push_str(
-                "# HELP iuc_rate_limited_total Operations refused by the rate limit, by kind of client.\n\
-                 # TYPE iuc_rate_limited_total counter\n",
-            );
-            for kind in ["anonymous", "key"] {
-                let count = inner.rate_limited.get(kind).copied().unwrap_or(0);
-                let _ = writeln!(out, "iuc_rate_limited_total{{client=\"{kind}\"}} {count}");
-            }
+            render_operations(&mut out, inner);
+            render_work(&mut out, inner);
         });
         let (size, idle, max) = pool_use(db);
-        out.push_str(
-            "# HELP iuc_db_pool_connections Open connections in the database pool.\n\
-             # TYPE iuc_db_pool_connections gauge\n",
-        );
-        let _ = writeln!(out, "iuc_db_pool_connections {size}");
-        out.push_str(
-            "# HELP iuc_db_pool_idle_connections Idle connections in the database pool.\n\
-             # TYPE iuc_db_pool_idle_connections gauge\n",
-        );
-        let _ = writeln!(out, "iuc_db_pool_idle_connections {idle}");
-        out.push_str(
-            "# HELP iuc_db_pool_max_connections Most connections the database pool opens.\n\
-             # TYPE iuc_db_pool_max_connections gauge\n",
-        );
-        let _ = writeln!(out, "iuc_db_pool_max_connections {max}");
+        let gauges: [(&str, &str, u64); 3] = [
+            (
+                "iuc_db_pool_connections",
+                "Open connections in the database pool.",
+                u64::from(size),
+            ),
+            (
+                "iuc_db_pool_idle_connections",
+                "Idle connections in the database pool.",
+                idle as u64,
+            ),
+            (
+                "iuc_db_pool_max_connections",
+                "Most connections the database pool opens.",
+                u64::from(max),
+            ),
+        ];
+        for (name, help, value) in gauges {
+            scalar(&mut out, name, "gauge", help, value);
+        }
         out
+    }
+}
+
+/// A metric's `# HELP` and `# TYPE` lines.
+fn header(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}");
+    let _ = writeln!(out, "# TYPE {name} {kind}");
+}
+
+/// A metric without labels: its header and its value.
+fn scalar(out: &mut String, name: &str, kind: &str, help: &str, value: u64) {
+    header(out, name, kind, help);
+    let _ = writeln!(out, "{name} {value}");
+}
+
+/// Operations by name and outcome, and their latency.
+fn render_operations(out: &mut String, inner: &Inner) {
+    header(
+        out,
+        "iuc_graphql_requests_total",
+        "counter",
+        "GraphQL operations by operation name and outcome.",
+    );
+    for (name, stats) in &inner.operations {
+        for outcome in Outcome::ALL {
+            let count = stats.outcomes[outcome.index()];
+            if count > 0 {
+                let _ = writeln!(
+                    out,
+                    "iuc_graphql_requests_total{{operation=\"{}\",outcome=\"{}\"}} {count}",
+                    escape(name),
+                    outcome.as_str()
+                );
+            }
+        }
+    }
+    header(
+        out,
+        "iuc_graphql_request_duration_seconds",
+        "histogram",
+        "Time to answer a GraphQL HTTP request, by operation name (`batch` for batches).",
+    );
+    for (name, stats) in &inner.operations {
+        let histogram = &stats.latency;
+        if histogram.count > 0 {
+            histogram.write(
+                out,
+                "iuc_graphql_request_duration_seconds",
+                &format!("operation=\"{}\"", escape(name)),
+            );
+        }
+    }
+}
+
+/// Statements per request, keys per loader batch, rate-limit refusals.
+fn render_work(out: &mut String, inner: &Inner) {
+    header(
+        out,
+        "iuc_sql_statements_per_request",
+        "histogram",
+        "SQL statements one GraphQL HTTP request issued.",
+    );
+    inner
+        .statements
+        .clone()
+        .unwrap_or_else(|| Histogram::new(STATEMENT_BUCKETS))
+        .write(out, "iuc_sql_statements_per_request", "");
+    header(
+        out,
+        "iuc_dataloader_batch_keys",
+        "histogram",
+        "Keys per DataLoader batch, by loader.",
+    );
+    for (loader, histogram) in &inner.batches {
+        histogram.write(
+            out,
+            "iuc_dataloader_batch_keys",
+            &format!("loader=\"{}\"", escape(&short_type_name(loader))),
+        );
+    }
+    header(
+        out,
+        "iuc_rate_limited_total",
+        "counter",
+        "Operations refused by the rate limit, by kind of client.",
+    );
+    for kind in ["anonymous", "key"] {
+        let count = inner.rate_limited.get(kind).copied().unwrap_or(0);
+        let _ = writeln!(out, "iuc_rate_limited_total{{client=\"{kind}\"}} {count}");
     }
 }
 
