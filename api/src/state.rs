@@ -76,7 +76,6 @@ impl Settings {
             schema: SchemaOptions {
                 summary_ttl: Duration::from_secs(args.summary_ttl),
                 introspection: args.introspection,
-                max_nesting: args.max_nesting.max(1),
             },
             limits: Limits {
                 max_depth: args.max_depth,
@@ -170,7 +169,11 @@ impl AppState {
         statements: StatementCounter,
         settings: Settings,
     ) -> Self {
-        let schema = crate::graphql::build_schema_with(db.clone(), &settings.schema);
+        let schema = crate::graphql::build_schema_with(
+            db.clone(),
+            &settings.schema,
+            settings.limits.max_nesting,
+        );
         let types = Arc::new(TypeTable::from_sdl(&schema.sdl()));
         Self {
             db,

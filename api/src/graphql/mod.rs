@@ -33,9 +33,6 @@ pub struct SchemaOptions {
     /// Answer introspection queries (`__schema`, `__type`). Off, validation errors do not
     /// suggest names either ("Did you mean …?" would tell the schema).
     pub introspection: bool,
-    /// The nesting limit the HTTP layer checks first (`Limits::max_nesting`); the schema's own
-    /// recursion check is set one above it, as a second guard that never fires first.
-    pub max_nesting: usize,
 }
 
 impl Default for SchemaOptions {
@@ -43,7 +40,6 @@ impl Default for SchemaOptions {
         Self {
             summary_ttl: std::time::Duration::from_secs(30),
             introspection: true,
-            max_nesting: 32,
         }
     }
 }
@@ -57,11 +53,18 @@ pub fn build_schema(db: DatabaseConnection, summary_ttl: std::time::Duration) ->
             summary_ttl,
             ..SchemaOptions::default()
         },
+        limits::Limits::default().max_nesting,
     )
 }
 
-/// Builds the schema around a database pool.
-pub fn build_schema_with(db: DatabaseConnection, options: &SchemaOptions) -> IucSchema {
+/// Builds the schema around a database pool. `max_nesting` is the limit the HTTP layer checks
+/// first (`Limits::max_nesting`); the schema's own recursion check is set one above it, as a
+/// second guard that never fires first.
+pub fn build_schema_with(
+    db: DatabaseConnection,
+    options: &SchemaOptions,
+    max_nesting: usize,
+) -> IucSchema {
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
@@ -71,7 +74,7 @@ pub fn build_schema_with(db: DatabaseConnection, options: &SchemaOptions) -> Iuc
     .data(std::sync::Arc::new(
         crate::service::summary::SummaryCache::new(options.summary_ttl),
     ))
-    .limit_recursive_depth(options.max_nesting + 1);
+    .limit_recursive_depth(max_nesting + 1);
     if !options.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
