@@ -15,6 +15,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
 use crate::common::TestDb;
+use crate::http_graphql::dechunk;
 
 /// The most resident memory the server may hold, in bytes (the bound).
 const MAX_RSS: u64 = 200 * 1024 * 1024;
@@ -169,21 +170,6 @@ async fn exchange(addr: SocketAddr, request: &[u8], wait: Duration) -> Option<(u
         body.to_owned()
     };
     Some((status, body))
-}
-
-fn dechunk(mut body: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = body.split_once("\r\n") {
-        let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
-            break;
-        };
-        if size == 0 || rest.len() < size {
-            break;
-        }
-        out.push_str(&rest[..size]);
-        body = rest[size..].trim_start_matches("\r\n");
-    }
-    out
 }
 
 fn code(answer: &Value) -> String {

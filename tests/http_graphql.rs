@@ -47,7 +47,8 @@ fn http(
     (status, body)
 }
 
-fn dechunk(mut body: &str) -> String {
+/// A chunked body joined (the hostile-input suite reads raw answers too).
+pub(crate) fn dechunk(mut body: &str) -> String {
     let mut out = String::new();
     while let Some((size, rest)) = body.split_once("\r\n") {
         let Ok(size) = usize::from_str_radix(size.trim(), 16) else {
