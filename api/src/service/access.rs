@@ -16,7 +16,7 @@ use std::collections::HashSet;
 
 use sea_orm::{ConnectionTrait, Value};
 
-use super::page::Sql;
+use super::sql::Sql;
 use crate::auth::{Organisation, Principal};
 use crate::error::AppError;
 

@@ -44,8 +44,8 @@ use super::dataset::{
     ProjectRecord, RegionRecord, SdgRecord, SectionRecord, SectionTypeRecord, StakeholderRecord,
     ThemeRecord, UcapRecord,
 };
-use super::page::Sql;
 use super::search::{self, Direction, PairingFilter, PairingOrder};
+use super::sql::Sql;
 use crate::partial_date::PartialDate;
 
 /// The most values one kind of filter takes (each is bound as a parameter, in several
@@ -119,8 +119,8 @@ impl ExportFilter {
             source.and(slugs);
         }
         let mut sql = Sql::default();
-        sql.push("SELECT c.id FROM ").push(&source.from);
-        if !source.filter.text.is_empty() {
+        sql.push("SELECT c.id FROM ").append(&source.from);
+        if !source.filter.is_empty() {
             sql.push(" WHERE ").append(&source.filter);
         }
         Some(sql)

@@ -17,7 +17,7 @@ use sea_orm::{
     ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement, TransactionTrait, Value,
 };
 
-use super::page::Sql;
+use super::sql::Sql;
 use crate::text::fold;
 
 /// What to generate.

@@ -11,5 +11,6 @@ pub mod page;
 pub mod relations;
 pub mod search;
 pub mod seed;
+pub mod sql;
 pub mod summary;
 pub mod write;

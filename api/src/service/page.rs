@@ -18,9 +18,10 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, QueryResult, Statement, Value};
+use sea_orm::{ConnectionTrait, DbErr, EntityName, QueryResult, Value};
 
 use super::decode::Decode;
+use super::sql::Sql;
 
 /// Default page size when neither `first` nor `last` is given.
 pub const DEFAULT_PAGE: u64 = 20;
@@ -42,6 +43,8 @@ pub enum SortKind {
 pub struct SortCol {
     pub expr: String,
     pub kind: SortKind,
+    /// Compared bytewise ([`Sql::bytewise`]), as an index on the expression orders it.
+    pub bytewise: bool,
 }
 
 impl SortCol {
@@ -49,6 +52,14 @@ impl SortCol {
         Self {
             expr: expr.into(),
             kind,
+            bytewise: false,
+        }
+    }
+    /// An expression sorted bytewise, e.g. a folded name whose index is bytewise.
+    pub fn bytewise(expr: impl Into<String>, kind: SortKind) -> Self {
+        Self {
+            bytewise: true,
+            ..Self::new(expr, kind)
         }
     }
 }
@@ -224,153 +235,11 @@ impl<M> Default for Page<M> {
     }
 }
 
-/// A query under construction: `?` placeholders, converted to `$n` for PostgreSQL at the end.
-#[derive(Debug, Clone, Default)]
-pub struct Sql {
-    pub text: String,
-    pub values: Vec<Value>,
-}
-
-impl Sql {
-    pub fn push(&mut self, text: &str) -> &mut Self {
-        self.text.push_str(text);
-        self
-    }
-    pub fn bind(&mut self, value: Value) -> &mut Self {
-        self.text.push('?');
-        self.values.push(value);
-        self
-    }
-    /// `?, ?, ?` for a list of values (`NULL` for an empty list, which matches nothing).
-    pub fn bind_list(&mut self, values: impl IntoIterator<Item = Value>) -> &mut Self {
-        let mut first = true;
-        for value in values {
-            if !first {
-                self.text.push_str(", ");
-            }
-            first = false;
-            self.bind(value);
-        }
-        if first {
-            self.text.push_str("NULL");
-        }
-        self
-    }
-    /// `IN` a list of integer keys, as one parameter (a JSON array) rather than one per key:
-    /// the statement's text is then the same whatever the number of keys, so each connection
-    /// prepares it once (PostgreSQL parses and plans a new text on every execution; sqlx keeps
-    /// 100 prepared statements per connection, and lists of every length would evict them).
-    /// Rendered by [`Sql::statement`]; see [`keys_condition`].
-    ///
-    /// One key is bound as itself (`= ?`): PostgreSQL plans a prepared statement once for any
-    /// list, assuming ten keys, which for one parent on a small table is a hash join over a
-    /// sequential scan (a pairing's activities at 1k pairings: 8 ms instead of 0.1 ms).
-    pub fn in_keys(&mut self, keys: impl IntoIterator<Item = i32>) -> &mut Self {
-        let keys: Vec<i32> = keys.into_iter().collect();
-        if let [key] = keys[..] {
-            return self.push("= ").bind(Value::Int(Some(key)));
-        }
-        self.text.push_str(IN_KEYS);
-        self.values.push(Value::String(Some(keys_json(keys))));
-        self
-    }
-    pub fn append(&mut self, other: &Sql) -> &mut Self {
-        self.text.push_str(&other.text);
-        self.values.extend(other.values.iter().cloned());
-        self
-    }
-    pub fn statement(&self, backend: DbBackend) -> Statement {
-        // `{C}` marks a bytewise comparison: PostgreSQL needs `COLLATE "C"` for it (and for its
-        // indexes on those expressions, see the migrations); SQLite compares bytewise already.
-        let bytewise = if backend == DbBackend::Postgres {
-            " COLLATE \"C\""
-        } else {
-            ""
-        };
-        // `{IN_SELECT}…{END_SELECT}` marks an uncorrelated subquery of keys, e.g. theme ids
-        // from slugs. PostgreSQL gets `= ANY(ARRAY(…))`: evaluated once and probed through the
-        // index, where `IN (SELECT …)` would be pulled up into a join run for every row the
-        // outer query reads (a page of a theme's pairings at 100k: 4,400 buffers → 1,800).
-        // SQLite evaluates `IN (SELECT …)` once already.
-        let (in_select, end_select) = if backend == DbBackend::Postgres {
-            ("= ANY(ARRAY(", "))")
-        } else {
-            ("IN (", ")")
-        };
-        let source = self
-            .text
-            .replace(IN_KEYS, in_keys_sql(backend))
-            .replace("{C}", bytewise)
-            .replace("{IN_SELECT}", in_select)
-            .replace("{END_SELECT}", end_select);
-        let text = if backend == DbBackend::Postgres {
-            let mut out = String::with_capacity(source.len() + 16);
-            let mut n = 0;
-            for c in source.chars() {
-                if c == '?' {
-                    n += 1;
-                    out.push_str(&format!("${n}"));
-                } else {
-                    out.push(c);
-                }
-            }
-            out
-        } else {
-            source
-        };
-        Statement::from_sql_and_values(backend, text, self.values.clone())
-    }
-}
-
-const IN_KEYS: &str = "{IN_KEYS}";
-
-/// `IN` the integer keys of a JSON array parameter. PostgreSQL turns the array's text into an
-/// `integer[]` in an init plan, once per execution, and probes the index with `= ANY(…)`; as a
-/// plain expression it was parsed again for every row a sequential scan tested (small tables
-/// such as `country` and `theme`: `translate` and `array_in` took a quarter of PostgreSQL's
-/// CPU on the pairings table). SQLite reads it with `json_each` into a list it probes the
-/// index with.
-fn in_keys_sql(backend: DbBackend) -> &'static str {
-    if backend == DbBackend::Postgres {
-        "= ANY(CAST((SELECT CAST(translate(?, '[]', '{}') AS integer[])) AS integer[]))"
-    } else {
-        "IN (SELECT value FROM json_each(?))"
-    }
-}
-
-fn keys_json(keys: impl IntoIterator<Item = i32>) -> String {
-    let mut text = String::from("[");
-    for (i, key) in keys.into_iter().enumerate() {
-        if i > 0 {
-            text.push(',');
-        }
-        text.push_str(&key.to_string());
-    }
-    text.push(']');
-    text
-}
-
-/// `column IN keys` for a sea-orm query (the loaders): [`Sql::in_keys`], rendered for `backend`
-/// (its placeholders are `$1` on PostgreSQL, as sea-query's custom expressions want them).
-pub fn keys_condition(
-    backend: DbBackend,
-    column: &str,
-    keys: impl IntoIterator<Item = i32>,
-) -> sea_orm::sea_query::SimpleExpr {
-    let mut sql = Sql::default();
-    sql.push(column).push(" ").in_keys(keys);
-    let statement = sql.statement(backend);
-    sea_orm::sea_query::Expr::cust_with_values(
-        statement.sql,
-        statement.values.map(|v| v.0).unwrap_or_default(),
-    )
-}
-
 /// The rows a page reads: `FROM` (the child table aliased `c`, and whatever it joins) and
 /// `WHERE` conditions.
 #[derive(Debug, Clone, Default)]
 pub struct Source {
-    pub from: String,
+    pub from: Sql,
     pub filter: Sql,
     /// How `fetch` reads a page of it.
     pub shape: Shape,
@@ -386,8 +255,8 @@ pub enum Shape {
     Deferred,
     /// `from` joins rows that only the filter narrows to one per record (a theme's links, see
     /// `search::pairings`): the page's inner query carries the sort keys out, and the outer one
-    /// reads the records by id (`from`'s first word is their table).
-    DeferredJoined,
+    /// reads the records by id from `table` (their entity's). Made by [`Source::joined`].
+    DeferredJoined { table: &'static str },
     /// One query, `… ORDER BY … LIMIT`: for filters on the record's own columns only, which a
     /// deferred join would evaluate on the rows it then reads a second time (a city search by
     /// name prefix: the range of the name index is the page).
@@ -395,16 +264,32 @@ pub enum Shape {
 }
 
 impl Source {
-    pub fn new(from: impl Into<String>) -> Self {
+    /// The rows of `entity`'s table, aliased `c`.
+    pub fn new(entity: impl EntityName) -> Self {
+        let mut from = Sql::default();
+        from.push(entity.table_name()).push(" c");
+        Self::rows(from)
+    }
+    /// The rows of `entity`'s table joined with `joins` (`JOIN … ON ….id = c.id`), which the
+    /// filter narrows to one per record: read as [`Shape::DeferredJoined`].
+    pub fn joined(entity: impl EntityName, joins: &str) -> Self {
+        let table = entity.table_name();
+        let mut source = Self::new(entity);
+        source.from.push(" ").push(joins);
+        source.shape = Shape::DeferredJoined { table };
+        source
+    }
+    /// Rows of any `FROM` (the child aliased `c`), e.g. a relation's derived table.
+    pub fn rows(from: Sql) -> Self {
         Self {
-            from: from.into(),
+            from,
             filter: Sql::default(),
             shape: Shape::Deferred,
         }
     }
     /// Adds `AND (condition)`.
     pub fn and(&mut self, condition: Sql) -> &mut Self {
-        if !self.filter.text.is_empty() {
+        if !self.filter.is_empty() {
             self.filter.push(" AND ");
         }
         self.filter.push("(").append(&condition).push(")");
@@ -412,25 +297,23 @@ impl Source {
     }
 }
 
-/// Appends a nested relation's `FROM`, binding the parent keys wherever it says `{parents}`:
-/// a relation reached through a union or a `DISTINCT` derived table filters by parent inside
-/// it, where an index serves the filter, rather than after it.
-fn push_from(sql: &mut Sql, from: &str, parents: &[i32]) {
-    let mut parts = from.split("{parents}");
-    if let Some(first) = parts.next() {
-        sql.push(first);
-    }
-    for part in parts {
-        sql.in_keys(parents.iter().copied());
-        sql.push(part);
+/// `expr` of a sort column, bytewise where it says so.
+fn push_sort_expr(sql: &mut Sql, col: &SortCol) {
+    sql.push(&col.expr);
+    if col.bytewise {
+        sql.bytewise();
     }
 }
 
 fn keyset(sql: &mut Sql, ordering: &Ordering, cursor: &Cursor, greater: bool) {
-    let exprs: Vec<&str> = ordering.cols.iter().map(|c| c.expr.as_str()).collect();
-    sql.push("(")
-        .push(&exprs.join(", "))
-        .push(if greater { ") > (" } else { ") < (" });
+    sql.push("(");
+    for (i, col) in ordering.cols.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        push_sort_expr(sql, col);
+    }
+    sql.push(if greater { ") > (" } else { ") < (" });
     for (i, (key, col)) in cursor.keys.iter().zip(&ordering.cols).enumerate() {
         if i > 0 {
             sql.push(", ");
@@ -460,31 +343,53 @@ fn bounds(ordering: &Ordering, args: &PageArgs) -> Result<(Vec<Sql>, bool), Page
     Ok((conditions, descending))
 }
 
-fn order_by(ordering: &Ordering, descending: bool) -> String {
-    order_by_exprs(ordering.cols.iter().map(|c| c.expr.clone()), descending)
+fn direction(descending: bool) -> &'static str {
+    if descending { " DESC" } else { " ASC" }
 }
 
-/// `a ASC, b ASC` (or `DESC`) for these expressions.
-fn order_by_exprs(exprs: impl Iterator<Item = String>, descending: bool) -> String {
-    let dir = if descending { " DESC" } else { " ASC" };
-    exprs
-        .map(|expr| format!("{expr}{dir}"))
-        .collect::<Vec<_>>()
-        .join(", ")
+/// `a ASC, b ASC` (or `DESC`) for the ordering's expressions.
+fn order_by(sql: &mut Sql, ordering: &Ordering, descending: bool) {
+    for (i, col) in ordering.cols.iter().enumerate() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        push_sort_expr(sql, col);
+        sql.push(direction(descending));
+    }
 }
 
-/// The sort keys as the outer query of a page sees them (`p.sort_key_0`, …).
-fn outer_sort_keys(ordering: &Ordering) -> impl Iterator<Item = String> {
-    (0..ordering.cols.len()).map(|i| format!("p.sort_key_{i}"))
+/// The same order by the sort keys as the outer query of a page sees them (`p.sort_key_0`, …).
+fn order_by_outer(sql: &mut Sql, ordering: &Ordering, descending: bool) {
+    for i in 0..ordering.cols.len() {
+        if i > 0 {
+            sql.push(", ");
+        }
+        sql.push(&format!("p.sort_key_{i}"))
+            .push(direction(descending));
+    }
 }
 
-fn sort_select(ordering: &Ordering) -> String {
-    ordering
-        .cols
-        .iter()
-        .enumerate()
-        .map(|(i, c)| format!(", {} AS sort_key_{i}", c.expr))
-        .collect()
+/// `, expr AS sort_key_0, …`: the sort values that cursors are made of.
+fn sort_select(sql: &mut Sql, ordering: &Ordering) {
+    for (i, col) in ordering.cols.iter().enumerate() {
+        sql.push(", ");
+        push_sort_expr(sql, col);
+        sql.push(&format!(" AS sort_key_{i}"));
+    }
+}
+
+/// The source's filter and the page bounds, each in parentheses: the first after `WHERE`
+/// unless the statement has one already.
+fn push_conditions(sql: &mut Sql, source: &Source, bounds: &[Sql], mut has_where: bool) {
+    for condition in std::iter::once(&source.filter)
+        .filter(|f| !f.is_empty())
+        .chain(bounds)
+    {
+        sql.push(if has_where { " AND (" } else { " WHERE (" })
+            .append(condition)
+            .push(")");
+        has_where = true;
+    }
 }
 
 fn cursor_of(row: &QueryResult, ordering: &Ordering) -> Result<String, DbErr> {
@@ -546,57 +451,73 @@ pub async fn fetch<M: Decode>(
     ordering: &Ordering,
     args: &PageArgs,
 ) -> Result<Page<M>, PageFailure> {
-    let (conditions, descending) = bounds(ordering, args)?;
+    let (bounds, descending) = bounds(ordering, args)?;
+    let mut sql = Sql::default();
+    page_head(&mut sql, source, ordering);
+    push_conditions(&mut sql, source, &bounds, false);
+    sql.push(" ORDER BY ");
+    order_by(&mut sql, ordering, descending);
+    sql.push(" LIMIT ");
+    page_tail(&mut sql, source, ordering, descending, args);
+    let rows = db
+        .query_all_raw(sql.statement(db.get_database_backend()))
+        .await?;
+    let models = M::decode_all(&rows)?;
+    let rows = rows
+        .iter()
+        .zip(models)
+        .map(|(row, model)| Ok((cursor_of(row, ordering)?, model)))
+        .collect::<Result<Vec<_>, DbErr>>()?;
+    Ok(finish(rows, args))
+}
+
+/// A top-level page's statement up to its conditions: the select, and for a deferred join the
+/// inner query's `FROM`.
+fn page_head(sql: &mut Sql, source: &Source, ordering: &Ordering) {
     // A deferred join (`Shape::Deferred`): the inner query finds the page's ids (from indexes
     // alone where the ordering has one, e.g. (title, id)), and only those rows are read whole.
     // A filter that rejects many rows then costs index entries, not wide rows: measured on
     // PostgreSQL at 100k pairings, a page of a theme's pairings by title went from 5.9 ms to
     // 2.9 ms.
-    let mut sql = Sql::default();
     match source.shape {
-        Shape::DeferredJoined => {
+        Shape::DeferredJoined { table } => {
             // The source joins rows that only the filter narrows to one per record (a theme's
             // links): the inner query carries the page's sort keys out, so that the outer one
             // reads the records by id alone instead of joining and filtering the links again
             // (a theme's page at 100k pairings on PostgreSQL: 472 buffers before).
-            let table = source.from.split_whitespace().next().unwrap_or_default();
             sql.push("SELECT c.*");
-            for key in outer_sort_keys(ordering) {
-                sql.push(", ").push(&key);
+            for i in 0..ordering.cols.len() {
+                sql.push(&format!(", p.sort_key_{i}"));
             }
             sql.push(" FROM ")
                 .push(table)
-                .push(" c JOIN (SELECT c.id AS page_id")
-                .push(&sort_select(ordering))
-                .push(" FROM ")
-                .push(&source.from);
+                .push(" c JOIN (SELECT c.id AS page_id");
+            sort_select(sql, ordering);
+            sql.push(" FROM ").append(&source.from);
         }
         Shape::Deferred | Shape::Direct => {
-            sql.push("SELECT c.*")
-                .push(&sort_select(ordering))
-                .push(" FROM ")
-                .push(&source.from);
+            sql.push("SELECT c.*");
+            sort_select(sql, ordering);
+            sql.push(" FROM ").append(&source.from);
             if source.shape == Shape::Deferred {
                 sql.push(" WHERE c.id IN (SELECT c.id FROM ")
-                    .push(&source.from);
+                    .append(&source.from);
             }
         }
     }
-    let mut first = true;
-    for condition in std::iter::once(&source.filter)
-        .filter(|f| !f.text.is_empty())
-        .chain(conditions.iter())
-    {
-        sql.push(if first { " WHERE (" } else { " AND (" })
-            .append(condition)
-            .push(")");
-        first = false;
-    }
-    sql.push(" ORDER BY ")
-        .push(&order_by(ordering, descending))
-        .push(" LIMIT ");
+}
+
+/// A top-level page's statement after `LIMIT`: the limit, and the outer query of a deferred
+/// join.
+fn page_tail(
+    sql: &mut Sql,
+    source: &Source,
+    ordering: &Ordering,
+    descending: bool,
+    args: &PageArgs,
+) {
     match source.shape {
-        Shape::DeferredJoined => {
+        Shape::DeferredJoined { .. } => {
             // A theme's page writes its limit into the statement: PostgreSQL plans a prepared
             // statement anew on every execution while its generic plan looks costlier than a
             // custom one, and a generic plan assumes that a bound `LIMIT $n` keeps a tenth of
@@ -610,35 +531,25 @@ pub async fn fetch<M: Decode>(
             // (pgbench: 0.44 ms per statement against 0.19 ms), and in one query took a bitmap
             // scan and a sort (0.08 ms against 0.03 ms; EXPLAIN ANALYZE).
             sql.push(&(args.size + 1).to_string())
-                .push(") p ON c.id = p.page_id ORDER BY ")
-                .push(&order_by_exprs(outer_sort_keys(ordering), descending));
+                .push(") p ON c.id = p.page_id ORDER BY ");
+            order_by_outer(sql, ordering, descending);
         }
         Shape::Deferred => {
             sql.bind(Value::BigInt(Some(args.size as i64 + 1)));
-            sql.push(") ORDER BY ")
-                .push(&order_by(ordering, descending));
+            sql.push(") ORDER BY ");
+            order_by(sql, ordering, descending);
         }
         Shape::Direct => {
             sql.bind(Value::BigInt(Some(args.size as i64 + 1)));
         }
     }
-    let rows = db
-        .query_all_raw(sql.statement(db.get_database_backend()))
-        .await?;
-    let models = M::decode_all(&rows)?;
-    let rows = rows
-        .iter()
-        .zip(models)
-        .map(|(row, model)| Ok((cursor_of(row, ordering)?, model)))
-        .collect::<Result<Vec<_>, DbErr>>()?;
-    Ok(finish(rows, args))
 }
 
 /// How many rows a top-level list has (all pages).
 pub async fn count(db: &impl ConnectionTrait, source: &Source) -> Result<i64, DbErr> {
     let mut sql = Sql::default();
-    sql.push("SELECT COUNT(*) AS n FROM ").push(&source.from);
-    if !source.filter.text.is_empty() {
+    sql.push("SELECT COUNT(*) AS n FROM ").append(&source.from);
+    if !source.filter.is_empty() {
         sql.push(" WHERE ").append(&source.filter);
     }
     let row = db
@@ -651,7 +562,8 @@ pub async fn count(db: &impl ConnectionTrait, source: &Source) -> Result<i64, Db
 }
 
 /// The same page of children for many parents: one statement. `parent` is the SQL expression
-/// of the parent key (an integer) in `source`.
+/// of the parent key (an integer) in `source`, whose `FROM` filters by `parents` already where
+/// it needs to (a relation's derived tables, see [`super::relations`]).
 pub async fn fetch_children<M: Decode>(
     db: &impl ConnectionTrait,
     source: &Source,
@@ -660,27 +572,22 @@ pub async fn fetch_children<M: Decode>(
     ordering: &Ordering,
     args: &PageArgs,
 ) -> Result<HashMap<i32, Page<M>>, PageFailure> {
-    let (conditions, descending) = bounds(ordering, args)?;
+    let (bounds, descending) = bounds(ordering, args)?;
     let mut sql = Sql::default();
-    sql.push("SELECT * FROM (SELECT c.*")
-        .push(&sort_select(ordering))
-        .push(&format!(
-            ", {parent} AS page_parent, ROW_NUMBER() OVER (PARTITION BY {parent} ORDER BY "
-        ))
-        .push(&order_by(ordering, descending))
-        .push(") AS page_row FROM ");
-    push_from(&mut sql, &source.from, parents);
-    sql.push(&format!(" WHERE {parent} "))
+    sql.push("SELECT * FROM (SELECT c.*");
+    sort_select(&mut sql, ordering);
+    sql.push(&format!(
+        ", {parent} AS page_parent, ROW_NUMBER() OVER (PARTITION BY {parent} ORDER BY "
+    ));
+    order_by(&mut sql, ordering, descending);
+    sql.push(") AS page_row FROM ")
+        .append(&source.from)
+        .push(&format!(" WHERE {parent} "))
         .in_keys(parents.iter().copied());
-    for condition in std::iter::once(&source.filter)
-        .filter(|f| !f.text.is_empty())
-        .chain(conditions.iter())
-    {
-        sql.push(" AND (").append(condition).push(")");
-    }
-    sql.push(") page WHERE page_row <= ");
-    sql.bind(Value::BigInt(Some(args.size as i64 + 1)));
-    sql.push(" ORDER BY page_parent, page_row");
+    push_conditions(&mut sql, source, &bounds, true);
+    sql.push(") page WHERE page_row <= ")
+        .bind(Value::BigInt(Some(args.size as i64 + 1)))
+        .push(" ORDER BY page_parent, page_row");
     let rows = db
         .query_all_raw(sql.statement(db.get_database_backend()))
         .await?;
@@ -708,11 +615,11 @@ pub async fn count_children(
     let mut sql = Sql::default();
     sql.push(&format!(
         "SELECT {parent} AS page_parent, COUNT(*) AS n FROM "
-    ));
-    push_from(&mut sql, &source.from, parents);
-    sql.push(&format!(" WHERE {parent} "))
-        .in_keys(parents.iter().copied());
-    if !source.filter.text.is_empty() {
+    ))
+    .append(&source.from)
+    .push(&format!(" WHERE {parent} "))
+    .in_keys(parents.iter().copied());
+    if !source.filter.is_empty() {
         sql.push(" AND (").append(&source.filter).push(")");
     }
     sql.push(&format!(" GROUP BY {parent}"));
@@ -772,70 +679,5 @@ mod tests {
         assert!(PageArgs::new(Some(-1), None, None, None).is_err());
         assert!(PageArgs::new(Some(1), None, Some(1), None).is_err());
         assert!(PageArgs::new(None, None, Some(5), None).unwrap().backward);
-    }
-
-    #[test]
-    fn postgres_placeholders_are_numbered() {
-        let mut sql = Sql::default();
-        sql.push("a = ")
-            .bind(Value::Int(Some(1)))
-            .push(" AND b IN (")
-            .bind_list([Value::Int(Some(2)), Value::Int(Some(3))])
-            .push(")");
-        assert_eq!(
-            sql.statement(DbBackend::Postgres).sql,
-            "a = $1 AND b IN ($2, $3)"
-        );
-        assert_eq!(
-            sql.statement(DbBackend::Sqlite).sql,
-            "a = ? AND b IN (?, ?)"
-        );
-    }
-
-    #[test]
-    fn key_lists_are_one_parameter_whatever_their_length() {
-        let render = |keys: &[i32], backend| {
-            let mut sql = Sql::default();
-            sql.push("x = ")
-                .bind(Value::Int(Some(1)))
-                .push(" AND id ")
-                .in_keys(keys.iter().copied());
-            sql.statement(backend)
-        };
-        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
-            assert_eq!(
-                render(&[1, 2], backend).sql,
-                render(&[1, 2, 3], backend).sql
-            );
-        }
-        assert_eq!(render(&[9], DbBackend::Postgres).sql, "x = $1 AND id = $2");
-        let pg = render(&[4, 5], DbBackend::Postgres);
-        assert_eq!(
-            pg.sql,
-            "x = $1 AND id = ANY(CAST((SELECT CAST(translate($2, '[]', '{}') AS integer[])) AS integer[]))"
-        );
-        assert_eq!(
-            pg.values.unwrap().0[1],
-            Value::String(Some("[4,5]".to_owned()))
-        );
-        assert_eq!(
-            render(&[], DbBackend::Sqlite).sql,
-            "x = ? AND id IN (SELECT value FROM json_each(?))"
-        );
-    }
-
-    #[test]
-    fn key_conditions_bind_their_list_in_sea_orm_queries() {
-        use sea_orm::{EntityTrait, QueryFilter, QueryTrait};
-        for (backend, placeholder) in [(DbBackend::Postgres, "$1"), (DbBackend::Sqlite, "?")] {
-            let statement = entity::city::Entity::find()
-                .filter(keys_condition(backend, "\"city\".\"id\"", [7, 8]))
-                .build(backend);
-            assert!(statement.sql.contains(placeholder), "{}", statement.sql);
-            assert_eq!(
-                statement.values.unwrap().0,
-                vec![Value::String(Some("[7,8]".to_owned()))]
-            );
-        }
     }
 }

@@ -6,9 +6,14 @@
 
 use chrono::NaiveDate;
 use entity::enums::*;
-use sea_orm::Value;
+use entity::{
+    activity, audit_event, city, country, pairing, pairing_participant, programme_region, region,
+    stakeholder, theme,
+};
+use sea_orm::{EntityName, EntityTrait, IdenStatic, Value};
 
-use super::page::{Ordering, Shape, SortCol, SortKind, Source, Sql};
+use super::page::{Ordering, Shape, SortCol, SortKind, Source};
+use super::sql::Sql;
 use crate::text::{fold, like_escape};
 
 fn string(value: &str) -> Value {
@@ -19,23 +24,21 @@ fn enum_value<E: sea_orm::ActiveEnum<Value = String>>(value: E) -> Value {
     Value::String(Some(value.to_value()))
 }
 
-fn condition(text: &str, values: impl IntoIterator<Item = Value>) -> Sql {
+/// `left` followed by a bound value, e.g. `c.kind = ?`.
+fn compare(left: &str, value: Value) -> Sql {
     let mut sql = Sql::default();
-    let mut values = values.into_iter();
-    for (i, part) in text.split('?').enumerate() {
-        if i > 0 {
-            sql.bind(values.next().unwrap_or(Value::String(None)));
-        }
-        sql.push(part);
-    }
+    sql.push(left).bind(value);
     sql
 }
 
-/// `column IN (SELECT id FROM table WHERE key IN (…))`
-fn in_keys(column: &str, table: &str, key: &str, keys: &[String]) -> Sql {
+/// `column IN (SELECT id FROM table WHERE key IN (…))`: the ids of `entity`'s rows whose `key`
+/// is one of `keys`.
+fn by_key<E: EntityTrait>(column: &str, entity: E, key: E::Column, keys: &[String]) -> Sql {
     let mut sql = Sql::default();
     sql.push(&format!(
-        "{column} IN (SELECT id FROM {table} WHERE {key} IN ("
+        "{column} IN (SELECT id FROM {} WHERE {} IN (",
+        entity.table_name(),
+        key.as_str()
     ))
     .bind_list(keys.iter().map(|k| string(k)))
     .push("))");
@@ -130,13 +133,26 @@ fn pairing_country(codes: &[String], side: Option<Side>) -> Sql {
 }
 
 fn pairing_themes(slugs: &[String]) -> Sql {
+    let mut ids = Sql::default();
+    ids.push("SELECT t.id FROM theme t WHERE t.slug IN (")
+        .bind_list(slugs.iter().map(|k| string(k)))
+        .push(")");
     let mut sql = Sql::default();
-    sql.push(
-        "EXISTS (SELECT 1 FROM pairing_theme pt WHERE pt.pairing_id = c.id \
-         AND pt.theme_id {IN_SELECT}SELECT t.id FROM theme t WHERE t.slug IN (",
-    )
-    .bind_list(slugs.iter().map(|k| string(k)))
-    .push("){END_SELECT})");
+    sql.push("EXISTS (SELECT 1 FROM pairing_theme pt WHERE pt.pairing_id = c.id AND pt.theme_id ")
+        .in_subquery(&ids)
+        .push(")");
+    sql
+}
+
+fn pairing_sdgs(numbers: &[i32]) -> Sql {
+    let mut ids = Sql::default();
+    ids.push("SELECT s.id FROM sdg s WHERE s.number IN (")
+        .bind_list(numbers.iter().map(|n| Value::Int(Some(*n))))
+        .push(")");
+    let mut sql = Sql::default();
+    sql.push("EXISTS (SELECT 1 FROM pairing_sdg ps WHERE ps.pairing_id = c.id AND ps.sdg_id ")
+        .in_subquery(&ids)
+        .push(")");
     sql
 }
 
@@ -151,28 +167,35 @@ pub fn pairings(
         // `pairing_theme (theme_id, pairing_title, pairing_id)`, whose title copy migration 6
         // keeps equal to the pairing's, rather than the pairings in title order each tested
         // for the theme (at 100k pairings, 600 probes for a page of 50).
-        let mut source = Source::new("pairing c JOIN pairing_theme ft ON ft.pairing_id = c.id");
-        source.and(condition(
-            "ft.theme_id = (SELECT t.id FROM theme t WHERE t.slug = ?)",
-            [string(&filter.themes[0])],
-        ));
-        source.shape = Shape::DeferredJoined;
+        let mut source = Source::joined(
+            pairing::Entity,
+            "JOIN pairing_theme ft ON ft.pairing_id = c.id",
+        );
+        let mut theme = Sql::default();
+        theme
+            .push("ft.theme_id = (SELECT t.id FROM theme t WHERE t.slug = ")
+            .bind(string(&filter.themes[0]))
+            .push(")");
+        source.and(theme);
         source
     } else {
-        Source::new("pairing c")
+        Source::new(pairing::Entity)
     };
     if !filter.themes.is_empty() && !by_theme_title {
         source.and(pairing_themes(&filter.themes));
     }
+    pairing_link_filters(&mut source, filter);
+    pairing_column_filters(&mut source, filter);
+    (source, pairing_ordering(order, by_theme_title, direction))
+}
+
+/// The filters on a pairing's links: all its themes, its SDGs, its participants' countries.
+fn pairing_link_filters(source: &mut Source, filter: &PairingFilter) {
     for slug in &filter.all_themes {
         source.and(pairing_themes(std::slice::from_ref(slug)));
     }
     if !filter.sdgs.is_empty() {
-        let mut sql = Sql::default();
-        sql.push("EXISTS (SELECT 1 FROM pairing_sdg ps WHERE ps.pairing_id = c.id AND ps.sdg_id {IN_SELECT}SELECT s.id FROM sdg s WHERE s.number IN (")
-            .bind_list(filter.sdgs.iter().map(|n| Value::Int(Some(*n))))
-            .push("){END_SELECT})");
-        source.and(sql);
+        source.and(pairing_sdgs(&filter.sdgs));
     }
     if !filter.countries.is_empty() {
         source.and(pairing_country(&filter.countries, None));
@@ -189,33 +212,31 @@ pub fn pairings(
             Some(Side::Partner),
         ));
     }
+}
+
+/// The filters on a pairing's own columns.
+fn pairing_column_filters(source: &mut Source, filter: &PairingFilter) {
     if !filter.programme_regions.is_empty() {
-        source.and(in_keys(
+        source.and(by_key(
             "c.programme_region_id",
-            "programme_region",
-            "slug",
+            programme_region::Entity,
+            programme_region::Column::Slug,
             &filter.programme_regions,
         ));
     }
     if let Some(kind) = filter.kind {
-        source.and(condition("c.kind = ?", [enum_value(kind)]));
+        source.and(compare("c.kind = ", enum_value(kind)));
     }
     if let Some(status) = filter.status {
-        source.and(condition("c.status = ?", [enum_value(status)]));
+        source.and(compare("c.status = ", enum_value(status)));
     }
     if let Some(year) = filter.start_year_from {
         let from = NaiveDate::from_ymd_opt(year, 1, 1).unwrap_or(NaiveDate::MIN);
-        source.and(condition(
-            "c.start_date >= ?",
-            [Value::ChronoDate(Some(from))],
-        ));
+        source.and(compare("c.start_date >= ", Value::ChronoDate(Some(from))));
     }
     if let Some(year) = filter.start_year_to {
         let to = NaiveDate::from_ymd_opt(year, 12, 31).unwrap_or(NaiveDate::MAX);
-        source.and(condition(
-            "c.start_date <= ?",
-            [Value::ChronoDate(Some(to))],
-        ));
+        source.and(compare("c.start_date <= ", Value::ChronoDate(Some(to))));
     }
     if let Some(search) = filter
         .search
@@ -224,29 +245,26 @@ pub fn pairings(
     {
         source.and(search);
     }
-    let ordering = match order {
-        PairingOrder::Title if by_theme_title => ordering(
+}
+
+fn pairing_ordering(order: PairingOrder, by_theme_title: bool, direction: Direction) -> Ordering {
+    let (name, cols) = match order {
+        PairingOrder::Title if by_theme_title => (
             "title",
             vec![
                 SortCol::new("ft.pairing_title", SortKind::Text),
                 SortCol::new("ft.pairing_id", SortKind::I32),
             ],
-            direction.descending(),
         ),
-        PairingOrder::Title => ordering(
-            "title",
-            vec![SortCol::new("c.title", SortKind::Text), id()],
-            direction.descending(),
-        ),
-        PairingOrder::StartDate => ordering(
+        PairingOrder::Title => ("title", vec![SortCol::new("c.title", SortKind::Text), id()]),
+        PairingOrder::StartDate => (
             "startDate",
             vec![
                 SortCol::new("COALESCE(c.start_date, '0001-01-01')", SortKind::Date),
                 id(),
             ],
-            direction.descending(),
         ),
-        PairingOrder::ParticipantCount => ordering(
+        PairingOrder::ParticipantCount => (
             "participantCount",
             vec![
                 SortCol::new(
@@ -255,10 +273,9 @@ pub fn pairings(
                 ),
                 id(),
             ],
-            direction.descending(),
         ),
     };
-    (source, ordering)
+    ordering(name, cols, direction.descending())
 }
 
 // ---------------------------------------------------------------- cities and regions
@@ -283,15 +300,16 @@ pub enum PlaceOrder {
     PairingCount,
 }
 
-/// Cities (`table = "city"`, `key = "city_id"`) or regions.
+/// Cities or regions (`entity`), whose participations `key` names.
 fn places(
-    table: &str,
-    key: &str,
+    entity: impl EntityName,
+    key: pairing_participant::Column,
     filter: &PlaceFilter,
     order: PlaceOrder,
     direction: Direction,
 ) -> (Source, Ordering) {
-    let mut source = Source::new(format!("{table} c"));
+    let cities = entity.table_name() == city::Entity.table_name();
+    let mut source = Source::new(entity);
     // In one query while every filter reads the place's own columns (or the country table by
     // key): a deferred join would test them on the rows and then read the page's rows again. A
     // name-prefix search then reads its page from the name index and nothing else. Measured on
@@ -301,19 +319,34 @@ fn places(
     // (`EXISTS`) makes it a deferred join, where rows it rejects cost index entries.
     source.shape = Shape::Direct;
     if !filter.countries.is_empty() {
-        source.and(in_keys(
+        source.and(by_key(
             "c.country_id",
-            "country",
-            "code",
+            country::Entity,
+            country::Column::Code,
             &filter.countries,
         ));
     }
+    place_link_filters(&mut source, key.as_str(), filter);
+    if let (Some(kind), true) = (filter.kind, cities) {
+        source.and(compare("c.kind = ", enum_value(kind)));
+    }
+    place_column_filters(&mut source, filter);
+    (source, place_ordering(key.as_str(), order, direction))
+}
+
+/// The filters on a place's participations (`key`: their column naming the place), which make
+/// the page a deferred join.
+fn place_link_filters(source: &mut Source, key: &str, filter: &PlaceFilter) {
     if let Some(side) = filter.side {
         source.shape = Shape::Deferred;
-        source.and(condition(
-            &format!("EXISTS (SELECT 1 FROM pairing_participant pp WHERE pp.{key} = c.id AND pp.side = ?)"),
-            [enum_value(side)],
-        ));
+        let mut sql = compare(
+            &format!(
+                "EXISTS (SELECT 1 FROM pairing_participant pp WHERE pp.{key} = c.id AND pp.side = "
+            ),
+            enum_value(side),
+        );
+        sql.push(")");
+        source.and(sql);
     }
     if !filter.themes.is_empty() {
         source.shape = Shape::Deferred;
@@ -326,14 +359,14 @@ fn places(
         .push("))");
         source.and(sql);
     }
-    if let (Some(kind), "city") = (filter.kind, table) {
-        source.and(condition("c.kind = ?", [enum_value(kind)]));
-    }
+}
+/// The filters on a place's own columns.
+fn place_column_filters(source: &mut Source, filter: &PlaceFilter) {
     if let Some(min) = filter.population_min {
-        source.and(condition("c.population >= ?", [Value::BigInt(Some(min))]));
+        source.and(compare("c.population >= ", Value::BigInt(Some(min))));
     }
     if let Some(max) = filter.population_max {
-        source.and(condition("c.population <= ?", [Value::BigInt(Some(max))]));
+        source.and(compare("c.population <= ", Value::BigInt(Some(max))));
     }
     if let Some(prefix) = filter
         .name_starts_with
@@ -344,10 +377,16 @@ fn places(
         // A range on the folded name rather than `LIKE 'x%'`: both backends answer it from the
         // index on (name_folded, id) when the comparison is bytewise.
         let upper = format!("{prefix}{}", char::MAX);
-        source.and(condition(
-            "c.name_folded{C} >= ? AND c.name_folded{C} < ?",
-            [string(&prefix), string(&upper)],
-        ));
+        let mut sql = Sql::default();
+        sql.push("c.name_folded")
+            .bytewise()
+            .push(" >= ")
+            .bind(string(&prefix))
+            .push(" AND c.name_folded")
+            .bytewise()
+            .push(" < ")
+            .bind(string(&upper));
+        source.and(sql);
     }
     if let Some(part) = filter
         .name_contains
@@ -355,44 +394,44 @@ fn places(
         .map(fold)
         .filter(|p| !p.is_empty())
     {
-        source.and(condition(
-            "c.name_folded LIKE ? ESCAPE '\\'",
-            [string(&format!("%{}%", like_escape(&part)))],
-        ));
+        let mut sql = compare(
+            "c.name_folded LIKE ",
+            string(&format!("%{}%", like_escape(&part))),
+        );
+        sql.push(" ESCAPE '\\'");
+        source.and(sql);
     }
-    let ordering = match order {
+}
+
+/// A place list's order (`key`: the participations' column naming the place).
+fn place_ordering(key: &str, order: PlaceOrder, direction: Direction) -> Ordering {
+    let (name, first) = match order {
         // By folded name (the same order, case and accents aside), bytewise: the index on
         // (name_folded, id) hands the rows over in order, so a page reads only its own rows.
-        PlaceOrder::Name => ordering(
-            "name",
-            vec![SortCol::new("c.name_folded{C}", SortKind::Text), id()],
-            direction.descending(),
-        ),
-        PlaceOrder::Population => ordering(
+        PlaceOrder::Name => ("name", SortCol::bytewise("c.name_folded", SortKind::Text)),
+        PlaceOrder::Population => (
             "population",
-            vec![
-                SortCol::new("COALESCE(c.population, -1)", SortKind::I64),
-                id(),
-            ],
-            direction.descending(),
+            SortCol::new("COALESCE(c.population, -1)", SortKind::I64),
         ),
-        PlaceOrder::PairingCount => ordering(
+        PlaceOrder::PairingCount => (
             "pairingCount",
-            vec![
-                SortCol::new(
-                    format!("(SELECT COUNT(*) FROM pairing_participant pp WHERE pp.{key} = c.id)"),
-                    SortKind::I64,
-                ),
-                id(),
-            ],
-            direction.descending(),
+            SortCol::new(
+                format!("(SELECT COUNT(*) FROM pairing_participant pp WHERE pp.{key} = c.id)"),
+                SortKind::I64,
+            ),
         ),
     };
-    (source, ordering)
+    ordering(name, vec![first, id()], direction.descending())
 }
 
 pub fn cities(filter: &PlaceFilter, order: PlaceOrder, direction: Direction) -> (Source, Ordering) {
-    places("city", "city_id", filter, order, direction)
+    places(
+        city::Entity,
+        pairing_participant::Column::CityId,
+        filter,
+        order,
+        direction,
+    )
 }
 
 pub fn regions(
@@ -400,7 +439,13 @@ pub fn regions(
     order: PlaceOrder,
     direction: Direction,
 ) -> (Source, Ordering) {
-    places("region", "region_id", filter, order, direction)
+    places(
+        region::Entity,
+        pairing_participant::Column::RegionId,
+        filter,
+        order,
+        direction,
+    )
 }
 
 // ---------------------------------------------------------------- countries and themes
@@ -427,7 +472,7 @@ pub fn countries(
     order: CountryOrder,
     direction: Direction,
 ) -> (Source, Ordering) {
-    let mut source = Source::new("country c");
+    let mut source = Source::new(country::Entity);
     if !filter.codes.is_empty() {
         let mut sql = Sql::default();
         sql.push("c.code IN (")
@@ -437,10 +482,12 @@ pub fn countries(
     }
     if let Some(side) = filter.side {
         source.shape = Shape::Deferred;
-        source.and(condition(
-            &format!("EXISTS (SELECT 1 FROM {COUNTRY_PARTICIPANTS} AND pp.side = ?)"),
-            [enum_value(side)],
-        ));
+        let mut sql = compare(
+            &format!("EXISTS (SELECT 1 FROM {COUNTRY_PARTICIPANTS} AND pp.side = "),
+            enum_value(side),
+        );
+        sql.push(")");
+        source.and(sql);
     }
     let ordering = match order {
         CountryOrder::Name => ordering(
@@ -480,9 +527,9 @@ pub fn themes(
     order: ThemeOrder,
     direction: Direction,
 ) -> (Source, Ordering) {
-    let mut source = Source::new("theme c");
+    let mut source = Source::new(theme::Entity);
     if let Some(scheme) = scheme {
-        source.and(condition("c.scheme = ?", [enum_value(scheme)]));
+        source.and(compare("c.scheme = ", enum_value(scheme)));
     }
     let ordering = match order {
         ThemeOrder::Name => ordering(
@@ -516,7 +563,7 @@ pub struct StakeholderFilter {
 }
 
 pub fn stakeholders(filter: &StakeholderFilter, direction: Direction) -> (Source, Ordering) {
-    let mut source = Source::new("stakeholder c");
+    let mut source = Source::new(stakeholder::Entity);
     if !filter.helix.is_empty() {
         let mut sql = Sql::default();
         sql.push("c.helix IN (")
@@ -525,7 +572,12 @@ pub fn stakeholders(filter: &StakeholderFilter, direction: Direction) -> (Source
         source.and(sql);
     }
     if !filter.cities.is_empty() {
-        source.and(in_keys("c.city_id", "city", "slug", &filter.cities));
+        source.and(by_key(
+            "c.city_id",
+            city::Entity,
+            city::Column::Slug,
+            &filter.cities,
+        ));
     }
     if !filter.countries.is_empty() {
         // The organisation's own country, or its city's.
@@ -561,12 +613,12 @@ pub struct ActivityFilter {
 }
 
 pub fn activities(filter: &ActivityFilter, direction: Direction) -> (Source, Ordering) {
-    let mut source = Source::new("activity c");
+    let mut source = Source::new(activity::Entity);
     if let Some(from) = filter.from {
-        source.and(condition("c.date >= ?", [Value::ChronoDate(Some(from))]));
+        source.and(compare("c.date >= ", Value::ChronoDate(Some(from))));
     }
     if let Some(to) = filter.to {
-        source.and(condition("c.date <= ?", [Value::ChronoDate(Some(to))]));
+        source.and(compare("c.date <= ", Value::ChronoDate(Some(to))));
     }
     if !filter.kinds.is_empty() {
         let mut sql = Sql::default();
@@ -607,21 +659,20 @@ pub struct AuditFilter {
 
 /// Audit events, newest first (by id, which grows with time).
 pub fn audit_events(filter: &AuditFilter) -> (Source, Ordering) {
-    let mut source = Source::new("audit_event c");
+    let mut source = Source::new(audit_event::Entity);
     if let Some(entity) = &filter.entity {
-        source.and(condition("c.entity = ?", [string(entity)]));
+        source.and(compare("c.entity = ", string(entity)));
     }
     if let Some((entity, id)) = &filter.record {
-        source.and(condition(
-            "c.entity = ? AND c.record_id = ?",
-            [string(entity), Value::Int(Some(*id))],
-        ));
+        let mut sql = compare("c.entity = ", string(entity));
+        sql.push(" AND c.record_id = ").bind(Value::Int(Some(*id)));
+        source.and(sql);
     }
     if let Some(organisation) = &filter.organisation {
-        source.and(condition("c.organisation = ?", [string(organisation)]));
+        source.and(compare("c.organisation = ", string(organisation)));
     }
     if let Some(key) = filter.key_id {
-        source.and(condition("c.key_id = ?", [Value::Int(Some(key))]));
+        source.and(compare("c.key_id = ", Value::Int(Some(key))));
     }
     (source, ordering("newest", vec![id()], true))
 }

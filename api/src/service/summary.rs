@@ -8,7 +8,7 @@ use entity::enums::{PairingKind, Side, ThemeScheme};
 use entity::theme;
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult, Statement};
 
-use super::page::Sql;
+use super::sql::Sql;
 
 #[derive(Debug, Clone, Default)]
 pub struct Totals {

@@ -12,7 +12,7 @@ use sea_orm::{
 
 use super::{LoadError, qualified};
 use crate::service::decode;
-use crate::service::page::keys_condition;
+use crate::service::sql::keys_condition;
 
 /// Loads rows of `E` by their integer primary key.
 pub struct ById<E> {

@@ -12,7 +12,7 @@ use sea_orm::{
 
 use super::{LoadError, by_parent, qualified};
 use crate::service::decode;
-use crate::service::page::keys_condition;
+use crate::service::sql::keys_condition;
 
 /// Loads the rows of `E` whose `column` (a foreign key) is one of the keys, in `order`.
 pub struct Children<E: EntityTrait> {

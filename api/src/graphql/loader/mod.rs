@@ -57,7 +57,7 @@ async fn rows_for_keys(
     tail: &str,
 ) -> Result<Vec<sea_orm::QueryResult>, LoadError> {
     use sea_orm::ConnectionTrait;
-    let mut sql = crate::service::page::Sql::default();
+    let mut sql = crate::service::sql::Sql::default();
     sql.push(select).in_keys(keys.iter().copied()).push(tail);
     db.query_all_raw(sql.statement(db.get_database_backend()))
         .await

@@ -57,7 +57,7 @@ where
         for ((relation, args), parents) in groups {
             let pages = page::fetch_children::<M>(
                 &self.db,
-                &relation.source(),
+                &relation.source(&parents),
                 relation.parent,
                 &parents,
                 &relation.ordering(),
@@ -98,10 +98,14 @@ impl Loader<(Rel, i32)> for Counts {
         }
         let mut out = HashMap::with_capacity(keys.len());
         for (relation, parents) in groups {
-            let counts =
-                page::count_children(&self.db, &relation.source(), relation.parent, &parents)
-                    .await
-                    .map_err(Arc::new)?;
+            let counts = page::count_children(
+                &self.db,
+                &relation.source(&parents),
+                relation.parent,
+                &parents,
+            )
+            .await
+            .map_err(Arc::new)?;
             out.extend(
                 counts
                     .into_iter()

@@ -24,7 +24,7 @@ use crate::auth::{Principal, RequestAuth};
 use crate::error::{AppError, Result};
 use crate::graphql::id::{NodeType, decode_as};
 use crate::graphql::query::db;
-use crate::service::page::Sql;
+use crate::service::sql::Sql;
 use crate::service::write::Actor;
 
 /// Changes to the IUC graph, for partner organisations and administrators (API key required).
