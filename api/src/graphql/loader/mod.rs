@@ -115,88 +115,119 @@ impl Loaders {
     /// The loaders of one operation whose answer may hold `output_limit` bytes (0: no limit).
     pub fn new(db: &DatabaseConnection, output_limit: u64) -> Self {
         let waves = Arc::new(Waves::with_budget(output_limit));
-        macro_rules! loader {
-            ($inner:expr) => {
-                Batcher::new($inner, &waves, MAX_BATCH)
-            };
-        }
-        use sea_orm::Order::Asc;
-        fn by_id<E>(db: &DatabaseConnection) -> ById<E> {
-            ById::new(db.clone())
-        }
-        let country = Arc::new(loader!(by_id(db)));
-        let city = Arc::new(loader!(by_id(db)));
-        let region = Arc::new(loader!(by_id(db)));
+        let make = Make { db, waves: &waves };
+        let country = Arc::new(make.by_id());
+        let city = Arc::new(make.by_id());
+        let region = Arc::new(make.by_id());
+        use pairing_participant::Column as Participant;
         Self {
-            participants_by_pairing: loader!(ParticipantsWithPlaces::new(
+            participants_by_pairing: make.batcher(ParticipantsWithPlaces::new(
                 db.clone(),
                 city.clone(),
                 region.clone(),
                 country.clone(),
             )),
             country,
-            programme_region: loader!(by_id(db)),
-            theme: loader!(by_id(db)),
-            sdg: loader!(by_id(db)),
-            section_type: loader!(by_id(db)),
+            programme_region: make.by_id(),
+            theme: make.by_id(),
+            sdg: make.by_id(),
+            section_type: make.by_id(),
             city,
             region,
-            pairing: loader!(by_id(db)),
-            stakeholder: loader!(by_id(db)),
-            activity: loader!(by_id(db)),
-            project: loader!(by_id(db)),
-            ucap: loader!(by_id(db)),
-            participant: loader!(by_id(db)),
-            involvement: loader!(by_id(db)),
+            pairing: make.by_id(),
+            stakeholder: make.by_id(),
+            activity: make.by_id(),
+            project: make.by_id(),
+            ucap: make.by_id(),
+            participant: make.by_id(),
+            involvement: make.by_id(),
 
-            participants_by_city: loader!(Children::new(
-                db.clone(),
-                pairing_participant::Column::CityId,
-                vec![(pairing_participant::Column::PairingId, Asc)],
-            )),
-            participants_by_region: loader!(Children::new(
-                db.clone(),
-                pairing_participant::Column::RegionId,
-                vec![(pairing_participant::Column::PairingId, Asc)],
-            )),
-            themes_by_pairing: loader!(Linked::new(
-                db.clone(),
+            participants_by_city: make.children(Participant::CityId, Some(Participant::PairingId)),
+            participants_by_region: make
+                .children(Participant::RegionId, Some(Participant::PairingId)),
+            themes_by_pairing: make.linked(
                 pairing_theme::Column::PairingId,
                 pairing_theme::Column::ThemeId,
                 theme::Column::Id,
-            )),
-            sdgs_by_pairing: loader!(Linked::new(
-                db.clone(),
+            ),
+            sdgs_by_pairing: make.linked(
                 pairing_sdg::Column::PairingId,
                 pairing_sdg::Column::SdgId,
                 sdg::Column::Id,
-            )),
-            ucap_by_pairing: loader!(Children::new(db.clone(), ucap::Column::PairingId, vec![])),
-            sections_by_ucap: loader!(Children::new(
-                db.clone(),
+            ),
+            ucap_by_pairing: make.children(ucap::Column::PairingId, None),
+            sections_by_ucap: make.children(
                 ucap_section::Column::UcapId,
-                vec![(ucap_section::Column::SectionTypeId, Asc)],
-            )),
-            pairings_by_activity: loader!(Children::new(
-                db.clone(),
+                Some(ucap_section::Column::SectionTypeId),
+            ),
+            pairings_by_activity: make.children(
                 activity_pairing::Column::ActivityId,
-                vec![(activity_pairing::Column::PairingId, Asc)],
-            )),
-            stakeholders_by_activity: loader!(Children::new(
-                db.clone(),
+                Some(activity_pairing::Column::PairingId),
+            ),
+            stakeholders_by_activity: make.children(
                 activity_stakeholder::Column::ActivityId,
-                vec![(activity_stakeholder::Column::StakeholderId, Asc)],
-            )),
-            pairing_pages: loader!(Pages::new(db.clone())),
-            city_pages: loader!(Pages::new(db.clone())),
-            region_pages: loader!(Pages::new(db.clone())),
-            participant_pages: loader!(Pages::new(db.clone())),
-            stakeholder_pages: loader!(Pages::new(db.clone())),
-            involvement_pages: loader!(Pages::new(db.clone())),
-            activity_pages: loader!(Pages::new(db.clone())),
-            project_pages: loader!(Pages::new(db.clone())),
-            counts: loader!(Counts::new(db.clone())),
+                Some(activity_stakeholder::Column::StakeholderId),
+            ),
+            pairing_pages: make.pages(),
+            city_pages: make.pages(),
+            region_pages: make.pages(),
+            participant_pages: make.pages(),
+            stakeholder_pages: make.pages(),
+            involvement_pages: make.pages(),
+            activity_pages: make.pages(),
+            project_pages: make.pages(),
+            counts: make.batcher(Counts::new(db.clone())),
             waves,
         }
+    }
+}
+
+/// Makes the loaders of one request: each batches through the request's waves.
+struct Make<'a> {
+    db: &'a DatabaseConnection,
+    waves: &'a Arc<Waves>,
+}
+
+impl Make<'_> {
+    fn batcher<T: Send + Sync + 'static>(&self, loader: T) -> Batcher<T> {
+        Batcher::new(loader, self.waves, MAX_BATCH)
+    }
+    fn by_id<E>(&self) -> Batcher<ById<E>>
+    where
+        ById<E>: Send + Sync + 'static,
+    {
+        self.batcher(ById::new(self.db.clone()))
+    }
+    /// Rows of `E` by `parent`, in `order` after the parent (ascending).
+    fn children<E: sea_orm::EntityTrait>(
+        &self,
+        parent: E::Column,
+        order: Option<E::Column>,
+    ) -> Batcher<Children<E>>
+    where
+        Children<E>: Send + Sync + 'static,
+    {
+        let order = order
+            .map(|c| (c, sea_orm::Order::Asc))
+            .into_iter()
+            .collect();
+        self.batcher(Children::new(self.db.clone(), parent, order))
+    }
+    fn linked<L: sea_orm::EntityTrait, T: sea_orm::EntityTrait>(
+        &self,
+        parent: L::Column,
+        target: L::Column,
+        key: T::Column,
+    ) -> Batcher<Linked<L, T>>
+    where
+        Linked<L, T>: Send + Sync + 'static,
+    {
+        self.batcher(Linked::new(self.db.clone(), parent, target, key))
+    }
+    fn pages<M>(&self) -> Batcher<Pages<M>>
+    where
+        Pages<M>: Send + Sync + 'static,
+    {
+        self.batcher(Pages::new(self.db.clone()))
     }
 }
