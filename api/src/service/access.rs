@@ -14,7 +14,8 @@
 
 use std::collections::HashSet;
 
-use sea_orm::{ConnectionTrait, Value};
+use entity::pairing_participant;
+use sea_orm::{ConnectionTrait, IdenStatic, Value};
 
 use super::sql::Sql;
 use crate::auth::{Organisation, Principal};
@@ -64,13 +65,15 @@ async fn editable_pairings(
     match organisation {
         Organisation::City(id) | Organisation::Region(id) => {
             let column = if matches!(organisation, Organisation::City(_)) {
-                "city_id"
+                pairing_participant::Column::CityId
             } else {
-                "region_id"
+                pairing_participant::Column::RegionId
             };
             sql.push("SELECT pairing_id AS p FROM pairing_participant WHERE pairing_id IN (")
                 .bind_list(ids())
-                .push(&format!(") AND {column} = "))
+                .push(") AND ")
+                .push(column.as_str())
+                .push(" = ")
                 .bind(Value::Int(Some(id)));
         }
         Organisation::Stakeholder(id) => {

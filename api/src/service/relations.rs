@@ -314,3 +314,46 @@ pub static STAKEHOLDER_PROJECTS: Relation = Relation {
     parent: "x.stakeholder_id",
     sort: BY_TITLE,
 };
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbBackend, Value};
+
+    use super::*;
+
+    #[test]
+    fn a_derived_table_filters_by_the_parents_inside_each_branch() {
+        let from = |backend| COUNTRY_PAIRINGS.source(&[4, 5]).from.statement(backend);
+        let pg = from(DbBackend::Postgres);
+        assert!(
+            pg.sql
+                .contains("WHERE ci.country_id = ANY(CAST((SELECT CAST(translate($1,")
+        );
+        assert!(
+            pg.sql
+                .contains("WHERE r.country_id = ANY(CAST((SELECT CAST(translate($2,")
+        );
+        let keys = Value::String(Some("[4,5]".to_owned()));
+        assert_eq!(pg.values.unwrap().0, vec![keys.clone(), keys]);
+        let sqlite = from(DbBackend::Sqlite);
+        assert_eq!(
+            sqlite
+                .sql
+                .matches("IN (SELECT value FROM json_each(?))")
+                .count(),
+            2
+        );
+        // One parent is bound as itself.
+        let one = COUNTRY_PAIRINGS
+            .source(&[4])
+            .from
+            .statement(DbBackend::Sqlite);
+        assert!(one.sql.contains("WHERE ci.country_id = ? UNION ALL"));
+    }
+
+    #[test]
+    fn a_plain_relation_reads_its_table() {
+        let from = COUNTRY_CITIES.source(&[1, 2]).from;
+        assert_eq!(from.statement(DbBackend::Postgres).sql, "city c");
+    }
+}
