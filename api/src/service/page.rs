@@ -12,6 +12,9 @@
 //!   parent. The page is limited in SQL, never by loading every child and slicing in memory.
 //!
 //! The extra row tells whether there is a next page (or, going backwards, a previous one).
+//!
+//! The statements are built with [`super::sql::Sql`]; how the plan figures in the comments are
+//! measured is said there.
 
 use std::collections::HashMap;
 

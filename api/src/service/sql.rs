@@ -20,6 +20,13 @@
 //!
 //! Names that code picks (a table of an entity, a column) come from the entities
 //! (`EntityName::table_name`, `IdenStatic::as_str`), not from parsing SQL text.
+//!
+//! The plan figures in the comments here and in `page.rs` and `search.rs` (buffers, times per
+//! statement) are PostgreSQL's `EXPLAIN (ANALYZE, BUFFERS)` of a statement as the server issued
+//! it, reproduced so: fill a database with `iuc-graph generate --pairings 100000` (or `1000`),
+//! run the server on it with `IUC_LOG=info,iuc_graph::sql=debug` (every statement's text is
+//! logged), send the operation (those of `cargo bench --bench load` are in `benches/load.rs`)
+//! and explain the logged statement in `psql` with its parameters.
 
 use sea_orm::{DbBackend, Statement, Value};
 
