@@ -37,20 +37,14 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use async_graphql::Context;
 use async_graphql::dataloader::Loader;
 
 use super::loader::Batcher;
 
+use super::loader::LoadError;
 use super::loader::budget::Weigh;
-use super::loader::{LoadError, Loaders};
 use crate::error::{AppError, Result};
-
-/// The loaders of the request being resolved.
-pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
-    ctx.data::<Loaders>()
-        .map_err(|_| AppError::Internal("the request has no loaders".into()))
-}
+pub(crate) use crate::graphql::context::loaders;
 
 /// One row by key through a loader.
 pub(crate) async fn load_one<L, K>(loader: &Batcher<L>, key: K) -> Result<Option<L::Value>>
