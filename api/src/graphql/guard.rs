@@ -15,13 +15,14 @@
 use std::sync::Arc;
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
-use async_graphql::{ErrorExtensions, ServerError, Variables};
+use async_graphql::{ServerError, Variables};
 
 use super::expansion::{self, ShapeError};
 use super::inputs::{self, InputLimits};
 use super::limits::{self, Analysis, Limits};
 use super::prescan;
 use super::shape::TypeTable;
+use crate::error::coded;
 use crate::persisted::Bounded;
 
 /// Parsed documents by their text, shared by the requests (bounded; the oldest half goes when
@@ -100,15 +101,6 @@ pub struct Gate<'a> {
     pub documents: &'a DocumentCache,
     /// How long argument values may be.
     pub inputs: &'a InputLimits,
-}
-
-/// A GraphQL error with a code.
-pub fn coded(message: impl Into<String>, code: &'static str) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error.extensions = async_graphql::Error::new("")
-        .extend_with(|_, e| e.set("code", code))
-        .extensions;
-    error
 }
 
 /// A refusal before execution.
