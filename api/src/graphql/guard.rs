@@ -5,7 +5,7 @@
 //!
 //! Parsed documents are kept (`DocumentCache`): clients send the same few documents over and
 //! over with different variables, and parsing was 6–8% of the server's instructions for the
-//! pairings table (callgrind; README, "Benchmark"). Limits and cost are still measured per
+//! pairings table (callgrind: "Profiling" in docs/performance.md). Limits and cost are still measured per
 //! request, since they depend on the variables.
 //!
 //! This is not a schema extension on purpose: with any extension installed, async-graphql

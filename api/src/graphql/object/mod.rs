@@ -6,7 +6,7 @@
 //! `Country`, `Theme`, `Sdg`) are `#[Object(serial)]`: their fields resolve one after another
 //! instead of as a set of concurrent futures (async-graphql gives every object a
 //! `FuturesUnordered` with a task per field; on the pairings table that was 4% of the server's
-//! instructions). Loads still batch across the list's items, which resolve concurrently; what
+//! instructions: callgrind, see "Profiling" in docs/performance.md). Loads still batch across the list's items, which resolve concurrently; what
 //! changes is that two relation fields of one such object (say a city's `country` and its
 //! `pairings`, neither cached) load in two waves rather than one: one more round trip, the same
 //! number of statements.
