@@ -2,6 +2,7 @@
 //! words, on the same field (`input.latitude` there, `latitude` in the file).
 
 use api::auth::Role;
+use api::service::dataset::{self, KnownKeys};
 use api::service::keys;
 use api::service::seed::{self, LoadError, Mode, SEED_JSON};
 use api::service::write::Actor;
@@ -88,6 +89,11 @@ async fn a_bad_place_gets_the_same_message_through_graphql_and_through_import() 
                 "give both latitude and longitude, or neither",
             ),
             (json!({ "population": -5 }), "must be 0 or more, not -5"),
+            (
+                json!({ "wikidata": "Q22a" }),
+                "\"Q22a\" is not a Wikidata QID such as \"Q220\"",
+            ),
+            (json!({ "sources": ["  "] }), "must not be empty"),
         ] {
             let api = through_graphql(&app, &admin, &patch).await;
             let file = through_import(&app, &patch).await;
@@ -95,4 +101,29 @@ async fn a_bad_place_gets_the_same_message_through_graphql_and_through_import() 
             assert_eq!(api, file, "[{:?}] {patch}", app.db.backend);
         }
     }
+}
+
+#[test]
+fn a_file_with_a_project_in_a_city_and_a_region_is_refused_as_the_api_refuses_it() {
+    let mut data = dataset::parse("seed.json", SEED_JSON).expect("the seed parses");
+    let pairing = data
+        .pairings
+        .iter_mut()
+        .find(|p| p.slug == "barnsley-liuzhou")
+        .expect("in the seed");
+    let ucap = pairing.ucap.as_mut().expect("a UCAP");
+    ucap.projects[0].region = Some("distrito-federal".into());
+    let errors = dataset::validate("seed.json", &data, &KnownKeys::default()).expect_err("refused");
+    let fields: Vec<(&str, &str)> = errors
+        .0
+        .iter()
+        .map(|e| (e.field.as_str(), e.message.as_str()))
+        .collect();
+    assert_eq!(
+        fields,
+        [(
+            "ucap.projects[0].region",
+            "a project is located in a city or a region, not both"
+        )]
+    );
 }

@@ -911,6 +911,8 @@ fn ucap<'d>(
                 region,
             );
         }
+        let location = rules::project_location(p.city.is_some(), p.region.is_some());
+        c.rule(rec, format!("{field}.region"), location);
     }
 }
 

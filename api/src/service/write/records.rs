@@ -91,23 +91,41 @@ fn on(field: &str, rule: Rule) -> Result<(), AppError> {
     rule.map_err(|message| AppError::invalid(field, message))
 }
 
-/// The rules a city and a region share, in the order the input lists the fields.
-fn place(
-    slug: &str,
-    name: &str,
-    population: Option<i64>,
-    area_km2: Option<f64>,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-) -> Result<(), AppError> {
-    on("input.slug", rules::slug(slug))?;
-    on("input.name", rules::non_empty(name))?;
-    if let Some(p) = population {
-        on("input.population", rules::not_negative(p))?;
+/// Each source (stored as a JSON array of strings) says something.
+fn sources(stored: &str) -> Result<(), AppError> {
+    let sources: Vec<String> = serde_json::from_str(stored).unwrap_or_default();
+    for (i, source) in sources.iter().enumerate() {
+        on(&format!("input.sources[{i}]"), rules::non_empty(source))?;
     }
-    if let Some(a) = area_km2 {
-        on("input.areaKm2", rules::area_km2(a))?;
-    }
+    Ok(())
+}
+
+/// A place's rules, for cities and regions alike (their models are separate types with the same
+/// fields), in the order the input lists the fields.
+macro_rules! check_place {
+    ($($module:ident),*) => {$(
+        impl Check for $module::Model {
+            fn check(&self) -> Result<(), AppError> {
+                on("input.slug", rules::slug(&self.slug))?;
+                on("input.name", rules::non_empty(&self.name))?;
+                if let Some(p) = self.population {
+                    on("input.population", rules::not_negative(p))?;
+                }
+                if let Some(a) = self.area_km2 {
+                    on("input.areaKm2", rules::area_km2(a))?;
+                }
+                coordinates(self.latitude, self.longitude)?;
+                if let Some(qid) = &self.wikidata {
+                    on("input.wikidata", rules::wikidata(qid))?;
+                }
+                sources(&self.sources)
+            }
+        }
+    )*};
+}
+check_place!(city, region);
+
+fn coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Result<(), AppError> {
     if let Some(lat) = latitude {
         on("input.latitude", rules::latitude(lat))?;
     }
@@ -123,35 +141,12 @@ fn place(
     })
 }
 
-impl Check for city::Model {
-    fn check(&self) -> Result<(), AppError> {
-        place(
-            &self.slug,
-            &self.name,
-            self.population,
-            self.area_km2,
-            self.latitude,
-            self.longitude,
-        )
-    }
-}
-impl Check for region::Model {
-    fn check(&self) -> Result<(), AppError> {
-        place(
-            &self.slug,
-            &self.name,
-            self.population,
-            self.area_km2,
-            self.latitude,
-            self.longitude,
-        )
-    }
-}
 impl Check for pairing::Model {
     fn check(&self) -> Result<(), AppError> {
         on("input.slug", rules::slug(&self.slug))?;
         on("input.title", rules::non_empty(&self.title))?;
-        on("input.summary", rules::non_empty(&self.summary))
+        on("input.summary", rules::non_empty(&self.summary))?;
+        sources(&self.sources)
     }
 }
 impl Check for ucap::Model {
@@ -173,7 +168,8 @@ impl Check for project::Model {
 impl Check for stakeholder::Model {
     fn check(&self) -> Result<(), AppError> {
         on("input.slug", rules::slug(&self.slug))?;
-        on("input.name", rules::non_empty(&self.name))
+        on("input.name", rules::non_empty(&self.name))?;
+        sources(&self.sources)
     }
 }
 impl Check for involvement::Model {
@@ -188,6 +184,7 @@ impl Check for involvement::Model {
 impl Check for activity::Model {
     fn check(&self) -> Result<(), AppError> {
         on("input.slug", rules::slug(&self.slug))?;
-        on("input.title", rules::non_empty(&self.title))
+        on("input.title", rules::non_empty(&self.title))?;
+        sources(&self.sources)
     }
 }
