@@ -17,8 +17,8 @@ use std::sync::Arc;
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
 use async_graphql::{ServerError, Variables};
 
+use super::arguments::{self, InputLimits};
 use super::expansion::{self, ShapeError};
-use super::inputs::{self, InputLimits};
 use super::limits::{self, Analysis, Limits};
 use super::prescan;
 use super::shape::TypeTable;
@@ -147,7 +147,7 @@ pub fn admit(
             return Err(Box::new((Refusal::RateLimited { retry_after }, error)));
         }
     }
-    inputs::check(&document, analysis.operation_type, variables, gate.inputs)
+    arguments::check(&document, analysis.operation_type, variables, gate.inputs)
         .map_err(|e| Box::new((Refusal::Input, e)))?;
     Ok(Admitted {
         document,

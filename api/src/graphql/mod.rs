@@ -5,8 +5,8 @@ pub mod context;
 pub mod expansion;
 pub mod guard;
 
+pub mod arguments;
 pub mod input;
-pub mod inputs;
 pub mod limits;
 pub mod loader;
 pub mod mutation;
