@@ -4,8 +4,9 @@
 //! The `mimalloc` crate's allocator passes every request to `mi_malloc_aligned`. mimalloc 3 takes
 //! that call's fast path only when the next free block of the size class happens to be aligned,
 //! and otherwise over-allocates unless the size is a power of two. On the pairings table a
-//! quarter of the server's allocations took the over-allocating path (callgrind: 3,700 of 14,300
-//! allocations per request; allocation was 15% of the server's instructions). Every mimalloc block
+//! quarter of the server's allocations took the over-allocating path (callgrind, "Profiling" in
+//! docs/performance.md: 3,700 of 14,300 allocations per request; allocation was 15% of the
+//! server's instructions). Every mimalloc block
 //! is aligned to at least a machine word, so a request for word alignment or less needs nothing
 //! more than `mi_malloc`; larger alignments still go to the aligned entry points.
 //!

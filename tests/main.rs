@@ -17,6 +17,7 @@ mod operations;
 mod ops_hardening;
 mod read_api;
 mod readme;
+mod rules;
 mod schema;
 mod seed;
 mod statements;

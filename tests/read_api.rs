@@ -182,7 +182,7 @@ async fn global_ids_resolve_through_node_and_nodes() {
             json!([{ "__typename": "Pairing", "slug": "rome-yantai" }, { "__typename": "City", "slug": "rome" }])
         );
         // A well-formed ID of a row that does not exist is null, not an error.
-        let missing = api::graphql::id::encode(api::graphql::id::NodeType::City, 999_999);
+        let missing = api::id::encode(api::id::NodeType::City, 999_999);
         let data = app
             .data(
                 "query($id: ID!) { node(id: $id) { id } }",

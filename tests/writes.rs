@@ -188,7 +188,7 @@ async fn partners_change_only_their_own_pairings() {
             .graphql_as(
                 Some(&k.aarhus),
                 UPDATE_TITLE,
-                json!({ "id": api::graphql::id::encode(api::graphql::id::NodeType::Pairing, 999_999).0, "v": 1, "t": "x" }),
+                json!({ "id": api::id::encode(api::id::NodeType::Pairing, 999_999).0, "v": 1, "t": "x" }),
             )
             .await;
         assert_eq!(code(&missing), "FORBIDDEN");
@@ -197,7 +197,7 @@ async fn partners_change_only_their_own_pairings() {
             .graphql_as(
                 Some(&k.admin),
                 UPDATE_TITLE,
-                json!({ "id": api::graphql::id::encode(api::graphql::id::NodeType::Pairing, 999_999).0, "v": 1, "t": "x" }),
+                json!({ "id": api::id::encode(api::id::NodeType::Pairing, 999_999).0, "v": 1, "t": "x" }),
             )
             .await;
         assert_eq!(code(&missing), "NOT_FOUND");
@@ -456,7 +456,7 @@ async fn a_mutation_that_fails_halfway_leaves_no_trace() {
                         { "city": ids["aarhus"]["id"], "side": "EUROPEAN" },
                         { "city": ids["bologna"]["id"], "side": "EUROPEAN", "role": "ASSOCIATED" },
                         { "city": ids["udaipur"]["id"], "side": "PARTNER" }],
-                    "themes": [api::graphql::id::encode(api::graphql::id::NodeType::Theme, 999_999).0]
+                    "themes": [api::id::encode(api::id::NodeType::Theme, 999_999).0]
                 } }),
             )
             .await;
@@ -725,7 +725,7 @@ async fn a_stakeholder_key_changes_the_pairings_it_is_involved_in_and_cannot_add
             )
             .await;
         assert_eq!(code(&refused), "FORBIDDEN");
-        let me = api::graphql::id::encode(api::graphql::id::NodeType::Stakeholder, org.id).0;
+        let me = api::id::encode(api::id::NodeType::Stakeholder, org.id).0;
         let refused = app
             .graphql_as(
                 Some(&key),

@@ -21,7 +21,7 @@ use sea_orm::{
 use tokio::sync::OnceCell;
 
 use crate::error::AppError;
-use crate::graphql::id::{self, NodeType};
+use crate::id::{self, NodeType};
 
 /// What a key may do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -73,8 +73,9 @@ impl Default for PoolOptions {
 
 /// The pool size when none is configured. PostgreSQL: 10. SQLite: 4, because each of its
 /// connections runs on a thread of its own and keeps a page cache of its own (see
-/// `connect_with`): on two cores, 4 connections served the pairings table faster than 10 (load
-/// benchmark at 1k pairings: about 530 against 340–480 req/s, and steadier) in less memory.
+/// `connect_with`): on two cores, 4 connections served the pairings table faster than 10 (about 530
+/// against 340–480 req/s, and steadier: `IUC_DB_MAX_CONNECTIONS=10` against 4 with
+/// `cargo bench --bench load -- --backend sqlite --pairings 1000 --only 1`) in less memory.
 pub fn default_pool_size(url: &str) -> u32 {
     if url.starts_with("sqlite:") { 4 } else { 10 }
 }
@@ -107,8 +108,8 @@ pub async fn connect_with(
         // Statements are traced by our own spans; sqlx's per-statement INFO logs would flood.
         .sqlx_logging(false)
         // sqlx pings every connection it hands out by default: one more round trip per
-        // statement (a pairing page runs 18; PostgreSQL op 2 of the benchmark went from 481 to
-        // 640 req/s without it). Now only a connection idle for over a second is pinged, so a
+        // statement (a pairing page runs 18; without it, 481 → 640 req/s on
+        // `cargo bench --bench load -- --backend postgres --only 2`). Now only a connection idle for over a second is pinged, so a
         // quiet pool still finds broken connections before use; under load, a connection that
         // broke is dropped by sqlx on its first error and that request fails with
         // SERVICE_UNAVAILABLE (tests/operations.rs covers recovery).

@@ -4,6 +4,21 @@
 
 use async_graphql::ErrorExtensions;
 
+/// The message a loader's database error carries when the operation's output budget is spent
+/// (`graphql::loader::budget`): it ends the resolvers still running, and becomes
+/// `RESPONSE_TOO_LARGE` here.
+pub const BUDGET_EXCEEDED: &str = "the operation's output budget is spent";
+
+/// A GraphQL error with a code, for refusals before execution (parse, limits, inputs), where
+/// there is no resolver to return an [`AppError`].
+pub fn coded(message: impl Into<String>, code: &'static str) -> async_graphql::ServerError {
+    let mut error = async_graphql::ServerError::new(message, None);
+    error.extensions = async_graphql::Error::new("")
+        .extend_with(|_, e| e.set("code", code))
+        .extensions;
+    error
+}
+
 /// An error a resolver returns. Build it, and `?` turns it into a GraphQL error with a code.
 ///
 /// Deliberately not `Display`: async-graphql converts any `Display` error into a message with
@@ -96,9 +111,7 @@ impl From<&sea_orm::DbErr> for AppError {
             return constraint_error(&violation);
         }
         let sqlx = match error {
-            DbErr::Custom(message)
-                if message == crate::graphql::loader::budget::BUDGET_EXCEEDED =>
-            {
+            DbErr::Custom(message) if message == BUDGET_EXCEEDED => {
                 return AppError::ResponseTooLarge;
             }
             DbErr::ConnectionAcquire(_) | DbErr::Conn(_) => return AppError::Unavailable(detail),

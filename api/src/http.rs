@@ -2,6 +2,7 @@
 //! on `GET /graphql`, its assets under `/graphiql/`, served from the binary so that it works
 //! without internet access.
 
+mod export;
 mod graphql;
 
 use std::time::{Duration, Instant};
@@ -38,7 +39,7 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(crate::export_http::routes())
+        .merge(export::routes())
 }
 
 /// `routes` with the layers every request passes through: a panic becomes a masked `500`, the

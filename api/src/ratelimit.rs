@@ -30,6 +30,15 @@ pub enum Caller {
     Key(i32),
 }
 
+impl From<&Caller> for crate::metrics::names::Sender {
+    fn from(caller: &Caller) -> Self {
+        match caller {
+            Caller::Anonymous(_) => Self::Anonymous,
+            Caller::Key(_) => Self::Key,
+        }
+    }
+}
+
 impl Caller {
     /// `anonymous` or `key`, for metrics.
     pub fn kind(&self) -> &'static str {

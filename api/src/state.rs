@@ -8,8 +8,8 @@ use sea_orm::DatabaseConnection;
 use crate::client_addr::TrustedProxies;
 use crate::config::ServeArgs;
 use crate::db::StatementCounter;
+use crate::graphql::arguments::InputLimits;
 use crate::graphql::guard::DocumentCache;
-use crate::graphql::inputs::InputLimits;
 use crate::graphql::limits::Limits;
 use crate::graphql::shape::TypeTable;
 use crate::graphql::{IucSchema, SchemaOptions};
@@ -150,30 +150,13 @@ impl AppState {
         )
     }
 
-    pub fn with_summary_ttl(
-        db: DatabaseConnection,
-        statements: StatementCounter,
-        graphiql: bool,
-        summary_ttl: Duration,
-    ) -> Self {
-        let mut settings = Settings {
-            graphiql,
-            ..Settings::default()
-        };
-        settings.schema.summary_ttl = summary_ttl;
-        Self::with_settings(db, statements, settings)
-    }
-
     pub fn with_settings(
         db: DatabaseConnection,
         statements: StatementCounter,
         settings: Settings,
     ) -> Self {
-        let schema = crate::graphql::build_schema_with(
-            db.clone(),
-            &settings.schema,
-            settings.limits.max_nesting,
-        );
+        let schema =
+            crate::graphql::build_schema(db.clone(), &settings.schema, settings.limits.max_nesting);
         let types = Arc::new(TypeTable::from_sdl(&schema.sdl()));
         Self {
             db,

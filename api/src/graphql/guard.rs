@@ -5,7 +5,7 @@
 //!
 //! Parsed documents are kept (`DocumentCache`): clients send the same few documents over and
 //! over with different variables, and parsing was 6–8% of the server's instructions for the
-//! pairings table (callgrind; README, "Benchmark"). Limits and cost are still measured per
+//! pairings table (callgrind: "Profiling" in docs/performance.md). Limits and cost are still measured per
 //! request, since they depend on the variables.
 //!
 //! This is not a schema extension on purpose: with any extension installed, async-graphql
@@ -15,13 +15,14 @@
 use std::sync::Arc;
 
 use async_graphql::parser::types::{ExecutableDocument, OperationType};
-use async_graphql::{ErrorExtensions, ServerError, Variables};
+use async_graphql::{ServerError, Variables};
 
+use super::arguments::{self, InputLimits};
 use super::expansion::{self, ShapeError};
-use super::inputs::{self, InputLimits};
 use super::limits::{self, Analysis, Limits};
 use super::prescan;
 use super::shape::TypeTable;
+use crate::error::coded;
 use crate::persisted::Bounded;
 
 /// Parsed documents by their text, shared by the requests (bounded; the oldest half goes when
@@ -102,15 +103,6 @@ pub struct Gate<'a> {
     pub inputs: &'a InputLimits,
 }
 
-/// A GraphQL error with a code.
-pub fn coded(message: impl Into<String>, code: &'static str) -> ServerError {
-    let mut error = ServerError::new(message, None);
-    error.extensions = async_graphql::Error::new("")
-        .extend_with(|_, e| e.set("code", code))
-        .extensions;
-    error
-}
-
 /// A refusal before execution.
 type Rejection = Box<(Refusal, ServerError)>;
 
@@ -155,7 +147,7 @@ pub fn admit(
             return Err(Box::new((Refusal::RateLimited { retry_after }, error)));
         }
     }
-    inputs::check(&document, analysis.operation_type, variables, gate.inputs)
+    arguments::check(&document, analysis.operation_type, variables, gate.inputs)
         .map_err(|e| Box::new((Refusal::Input, e)))?;
     Ok(Admitted {
         document,

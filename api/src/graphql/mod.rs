@@ -1,11 +1,12 @@
 //! The GraphQL schema: a library that knows no HTTP. `http` mounts it; tests and the
 //! `print-schema` command use it directly.
 
+pub mod context;
 pub mod expansion;
 pub mod guard;
-pub mod id;
+
+pub mod arguments;
 pub mod input;
-pub mod inputs;
 pub mod limits;
 pub mod loader;
 pub mod mutation;
@@ -44,23 +45,10 @@ impl Default for SchemaOptions {
     }
 }
 
-/// Builds the schema around a database pool with the default options; `summary_ttl` is how
-/// long the programme summary is served from memory.
-pub fn build_schema(db: DatabaseConnection, summary_ttl: std::time::Duration) -> IucSchema {
-    build_schema_with(
-        db,
-        &SchemaOptions {
-            summary_ttl,
-            ..SchemaOptions::default()
-        },
-        limits::Limits::default().max_nesting,
-    )
-}
-
 /// Builds the schema around a database pool. `max_nesting` is the limit the HTTP layer checks
 /// first (`Limits::max_nesting`); the schema's own recursion check is set one above it, as a
 /// second guard that never fires first.
-pub fn build_schema_with(
+pub fn build_schema(
     db: DatabaseConnection,
     options: &SchemaOptions,
     max_nesting: usize,

@@ -99,15 +99,6 @@ pub enum Sender {
     Key,
 }
 
-impl From<&crate::ratelimit::Caller> for Sender {
-    fn from(caller: &crate::ratelimit::Caller) -> Self {
-        match caller {
-            crate::ratelimit::Caller::Anonymous(_) => Sender::Anonymous,
-            crate::ratelimit::Caller::Key(_) => Sender::Key,
-        }
-    }
-}
-
 /// The names of the operations in `documents` (those that parse), for `Labels::new`.
 pub fn operation_names<'a>(documents: impl Iterator<Item = &'a str>) -> Vec<String> {
     let mut names = Vec::new();

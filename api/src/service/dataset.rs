@@ -9,6 +9,7 @@ use std::fmt;
 use entity::enums::*;
 use serde::{Deserialize, Serialize};
 
+use super::write::rules::{self, Coordinate, Rule};
 use crate::partial_date::PartialDate;
 
 /// The `format` tag this version reads and writes.
@@ -434,7 +435,7 @@ fn plain_strings(c: &mut Checker, record: &str, field: &str, key: &str, value: &
     match value {
         Value::String(text) => {
             if let Err(message) = crate::text::check_plain(text, MULTILINE_FIELDS.contains(&key)) {
-                c.error(record.to_owned(), field, message);
+                c.error(record, field, message);
             }
         }
         Value::Array(items) => {
@@ -462,30 +463,19 @@ struct Checker<'a> {
 }
 
 impl Checker<'_> {
-    fn error(&mut self, record: String, field: impl Into<String>, message: impl Into<String>) {
+    fn error(&mut self, record: &str, field: impl Into<String>, message: impl Into<String>) {
         self.errors.push(DataError {
             file: self.file.to_owned(),
-            record,
+            record: record.to_owned(),
             field: field.into(),
             message: message.into(),
         });
     }
 
-    fn non_empty(&mut self, record: &str, field: &str, value: &str) {
-        if value.trim().is_empty() {
-            self.error(record.to_owned(), field, "must not be empty");
-        }
-    }
-
-    fn slug(&mut self, record: &str, value: &str) {
-        if !is_slug(value) {
-            self.error(
-                record.to_owned(),
-                "slug",
-                format!(
-                    "{value:?} is not a slug (lowercase ASCII letters, digits and single hyphens)"
-                ),
-            );
+    /// A rule's message, when it has one, on `field` of `record`.
+    fn rule(&mut self, record: &str, field: impl Into<String>, rule: Rule) {
+        if let Err(message) = rule {
+            self.error(record, field, message);
         }
     }
 
@@ -497,11 +487,7 @@ impl Checker<'_> {
         value: &'v str,
     ) {
         if !seen.insert(value) {
-            self.error(
-                record.to_owned(),
-                field,
-                format!("{value:?} appears more than once"),
-            );
+            self.error(record, field, format!("{value:?} appears more than once"));
         }
     }
 
@@ -514,97 +500,152 @@ impl Checker<'_> {
         value: &str,
     ) {
         if !known.contains(value) {
-            self.error(
-                record.to_owned(),
-                field,
-                format!("unknown {kind} {value:?}"),
-            );
+            self.error(record, field, format!("unknown {kind} {value:?}"));
         }
     }
 
-    #[allow(clippy::too_many_arguments)]
-    fn place(
+    /// An item of a list of references (a pairing's themes, an activity's stakeholders …):
+    /// it resolves, and the list names it once.
+    fn reference_once<'v>(
         &mut self,
+        seen: &mut HashSet<&'v str>,
+        known: &HashSet<String>,
         record: &str,
-        population: Option<i64>,
-        area: Option<f64>,
-        latitude: Option<f64>,
-        longitude: Option<f64>,
-        wikidata: Option<&str>,
-        sources: &[String],
+        field: &str,
+        kind: &str,
+        value: &'v str,
     ) {
-        if population.is_some_and(|p| p < 0) {
-            self.error(record.to_owned(), "population", "must be 0 or more");
+        self.reference(known, record, field, kind, value);
+        self.unique(seen, record, field, value);
+    }
+
+    /// The block every list of records with a natural key starts with: each record's key has
+    /// its shape and appears once in the list; then `each` checks the rest of the record, named
+    /// as errors name it (`cities "bologna"`). Gives the keys the rest of the file may refer
+    /// to: the list's and those the database already holds (`known`).
+    fn keyed<'d, R>(
+        &mut self,
+        list: List,
+        records: &'d [R],
+        key: impl Fn(&'d R) -> &'d str,
+        known: &HashSet<String>,
+        mut each: impl FnMut(&mut Self, &str, &'d R),
+    ) -> HashSet<String> {
+        let mut seen = HashSet::new();
+        for r in records {
+            let k = key(r);
+            let record = format!("{} {k:?}", list.kind);
+            self.rule(&record, list.key, (list.rule)(k));
+            self.unique(&mut seen, &record, list.key, k);
+            each(self, &record, r);
         }
-        if area.is_some_and(|a| !(a > 0.0 && a.is_finite())) {
-            self.error(record.to_owned(), "area_km2", "must be greater than 0");
+        seen.into_iter()
+            .map(str::to_owned)
+            .chain(known.iter().cloned())
+            .collect()
+    }
+
+    /// A city's or a region's own fields (its key is checked by `keyed`).
+    fn place(&mut self, record: &str, p: &Place, countries: &HashSet<String>) {
+        self.rule(record, "name", rules::non_empty(p.name));
+        self.reference(countries, record, "country", "country code", p.country);
+        if let Some(v) = p.population {
+            self.rule(record, "population", rules::not_negative(v));
         }
-        if latitude.is_some_and(|v| !(-90.0..=90.0).contains(&v)) {
-            self.error(record.to_owned(), "latitude", "must be between -90 and 90");
+        if let Some(v) = p.area_km2 {
+            self.rule(record, "area_km2", rules::area_km2(v));
         }
-        if longitude.is_some_and(|v| !(-180.0..=180.0).contains(&v)) {
-            self.error(
-                record.to_owned(),
-                "longitude",
-                "must be between -180 and 180",
-            );
+        if let Some(v) = p.latitude {
+            self.rule(record, "latitude", rules::latitude(v));
         }
-        if latitude.is_some() != longitude.is_some() {
-            self.error(
-                record.to_owned(),
-                "latitude",
-                "latitude and longitude go together",
-            );
+        if let Some(v) = p.longitude {
+            self.rule(record, "longitude", rules::longitude(v));
         }
-        if let Some(qid) = wikidata
-            && !(qid.len() > 1
-                && qid.starts_with('Q')
-                && qid[1..].bytes().all(|b| b.is_ascii_digit()))
-        {
-            self.error(
-                record.to_owned(),
-                "wikidata",
-                format!("{qid:?} is not a Wikidata QID such as \"Q220\""),
-            );
+        if let Err((missing, message)) = rules::coordinates(p.latitude, p.longitude) {
+            let field = match missing {
+                Coordinate::Latitude => "latitude",
+                Coordinate::Longitude => "longitude",
+            };
+            self.error(record, field, message);
         }
-        self.sources(record, sources);
+        if let Some(qid) = p.wikidata {
+            self.rule(record, "wikidata", rules::wikidata(qid));
+        }
+        self.sources(record, p.sources);
     }
 
     fn sources(&mut self, record: &str, sources: &[String]) {
         for (i, source) in sources.iter().enumerate() {
-            if source.trim().is_empty() {
-                self.error(
-                    record.to_owned(),
-                    format!("sources[{i}]"),
-                    "must not be empty",
-                );
-            }
+            self.rule(record, format!("sources[{i}]"), rules::non_empty(source));
         }
     }
 
     fn date(&mut self, record: &str, field: &str, value: &str) {
         if let Err(message) = value.parse::<PartialDate>() {
-            self.error(record.to_owned(), field, message);
+            self.error(record, field, message);
+        }
+    }
+
+    fn finish(self) -> Result<(), DataErrors> {
+        if self.errors.is_empty() {
+            Ok(())
+        } else {
+            Err(DataErrors(self.errors))
         }
     }
 }
 
-/// `[a-z0-9]+(-[a-z0-9]+)*`
-pub fn is_slug(value: &str) -> bool {
-    !value.is_empty()
-        && !value.starts_with('-')
-        && !value.ends_with('-')
-        && !value.contains("--")
-        && value
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+/// A list of records with a natural key: its name in the file, the key's field and its rule.
+struct List {
+    kind: &'static str,
+    key: &'static str,
+    rule: fn(&str) -> Rule,
 }
 
-/// An ISO 3166-1 alpha-2 code has the right shape (two capital letters); that it names a country
-/// is checked against the dataset's and the database's countries.
-pub fn is_country_code(value: &str) -> bool {
-    value.len() == 2 && value.bytes().all(|b| b.is_ascii_uppercase())
+/// A list keyed by slugs.
+const fn slugged(kind: &'static str) -> List {
+    List {
+        kind,
+        key: "slug",
+        rule: rules::slug,
+    }
 }
+
+/// The fields the rules for places read, from a city or a region.
+struct Place<'a> {
+    slug: &'a str,
+    name: &'a str,
+    country: &'a str,
+    population: Option<i64>,
+    area_km2: Option<f64>,
+    latitude: Option<f64>,
+    longitude: Option<f64>,
+    wikidata: Option<&'a str>,
+    sources: &'a [String],
+}
+
+/// `Place` from each record with a place's fields (cities and regions are separate structs,
+/// see `RegionRecord`).
+macro_rules! place_from {
+    ($($record:ty),*) => {$(
+        impl<'a> From<&'a $record> for Place<'a> {
+            fn from(r: &'a $record) -> Self {
+                Place {
+                    slug: &r.slug,
+                    name: &r.name,
+                    country: &r.country,
+                    population: r.population,
+                    area_km2: r.area_km2,
+                    latitude: r.latitude,
+                    longitude: r.longitude,
+                    wikidata: r.wikidata.as_deref(),
+                    sources: &r.sources,
+                }
+            }
+        }
+    )*};
+}
+place_from!(CityRecord, RegionRecord);
 
 /// Natural keys that the dataset may refer to without defining them, because the database
 /// already holds them (an import of a partial file into a filled database).
@@ -622,361 +663,348 @@ pub struct KnownKeys {
     pub stakeholders: HashSet<String>,
 }
 
-/// Checks everything that can be checked without writing: plain text, shapes of values, ranges, uniqueness
-/// of keys within the file, and that every reference resolves (to the file or to `known`).
+/// Checks everything that can be checked without writing: plain text, shapes of values, ranges,
+/// uniqueness of keys within the file, and that every reference resolves (to the file or to
+/// `known`). One phase per kind of record, in the file's order, each giving the keys the later
+/// ones may refer to.
 pub fn validate(file: &str, data: &Dataset, known: &KnownKeys) -> Result<(), DataErrors> {
     let mut c = Checker {
         file,
         errors: Vec::new(),
     };
     check_plain_text(&mut c, data);
-    let set = |own: Vec<&'_ str>, known: &'_ HashSet<String>| -> HashSet<String> {
-        own.into_iter()
-            .map(str::to_owned)
-            .chain(known.iter().cloned())
-            .collect()
+    let mut keys = reference_data(&mut c, data, known);
+    keys.cities = places(&mut c, "cities", &data.cities, &known.cities, &keys);
+    keys.regions = places(&mut c, "regions", &data.regions, &known.regions, &keys);
+    let ucaps = pairings(&mut c, data, known, &mut keys);
+    keys.stakeholders = stakeholders(&mut c, data, known, &keys, &ucaps);
+    activities(&mut c, data, &keys);
+    c.finish()
+}
+
+/// Countries, programme regions, themes, SDGs and UCAP section types: a key and a name each.
+/// Gives their keys (the places and later kinds are left empty, for their phases to fill).
+fn reference_data(c: &mut Checker, data: &Dataset, known: &KnownKeys) -> KnownKeys {
+    let countries = List {
+        kind: "countries",
+        key: "code",
+        rule: rules::country_code,
     };
-
-    let mut seen = HashSet::new();
-    for r in &data.countries {
-        let rec = format!("countries {:?}", r.code);
-        if !is_country_code(&r.code) {
-            c.error(
-                rec.clone(),
-                "code",
-                format!(
-                    "{:?} is not an ISO 3166-1 alpha-2 code (two capital letters, e.g. \"IT\")",
-                    r.code
-                ),
-            );
-        }
-        c.unique(&mut seen, &rec, "code", &r.code);
-        c.non_empty(&rec, "name", &r.name);
+    KnownKeys {
+        countries: terms(c, countries, &data.countries, &known.countries),
+        programme_regions: terms(
+            c,
+            slugged("programme_regions"),
+            &data.programme_regions,
+            &known.programme_regions,
+        ),
+        themes: terms(c, slugged("themes"), &data.themes, &known.themes),
+        sdgs: sdgs(c, &data.sdgs, &known.sdgs),
+        section_types: terms(
+            c,
+            slugged("ucap_section_types"),
+            &data.ucap_section_types,
+            &known.section_types,
+        ),
+        ..KnownKeys::default()
     }
-    let countries = set(
-        data.countries.iter().map(|r| r.code.as_str()).collect(),
-        &known.countries,
-    );
+}
 
-    let mut seen = HashSet::new();
-    for r in &data.programme_regions {
-        let rec = format!("programme_regions {:?}", r.slug);
-        c.slug(&rec, &r.slug);
-        c.unique(&mut seen, &rec, "slug", &r.slug);
-        c.non_empty(&rec, "name", &r.name);
-    }
-    let programme_regions = set(
-        data.programme_regions
-            .iter()
-            .map(|r| r.slug.as_str())
-            .collect(),
-        &known.programme_regions,
-    );
+/// A record of reference data keyed by text: its key and its name.
+trait Term {
+    fn key(&self) -> &str;
+    fn name(&self) -> &str;
+}
 
-    let mut seen = HashSet::new();
-    for r in &data.themes {
-        let rec = format!("themes {:?}", r.slug);
-        c.slug(&rec, &r.slug);
-        c.unique(&mut seen, &rec, "slug", &r.slug);
-        c.non_empty(&rec, "name", &r.name);
-    }
-    let themes = set(
-        data.themes.iter().map(|r| r.slug.as_str()).collect(),
-        &known.themes,
-    );
-
-    let mut seen_sdgs = HashSet::new();
-    for r in &data.sdgs {
-        let rec = format!("sdgs {}", r.number);
-        if !(1..=17).contains(&r.number) {
-            c.error(rec.clone(), "number", "an SDG number is from 1 to 17");
-        }
-        if !seen_sdgs.insert(r.number) {
-            c.error(rec.clone(), "number", "appears more than once");
-        }
-        c.non_empty(&rec, "name", &r.name);
-    }
-    let sdgs: HashSet<i32> = seen_sdgs.union(&known.sdgs).copied().collect();
-
-    let mut seen = HashSet::new();
-    for r in &data.ucap_section_types {
-        let rec = format!("ucap_section_types {:?}", r.slug);
-        c.slug(&rec, &r.slug);
-        c.unique(&mut seen, &rec, "slug", &r.slug);
-        c.non_empty(&rec, "name", &r.name);
-    }
-    let section_types = set(
-        data.ucap_section_types
-            .iter()
-            .map(|r| r.slug.as_str())
-            .collect(),
-        &known.section_types,
-    );
-
-    let mut seen = HashSet::new();
-    for r in &data.cities {
-        let rec = format!("cities {:?}", r.slug);
-        c.slug(&rec, &r.slug);
-        c.unique(&mut seen, &rec, "slug", &r.slug);
-        c.non_empty(&rec, "name", &r.name);
-        c.reference(&countries, &rec, "country", "country code", &r.country);
-        c.place(
-            &rec,
-            r.population,
-            r.area_km2,
-            r.latitude,
-            r.longitude,
-            r.wikidata.as_deref(),
-            &r.sources,
-        );
-    }
-    let cities = set(
-        data.cities.iter().map(|r| r.slug.as_str()).collect(),
-        &known.cities,
-    );
-
-    let mut seen = HashSet::new();
-    for r in &data.regions {
-        let rec = format!("regions {:?}", r.slug);
-        c.slug(&rec, &r.slug);
-        c.unique(&mut seen, &rec, "slug", &r.slug);
-        c.non_empty(&rec, "name", &r.name);
-        c.reference(&countries, &rec, "country", "country code", &r.country);
-        c.place(
-            &rec,
-            r.population,
-            r.area_km2,
-            r.latitude,
-            r.longitude,
-            r.wikidata.as_deref(),
-            &r.sources,
-        );
-    }
-    let regions = set(
-        data.regions.iter().map(|r| r.slug.as_str()).collect(),
-        &known.regions,
-    );
-
-    let mut seen = HashSet::new();
-    let mut seen_projects = HashSet::new();
-    for r in &data.pairings {
-        let rec = format!("pairings {:?}", r.slug);
-        c.slug(&rec, &r.slug);
-        c.unique(&mut seen, &rec, "slug", &r.slug);
-        c.non_empty(&rec, "title", &r.title);
-        c.non_empty(&rec, "summary", &r.summary);
-        c.reference(
-            &programme_regions,
-            &rec,
-            "programme_region",
-            "programme region",
-            &r.programme_region,
-        );
-        if let Some(start) = &r.start {
-            c.date(&rec, "start", start);
-        }
-        c.sources(&rec, &r.sources);
-        let mut participants = HashSet::new();
-        let (mut european, mut partner) = (false, false);
-        for (i, p) in r.participants.iter().enumerate() {
-            let field = format!("participants[{i}]");
-            match (&p.city, &p.region) {
-                (Some(city), None) => {
-                    c.reference(&cities, &rec, &format!("{field}.city"), "city", city);
-                    if !participants.insert(("city", city.as_str())) {
-                        c.error(
-                            rec.clone(),
-                            format!("{field}.city"),
-                            format!("city {city:?} takes part twice"),
-                        );
-                    }
-                }
-                (None, Some(region)) => {
-                    c.reference(&regions, &rec, &format!("{field}.region"), "region", region);
-                    if !participants.insert(("region", region.as_str())) {
-                        c.error(
-                            rec.clone(),
-                            format!("{field}.region"),
-                            format!("region {region:?} takes part twice"),
-                        );
-                    }
-                }
-                _ => c.error(
-                    rec.clone(),
-                    field,
-                    "a participant names exactly one of `city` or `region`",
-                ),
+macro_rules! term {
+    ($($record:ty: $key:ident),*) => {$(
+        impl Term for $record {
+            fn key(&self) -> &str {
+                &self.$key
             }
-            match p.side {
-                Side::European => european = true,
-                Side::Partner => partner = true,
+            fn name(&self) -> &str {
+                &self.name
             }
         }
-        if !european || !partner {
-            c.error(
-                rec.clone(),
-                "participants",
-                "a pairing needs at least one participant on each side (european and partner)",
-            );
+    )*};
+}
+term!(CountryRecord: code, ProgrammeRegionRecord: slug, ThemeRecord: slug, SectionTypeRecord: slug);
+
+/// One list of reference data; gives its keys.
+fn terms<T: Term>(
+    c: &mut Checker,
+    list: List,
+    records: &[T],
+    known: &HashSet<String>,
+) -> HashSet<String> {
+    c.keyed(list, records, T::key, known, |c, rec, r| {
+        c.rule(rec, "name", rules::non_empty(r.name()));
+    })
+}
+
+/// The SDGs, keyed by their numbers.
+fn sdgs(c: &mut Checker, records: &[SdgRecord], known: &HashSet<i32>) -> HashSet<i32> {
+    let mut seen = HashSet::new();
+    for r in records {
+        let record = format!("sdgs {}", r.number);
+        c.rule(&record, "number", rules::sdg_number(r.number));
+        if !seen.insert(r.number) {
+            c.error(&record, "number", "appears more than once");
         }
-        let mut seen_themes = HashSet::new();
-        for (i, theme) in r.themes.iter().enumerate() {
-            c.reference(&themes, &rec, &format!("themes[{i}]"), "theme", theme);
-            c.unique(&mut seen_themes, &rec, &format!("themes[{i}]"), theme);
-        }
-        let mut seen_goals = HashSet::new();
-        for (i, number) in r.sdgs.iter().enumerate() {
-            if !sdgs.contains(number) {
-                c.error(
-                    rec.clone(),
-                    format!("sdgs[{i}]"),
-                    format!("unknown SDG {number} (SDGs are numbered 1 to 17)"),
-                );
-            }
-            if !seen_goals.insert(*number) {
-                c.error(
-                    rec.clone(),
-                    format!("sdgs[{i}]"),
-                    format!("SDG {number} appears more than once"),
-                );
-            }
-        }
-        if let Some(ucap) = &r.ucap {
-            let mut seen_sections = HashSet::new();
-            for (i, s) in ucap.sections.iter().enumerate() {
-                let field = format!("ucap.sections[{i}].type");
-                c.reference(
-                    &section_types,
-                    &rec,
-                    &field,
-                    "UCAP section type",
-                    &s.section_type,
-                );
-                c.unique(&mut seen_sections, &rec, &field, &s.section_type);
-                c.non_empty(&rec, &format!("ucap.sections[{i}].body"), &s.body);
-            }
-            for (i, p) in ucap.projects.iter().enumerate() {
-                let field = format!("ucap.projects[{i}]");
-                if !is_slug(&p.slug) {
-                    c.error(
-                        rec.clone(),
-                        format!("{field}.slug"),
-                        format!("{:?} is not a slug", p.slug),
-                    );
-                }
-                c.unique(&mut seen_projects, &rec, &format!("{field}.slug"), &p.slug);
-                c.non_empty(&rec, &format!("{field}.title"), &p.title);
-                if let Some(city) = &p.city {
-                    c.reference(&cities, &rec, &format!("{field}.city"), "city", city);
-                }
-                if let Some(region) = &p.region {
-                    c.reference(&regions, &rec, &format!("{field}.region"), "region", region);
-                }
-            }
-        }
+        c.rule(&record, "name", rules::non_empty(&r.name));
     }
-    let pairings = set(
-        data.pairings.iter().map(|r| r.slug.as_str()).collect(),
+    seen.union(known).copied().collect()
+}
+
+/// Cities or regions (`kind`); gives their slugs.
+fn places<'d, R>(
+    c: &mut Checker,
+    kind: &'static str,
+    records: &'d [R],
+    known: &HashSet<String>,
+    keys: &KnownKeys,
+) -> HashSet<String>
+where
+    Place<'d>: From<&'d R>,
+{
+    c.keyed(
+        slugged(kind),
+        records,
+        |r| Place::from(r).slug,
+        known,
+        |c, rec, r| c.place(rec, &Place::from(r), &keys.countries),
+    )
+}
+
+/// Pairings with their participants, themes, SDGs and UCAPs; fills in the keys of pairings and
+/// projects, and gives the pairings that have (or, in the database, may have) a UCAP.
+fn pairings(
+    c: &mut Checker,
+    data: &Dataset,
+    known: &KnownKeys,
+    keys: &mut KnownKeys,
+) -> HashSet<String> {
+    let mut projects = HashSet::new();
+    keys.pairings = c.keyed(
+        slugged("pairings"),
+        &data.pairings,
+        |r| &r.slug,
         &known.pairings,
+        |c, rec, r| pairing(c, rec, r, keys, &mut projects),
     );
-    let ucaps: HashSet<&str> = data
-        .pairings
+    keys.projects = projects
+        .into_iter()
+        .map(str::to_owned)
+        .chain(known.projects.iter().cloned())
+        .collect();
+    data.pairings
         .iter()
         .filter(|p| p.ucap.is_some())
-        .map(|p| p.slug.as_str())
-        .collect();
-    let projects = set(seen_projects.iter().copied().collect(), &known.projects);
+        .map(|p| p.slug.clone())
+        .chain(known.pairings.iter().cloned())
+        .collect()
+}
 
-    let mut seen = HashSet::new();
-    for r in &data.stakeholders {
-        let rec = format!("stakeholders {:?}", r.slug);
-        c.slug(&rec, &r.slug);
-        c.unique(&mut seen, &rec, "slug", &r.slug);
-        c.non_empty(&rec, "name", &r.name);
-        if let Some(city) = &r.city {
-            c.reference(&cities, &rec, "city", "city", city);
-        }
-        if let Some(country) = &r.country {
-            c.reference(&countries, &rec, "country", "country code", country);
-        }
-        c.sources(&rec, &r.sources);
-        let mut targets = HashSet::new();
-        for (i, inv) in r.involvements.iter().enumerate() {
-            let field = format!("involvements[{i}]");
-            let target = match (&inv.pairing, &inv.ucap, &inv.project) {
-                (Some(p), None, None) => {
-                    c.reference(&pairings, &rec, &format!("{field}.pairing"), "pairing", p);
-                    Some(("pairing", p))
-                }
-                (None, Some(u), None) => {
-                    // A UCAP is named by its pairing; it must exist in this file or the database.
-                    if !ucaps.contains(u.as_str()) && !known.pairings.contains(u) {
-                        c.error(
-                            rec.clone(),
-                            format!("{field}.ucap"),
-                            format!("no UCAP for pairing {u:?}"),
-                        );
-                    }
-                    Some(("ucap", u))
-                }
-                (None, None, Some(p)) => {
-                    c.reference(&projects, &rec, &format!("{field}.project"), "project", p);
-                    Some(("project", p))
-                }
-                _ => {
-                    c.error(
-                        rec.clone(),
-                        field.clone(),
-                        "an involvement names exactly one of `pairing`, `ucap` or `project`",
-                    );
-                    None
-                }
-            };
-            if let Some(target) = target
-                && !targets.insert(target)
-            {
-                c.error(
-                    rec.clone(),
-                    field,
-                    format!("{} {:?} is named twice", target.0, target.1),
-                );
-            }
-        }
-    }
-    let stakeholders = set(
-        data.stakeholders.iter().map(|r| r.slug.as_str()).collect(),
-        &known.stakeholders,
+/// One pairing (its slug is checked by `keyed`); `projects` collects the slugs of its UCAP's
+/// projects, which are unique across the file.
+fn pairing<'d>(
+    c: &mut Checker,
+    rec: &str,
+    r: &'d PairingRecord,
+    keys: &KnownKeys,
+    projects: &mut HashSet<&'d str>,
+) {
+    c.rule(rec, "title", rules::non_empty(&r.title));
+    c.rule(rec, "summary", rules::non_empty(&r.summary));
+    c.reference(
+        &keys.programme_regions,
+        rec,
+        "programme_region",
+        "programme region",
+        &r.programme_region,
     );
+    if let Some(start) = &r.start {
+        c.date(rec, "start", start);
+    }
+    c.sources(rec, &r.sources);
+    participants(c, rec, &r.participants, keys);
+    let mut themes = HashSet::new();
+    for (i, theme) in r.themes.iter().enumerate() {
+        let field = format!("themes[{i}]");
+        c.reference_once(&mut themes, &keys.themes, rec, &field, "theme", theme);
+    }
+    let mut goals = HashSet::new();
+    for (i, number) in r.sdgs.iter().enumerate() {
+        let field = format!("sdgs[{i}]");
+        if !keys.sdgs.contains(number) {
+            let message = format!("unknown SDG {number} (SDGs are numbered 1 to 17)");
+            c.error(rec, field.clone(), message);
+        }
+        if !goals.insert(*number) {
+            c.error(rec, field, format!("SDG {number} appears more than once"));
+        }
+    }
+    if let Some(ucap) = &r.ucap {
+        self::ucap(c, rec, ucap, keys, projects);
+    }
+}
 
+/// A pairing's participants: each a known city or region, once, and both sides present.
+fn participants(c: &mut Checker, rec: &str, list: &[ParticipantRecord], keys: &KnownKeys) {
     let mut seen = HashSet::new();
-    for r in &data.activities {
-        let rec = format!("activities {:?}", r.slug);
-        c.slug(&rec, &r.slug);
-        c.unique(&mut seen, &rec, "slug", &r.slug);
-        c.non_empty(&rec, "title", &r.title);
-        c.date(&rec, "date", &r.date);
-        if let Some(city) = &r.city {
-            c.reference(&cities, &rec, "city", "city", city);
-        }
-        c.sources(&rec, &r.sources);
-        let mut seen_pairings = HashSet::new();
-        for (i, p) in r.pairings.iter().enumerate() {
-            c.reference(&pairings, &rec, &format!("pairings[{i}]"), "pairing", p);
-            c.unique(&mut seen_pairings, &rec, &format!("pairings[{i}]"), p);
-        }
-        let mut seen_stakeholders = HashSet::new();
-        for (i, s) in r.stakeholders.iter().enumerate() {
-            let field = format!("stakeholders[{i}].stakeholder");
-            c.reference(&stakeholders, &rec, &field, "stakeholder", &s.stakeholder);
-            c.unique(&mut seen_stakeholders, &rec, &field, &s.stakeholder);
+    for (i, p) in list.iter().enumerate() {
+        let field = format!("participants[{i}]");
+        let (kind, key, known) = match (&p.city, &p.region) {
+            (Some(city), None) => ("city", city, &keys.cities),
+            (None, Some(region)) => ("region", region, &keys.regions),
+            _ => {
+                let rule = rules::participant_place(p.city.is_some(), p.region.is_some());
+                c.rule(rec, field, rule);
+                continue;
+            }
+        };
+        let field = format!("{field}.{kind}");
+        c.reference(known, rec, &field, kind, key);
+        if !seen.insert((kind, key)) {
+            c.error(rec, field, format!("{kind} {key:?} takes part twice"));
         }
     }
+    let on = |side: Side| list.iter().any(|p| p.side == side);
+    let rule = rules::participant_sides(on(Side::European), on(Side::Partner));
+    c.rule(rec, "participants", rule);
+}
 
-    if c.errors.is_empty() {
-        Ok(())
-    } else {
-        Err(DataErrors(c.errors))
+/// A pairing's UCAP: its sections (one per type) and its projects.
+fn ucap<'d>(
+    c: &mut Checker,
+    rec: &str,
+    ucap: &'d UcapRecord,
+    keys: &KnownKeys,
+    projects: &mut HashSet<&'d str>,
+) {
+    let mut sections = HashSet::new();
+    for (i, s) in ucap.sections.iter().enumerate() {
+        let field = format!("ucap.sections[{i}].type");
+        let types = &keys.section_types;
+        let kind = "UCAP section type";
+        c.reference_once(&mut sections, types, rec, &field, kind, &s.section_type);
+        c.rule(
+            rec,
+            format!("ucap.sections[{i}].body"),
+            rules::non_empty(&s.body),
+        );
     }
+    for (i, p) in ucap.projects.iter().enumerate() {
+        let field = format!("ucap.projects[{i}]");
+        c.rule(rec, format!("{field}.slug"), rules::slug(&p.slug));
+        c.unique(projects, rec, &format!("{field}.slug"), &p.slug);
+        c.rule(rec, format!("{field}.title"), rules::non_empty(&p.title));
+        if let Some(city) = &p.city {
+            c.reference(&keys.cities, rec, &format!("{field}.city"), "city", city);
+        }
+        if let Some(region) = &p.region {
+            c.reference(
+                &keys.regions,
+                rec,
+                &format!("{field}.region"),
+                "region",
+                region,
+            );
+        }
+        let location = rules::project_location(p.city.is_some(), p.region.is_some());
+        c.rule(rec, format!("{field}.region"), location);
+    }
+}
+
+/// Stakeholders and their involvements; gives their slugs.
+fn stakeholders(
+    c: &mut Checker,
+    data: &Dataset,
+    known: &KnownKeys,
+    keys: &KnownKeys,
+    ucaps: &HashSet<String>,
+) -> HashSet<String> {
+    c.keyed(
+        slugged("stakeholders"),
+        &data.stakeholders,
+        |r| &r.slug,
+        &known.stakeholders,
+        |c, rec, r| {
+            c.rule(rec, "name", rules::non_empty(&r.name));
+            if let Some(city) = &r.city {
+                c.reference(&keys.cities, rec, "city", "city", city);
+            }
+            if let Some(country) = &r.country {
+                c.reference(&keys.countries, rec, "country", "country code", country);
+            }
+            c.sources(rec, &r.sources);
+            involvements(c, rec, &r.involvements, keys, ucaps);
+        },
+    )
+}
+
+/// A stakeholder's involvements: each in exactly one known pairing, UCAP or project, and in
+/// each once. A UCAP is named by its pairing's slug.
+fn involvements(
+    c: &mut Checker,
+    rec: &str,
+    list: &[InvolvementRecord],
+    keys: &KnownKeys,
+    ucaps: &HashSet<String>,
+) {
+    let mut targets = HashSet::new();
+    for (i, inv) in list.iter().enumerate() {
+        let field = format!("involvements[{i}]");
+        let (kind, key, known) = match (&inv.pairing, &inv.ucap, &inv.project) {
+            (Some(p), None, None) => ("pairing", p, &keys.pairings),
+            (None, Some(u), None) => ("ucap", u, ucaps),
+            (None, None, Some(p)) => ("project", p, &keys.projects),
+            (p, u, j) => {
+                let named = [p, u, j].iter().filter(|t| t.is_some()).count();
+                c.rule(rec, field, rules::involvement_targets(named));
+                continue;
+            }
+        };
+        if !known.contains(key) {
+            let message = match kind {
+                "ucap" => format!("no UCAP for pairing {key:?}"),
+                _ => format!("unknown {kind} {key:?}"),
+            };
+            c.error(rec, format!("{field}.{kind}"), message);
+        }
+        if !targets.insert((kind, key)) {
+            c.error(rec, field, format!("{kind} {key:?} is named twice"));
+        }
+    }
+}
+
+/// The timeline; nothing in a file refers to an activity.
+fn activities(c: &mut Checker, data: &Dataset, keys: &KnownKeys) {
+    c.keyed(
+        slugged("activities"),
+        &data.activities,
+        |r| &r.slug,
+        &HashSet::new(),
+        |c, rec, r| {
+            c.rule(rec, "title", rules::non_empty(&r.title));
+            c.date(rec, "date", &r.date);
+            if let Some(city) = &r.city {
+                c.reference(&keys.cities, rec, "city", "city", city);
+            }
+            c.sources(rec, &r.sources);
+            let mut pairings = HashSet::new();
+            for (i, p) in r.pairings.iter().enumerate() {
+                let field = format!("pairings[{i}]");
+                c.reference_once(&mut pairings, &keys.pairings, rec, &field, "pairing", p);
+            }
+            let mut stakeholders = HashSet::new();
+            for (i, s) in r.stakeholders.iter().enumerate() {
+                let field = format!("stakeholders[{i}].stakeholder");
+                let (known, value) = (&keys.stakeholders, &s.stakeholder);
+                c.reference_once(&mut stakeholders, known, rec, &field, "stakeholder", value);
+            }
+        },
+    );
 }
 
 /// Counts of what a load did (or, in a dry run, would do), per kind of record.

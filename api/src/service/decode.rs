@@ -11,7 +11,7 @@
 //! On PostgreSQL a column's type belongs to the statement, not to the row: the types are checked
 //! once per result and the values then read unchecked. sqlx's check on every value (comparing
 //! type descriptions against each type a Rust type accepts) was 6% of the server's instructions
-//! for the pairings table. SQLite types values one by one, so there every value is checked.
+//! for the pairings table (callgrind: "Profiling" in docs/performance.md). SQLite types values one by one, so there every value is checked.
 
 use sea_orm::sea_query::{ColumnType, Value};
 use sea_orm::sqlx::{self, Row};

@@ -26,8 +26,7 @@ const PER_COLUMN: u64 = 16;
 #[derive(Debug, Clone, Copy)]
 pub struct BudgetExceeded;
 
-/// The message loaders' database errors carry for [`BudgetExceeded`].
-pub const BUDGET_EXCEEDED: &str = "the operation's output budget is spent";
+pub use crate::error::BUDGET_EXCEEDED;
 
 impl From<BudgetExceeded> for Arc<sea_orm::DbErr> {
     fn from(_: BudgetExceeded) -> Self {

@@ -12,8 +12,8 @@ use serde_json::{Map, Value as Json, json};
 
 use super::place::{DeleteInput, patch};
 use super::*;
-use crate::graphql::id::encode;
 use crate::graphql::object::{Activity, ActivityKind};
+use crate::id::encode;
 use crate::partial_date::PartialDate;
 use crate::service::{access, write};
 

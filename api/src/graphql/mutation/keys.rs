@@ -4,8 +4,8 @@ use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use super::*;
 use crate::auth::{Organisation, Role};
-use crate::graphql::id::decode;
 use crate::graphql::object::{ApiKey, ApiKeyRole};
+use crate::id::decode;
 use crate::service::keys;
 
 /// A new API key.

@@ -15,15 +15,14 @@ mod stakeholder;
 mod ucap;
 
 use std::collections::HashSet;
-use std::sync::Arc;
 
 use async_graphql::{ID, MergedObject, SimpleObject};
 use sea_orm::{ConnectionTrait, DatabaseTransaction, EntityTrait, PrimaryKeyTrait};
 
-use crate::auth::{Principal, RequestAuth};
+use crate::auth::Principal;
 use crate::error::{AppError, Result};
-use crate::graphql::id::{NodeType, decode_as};
-use crate::graphql::query::db;
+use crate::graphql::context::{db, principal};
+use crate::id::{NodeType, decode_as};
 use crate::service::sql::Sql;
 use crate::service::write::Actor;
 
@@ -55,14 +54,6 @@ impl Write {
         self.txn.commit().await?;
         Ok(())
     }
-}
-
-/// The caller of this request, or `UNAUTHENTICATED`.
-pub(crate) async fn principal(ctx: &async_graphql::Context<'_>) -> Result<Principal> {
-    let auth = ctx
-        .data::<Arc<RequestAuth>>()
-        .map_err(|_| AppError::Internal("the request carries no credentials".into()))?;
-    auth.require(db(ctx)?).await
 }
 
 /// Authenticates the caller and opens the write's transaction.

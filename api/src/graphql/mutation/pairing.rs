@@ -18,8 +18,8 @@ use serde_json::{Map, Value as Json, json};
 use super::place::{DeleteInput, patch};
 use super::*;
 use crate::auth::Organisation;
-use crate::graphql::id::encode;
 use crate::graphql::object::{Pairing, PairingKind, PairingStatus, ParticipantRole, Side};
+use crate::id::encode;
 use crate::partial_date::PartialDate;
 use crate::service::{access, write};
 

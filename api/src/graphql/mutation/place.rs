@@ -7,8 +7,8 @@ use sea_orm::ConnectionTrait;
 
 use super::*;
 use crate::auth::Organisation;
-use crate::graphql::id::encode;
 use crate::graphql::object::{City, CityKind, Region};
+use crate::id::encode;
 use crate::service::{access, catalog, write};
 
 /// A new city.

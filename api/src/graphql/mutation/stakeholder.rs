@@ -12,8 +12,8 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 use super::place::{DeleteInput, country_id, patch};
 use super::*;
 use crate::auth::Organisation;
-use crate::graphql::id::encode;
 use crate::graphql::object::{Helix, Involvement, Stakeholder};
+use crate::id::encode;
 use crate::service::{access, write};
 
 /// A new stakeholder organisation.

@@ -11,8 +11,8 @@ use serde_json::{Map, Value as Json, json};
 
 use super::place::{DeleteInput, patch};
 use super::*;
-use crate::graphql::id::encode;
 use crate::graphql::object::{Project, ProjectKind, Ucap, UcapStatus};
+use crate::id::encode;
 use crate::service::{access, write};
 
 /// One section of a UCAP.

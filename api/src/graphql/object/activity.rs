@@ -5,7 +5,7 @@ use entity::{activity, activity_stakeholder};
 
 use super::*;
 use crate::error::Result;
-use crate::graphql::id::{NodeType, encode};
+use crate::id::{NodeType, encode};
 use crate::partial_date;
 
 pub struct Activity(pub Arc<activity::Model>);

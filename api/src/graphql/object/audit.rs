@@ -59,7 +59,7 @@ impl AuditEvent {
     }
     /// Global ID of the record written (it may have been deleted since).
     async fn record(&self) -> ID {
-        crate::graphql::id::encode_name(&self.0.entity, self.0.record_id)
+        crate::id::encode_name(&self.0.entity, self.0.record_id)
     }
     /// The record's natural key (slug) at the time, when it has one.
     async fn record_key(&self) -> Option<&str> {

@@ -4,7 +4,6 @@
 
 use async_graphql::{Context, Object, SimpleObject};
 use entity::*;
-use sea_orm::DatabaseConnection;
 
 use crate::service::decode::Decode;
 
@@ -13,8 +12,9 @@ use super::{
     Stakeholder, Theme, loaders,
 };
 use crate::error::{AppError, Result};
+use crate::graphql::context::db;
 use crate::graphql::loader::budget::Weigh;
-use crate::graphql::loader::{Batcher, PageLoadError, Pages};
+use crate::graphql::loader::{Batcher, Loaders, PageLoadError, Pages};
 use crate::service::page::{self, Page, PageArgs, Source};
 use crate::service::relations::{Rel, Relation};
 
@@ -29,12 +29,7 @@ pub enum Total {
 impl Total {
     async fn resolve(&self, ctx: &Context<'_>) -> Result<i64> {
         match self {
-            Total::Top(source) => {
-                let db = ctx
-                    .data::<DatabaseConnection>()
-                    .map_err(|_| AppError::Internal("no database".into()))?;
-                Ok(page::count(db, source).await?)
-            }
+            Total::Top(source) => Ok(page::count(db(ctx)?, source).await?),
             Total::Children(relation, parent) => Ok(loaders(ctx)?
                 .counts
                 .load_one((Rel(relation), *parent))
@@ -99,6 +94,42 @@ where
         .load_one((Rel(relation), parent, args))
         .await?
         .unwrap_or_default())
+}
+
+/// A connection over a relation's children, read through the request's batched page loader of
+/// its model.
+pub(crate) trait Nested: Sized {
+    type Model: Decode + Weigh + Clone + Send + Sync + 'static;
+    /// The loader that reads pages of this model for many parents at once.
+    fn loader(loaders: &Loaders) -> &Batcher<Pages<Self::Model>>;
+    fn new(page: Page<Self::Model>, total: Total) -> Self;
+}
+
+/// A parent's page of a relation as a connection, its `totalCount` counted for that parent:
+/// what every nested connection field resolves to.
+pub(crate) async fn nested<C: Nested>(
+    ctx: &Context<'_>,
+    relation: &'static Relation,
+    parent: i32,
+    args: PageArgs,
+) -> Result<C> {
+    let page = children(C::loader(loaders(ctx)?), relation, parent, args).await?;
+    Ok(C::new(page, Total::Children(relation, parent)))
+}
+
+/// Declares that a connection pages a relation through the loader field `$pages` of `Loaders`.
+macro_rules! nested {
+    ($conn:ident, $model:ty, $pages:ident) => {
+        impl Nested for $conn {
+            type Model = $model;
+            fn loader(loaders: &Loaders) -> &Batcher<Pages<$model>> {
+                &loaders.$pages
+            }
+            fn new(page: Page<$model>, total: Total) -> Self {
+                $conn::new(page, total)
+            }
+        }
+    };
 }
 
 macro_rules! connection {
@@ -250,3 +281,16 @@ connection!(
     "A page of audit events, newest first.",
     "An audit event and its cursor."
 );
+
+nested!(PairingConnection, pairing::Model, pairing_pages);
+nested!(CityConnection, city::Model, city_pages);
+nested!(RegionConnection, region::Model, region_pages);
+nested!(
+    ParticipantConnection,
+    pairing_participant::Model,
+    participant_pages
+);
+nested!(StakeholderConnection, stakeholder::Model, stakeholder_pages);
+nested!(InvolvementConnection, involvement::Model, involvement_pages);
+nested!(ActivityConnection, activity::Model, activity_pages);
+nested!(ProjectConnection, project::Model, project_pages);

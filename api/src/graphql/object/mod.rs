@@ -6,7 +6,7 @@
 //! `Country`, `Theme`, `Sdg`) are `#[Object(serial)]`: their fields resolve one after another
 //! instead of as a set of concurrent futures (async-graphql gives every object a
 //! `FuturesUnordered` with a task per field; on the pairings table that was 4% of the server's
-//! instructions). Loads still batch across the list's items, which resolve concurrently; what
+//! instructions: callgrind, see "Profiling" in docs/performance.md). Loads still batch across the list's items, which resolve concurrently; what
 //! changes is that two relation fields of one such object (say a city's `country` and its
 //! `pairings`, neither cached) load in two waves rather than one: one more round trip, the same
 //! number of statements.
@@ -37,20 +37,14 @@ use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::Arc;
 
-use async_graphql::Context;
 use async_graphql::dataloader::Loader;
 
 use super::loader::Batcher;
 
+use super::loader::LoadError;
 use super::loader::budget::Weigh;
-use super::loader::{LoadError, Loaders};
 use crate::error::{AppError, Result};
-
-/// The loaders of the request being resolved.
-pub(crate) fn loaders<'a>(ctx: &Context<'a>) -> Result<&'a Loaders> {
-    ctx.data::<Loaders>()
-        .map_err(|_| AppError::Internal("the request has no loaders".into()))
-}
+pub(crate) use crate::graphql::context::loaders;
 
 /// One row by key through a loader.
 pub(crate) async fn load_one<L, K>(loader: &Batcher<L>, key: K) -> Result<Option<L::Value>>

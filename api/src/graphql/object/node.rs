@@ -1,7 +1,7 @@
 use async_graphql::{Context, ID, Interface};
 
 use super::*;
-use crate::graphql::id::{NodeType, decode};
+use crate::id::{NodeType, decode};
 
 /// An object with a global ID: fetch any of them with `node(id:)` or `nodes(ids:)`.
 #[derive(Interface)]

@@ -6,7 +6,7 @@ use entity::{pairing, pairing_participant};
 
 use super::*;
 use crate::error::Result;
-use crate::graphql::id::{NodeType, encode};
+use crate::id::{NodeType, encode};
 use crate::partial_date;
 use crate::service::relations::*;
 
@@ -152,17 +152,7 @@ impl Pairing {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<InvolvementConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.involvement_pages,
-            &PAIRING_INVOLVEMENTS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(InvolvementConnection::new(
-            page,
-            Total::Children(&PAIRING_INVOLVEMENTS, self.0.id),
-        ))
+        nested(ctx, &PAIRING_INVOLVEMENTS, self.0.id, args).await
     }
     /// The pairing's timeline: missions, workshops, agreements, in date order.
     async fn activities(
@@ -174,17 +164,7 @@ impl Pairing {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<ActivityConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.activity_pages,
-            &PAIRING_ACTIVITIES,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(ActivityConnection::new(
-            page,
-            Total::Children(&PAIRING_ACTIVITIES, self.0.id),
-        ))
+        nested(ctx, &PAIRING_ACTIVITIES, self.0.id, args).await
     }
 }
 

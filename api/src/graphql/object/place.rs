@@ -5,7 +5,7 @@ use entity::{city, country, programme_region, region};
 
 use super::*;
 use crate::error::Result;
-use crate::graphql::id::{NodeType, encode};
+use crate::id::{NodeType, encode};
 use crate::service::relations::*;
 
 pub struct Country(pub Arc<country::Model>);
@@ -40,11 +40,7 @@ impl Country {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<CityConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(&loaders(ctx)?.city_pages, &COUNTRY_CITIES, self.0.id, args).await?;
-        Ok(CityConnection::new(
-            page,
-            Total::Children(&COUNTRY_CITIES, self.0.id),
-        ))
+        nested(ctx, &COUNTRY_CITIES, self.0.id, args).await
     }
     /// Regions of this country taking part in the programme, by name.
     async fn regions(
@@ -56,17 +52,7 @@ impl Country {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<RegionConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.region_pages,
-            &COUNTRY_REGIONS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(RegionConnection::new(
-            page,
-            Total::Children(&COUNTRY_REGIONS, self.0.id),
-        ))
+        nested(ctx, &COUNTRY_REGIONS, self.0.id, args).await
     }
     /// Pairings with a participant (city or region) in this country, on either side, by title.
     async fn pairings(
@@ -78,17 +64,7 @@ impl Country {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<PairingConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.pairing_pages,
-            &COUNTRY_PAIRINGS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(PairingConnection::new(
-            page,
-            Total::Children(&COUNTRY_PAIRINGS, self.0.id),
-        ))
+        nested(ctx, &COUNTRY_PAIRINGS, self.0.id, args).await
     }
 }
 
@@ -132,6 +108,12 @@ fn coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Option<Coordina
     })
 }
 
+/// The country a city or region is in (batched with the page's other places).
+async fn country_of(ctx: &Context<'_>, country_id: i32) -> Result<Country> {
+    let row = load_one(&loaders(ctx)?.country, country_id).await?;
+    Ok(Country(required(row, "country")?))
+}
+
 pub struct City(pub Arc<city::Model>);
 
 /// A city taking part in the programme; also districts, metropolitan areas and consortia of
@@ -162,8 +144,7 @@ impl City {
     }
     /// The country the city is in.
     async fn country(&self, ctx: &Context<'_>) -> Result<Country> {
-        let row = load_one(&loaders(ctx)?.country, self.0.country_id).await?;
-        Ok(Country(required(row, "country")?))
+        country_of(ctx, self.0.country_id).await
     }
     /// Inhabitants, as the sources give them.
     async fn population(&self) -> Option<i64> {
@@ -216,17 +197,7 @@ impl City {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<StakeholderConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.stakeholder_pages,
-            &CITY_STAKEHOLDERS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(StakeholderConnection::new(
-            page,
-            Total::Children(&CITY_STAKEHOLDERS, self.0.id),
-        ))
+        nested(ctx, &CITY_STAKEHOLDERS, self.0.id, args).await
     }
     /// Activities that took place in the city, in date order.
     async fn activities(
@@ -238,17 +209,7 @@ impl City {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<ActivityConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.activity_pages,
-            &CITY_ACTIVITIES,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(ActivityConnection::new(
-            page,
-            Total::Children(&CITY_ACTIVITIES, self.0.id),
-        ))
+        nested(ctx, &CITY_ACTIVITIES, self.0.id, args).await
     }
     /// The pairings the city takes part in, by title.
     async fn pairings(
@@ -260,17 +221,7 @@ impl City {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<PairingConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.pairing_pages,
-            &CITY_PAIRINGS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(PairingConnection::new(
-            page,
-            Total::Children(&CITY_PAIRINGS, self.0.id),
-        ))
+        nested(ctx, &CITY_PAIRINGS, self.0.id, args).await
     }
     /// The cities and regions this city is paired with: the other participants of its pairings, one per shared pairing.
     async fn partners(
@@ -282,17 +233,7 @@ impl City {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<ParticipantConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.participant_pages,
-            &CITY_PARTNERS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(ParticipantConnection::new(
-            page,
-            Total::Children(&CITY_PARTNERS, self.0.id),
-        ))
+        nested(ctx, &CITY_PARTNERS, self.0.id, args).await
     }
 }
 
@@ -321,8 +262,7 @@ impl Region {
     }
     /// The country the region is in.
     async fn country(&self, ctx: &Context<'_>) -> Result<Country> {
-        let row = load_one(&loaders(ctx)?.country, self.0.country_id).await?;
-        Ok(Country(required(row, "country")?))
+        country_of(ctx, self.0.country_id).await
     }
     /// Inhabitants, as the sources give them.
     async fn population(&self) -> Option<i64> {
@@ -375,17 +315,7 @@ impl Region {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<PairingConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.pairing_pages,
-            &REGION_PAIRINGS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(PairingConnection::new(
-            page,
-            Total::Children(&REGION_PAIRINGS, self.0.id),
-        ))
+        nested(ctx, &REGION_PAIRINGS, self.0.id, args).await
     }
     /// The regions and cities this region is paired with: the other participants of its pairings, one per shared pairing.
     async fn partners(
@@ -397,17 +327,7 @@ impl Region {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<ParticipantConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.participant_pages,
-            &REGION_PARTNERS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(ParticipantConnection::new(
-            page,
-            Total::Children(&REGION_PARTNERS, self.0.id),
-        ))
+        nested(ctx, &REGION_PARTNERS, self.0.id, args).await
     }
 }
 

@@ -5,7 +5,7 @@ use entity::{involvement, stakeholder};
 
 use super::*;
 use crate::error::Result;
-use crate::graphql::id::{NodeType, encode};
+use crate::id::{NodeType, encode};
 use crate::service::relations::*;
 
 pub struct Stakeholder(pub Arc<stakeholder::Model>);
@@ -79,17 +79,7 @@ impl Stakeholder {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<InvolvementConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.involvement_pages,
-            &STAKEHOLDER_INVOLVEMENTS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(InvolvementConnection::new(
-            page,
-            Total::Children(&STAKEHOLDER_INVOLVEMENTS, self.0.id),
-        ))
+        nested(ctx, &STAKEHOLDER_INVOLVEMENTS, self.0.id, args).await
     }
     /// Activities the organisation took part in, in date order.
     async fn activities(
@@ -101,17 +91,7 @@ impl Stakeholder {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<ActivityConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.activity_pages,
-            &STAKEHOLDER_ACTIVITIES,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(ActivityConnection::new(
-            page,
-            Total::Children(&STAKEHOLDER_ACTIVITIES, self.0.id),
-        ))
+        nested(ctx, &STAKEHOLDER_ACTIVITIES, self.0.id, args).await
     }
     /// The pairings the organisation is involved in (directly, or through their UCAP or projects), by title.
     async fn pairings(
@@ -123,17 +103,7 @@ impl Stakeholder {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<PairingConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.pairing_pages,
-            &STAKEHOLDER_PAIRINGS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(PairingConnection::new(
-            page,
-            Total::Children(&STAKEHOLDER_PAIRINGS, self.0.id),
-        ))
+        nested(ctx, &STAKEHOLDER_PAIRINGS, self.0.id, args).await
     }
     /// The projects the organisation is involved in, by title.
     async fn projects(
@@ -145,17 +115,7 @@ impl Stakeholder {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<ProjectConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.project_pages,
-            &STAKEHOLDER_PROJECTS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(ProjectConnection::new(
-            page,
-            Total::Children(&STAKEHOLDER_PROJECTS, self.0.id),
-        ))
+        nested(ctx, &STAKEHOLDER_PROJECTS, self.0.id, args).await
     }
 }
 

@@ -5,7 +5,7 @@ use entity::{sdg, theme};
 
 use super::*;
 use crate::error::Result;
-use crate::graphql::id::{NodeType, encode};
+use crate::id::{NodeType, encode};
 use crate::service::relations::*;
 
 pub struct Theme(pub Arc<theme::Model>);
@@ -45,17 +45,7 @@ impl Theme {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<PairingConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.pairing_pages,
-            &THEME_PAIRINGS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(PairingConnection::new(
-            page,
-            Total::Children(&THEME_PAIRINGS, self.0.id),
-        ))
+        nested(ctx, &THEME_PAIRINGS, self.0.id, args).await
     }
     /// The cities in pairings working on this theme, by name.
     async fn cities(
@@ -67,11 +57,7 @@ impl Theme {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<CityConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(&loaders(ctx)?.city_pages, &THEME_CITIES, self.0.id, args).await?;
-        Ok(CityConnection::new(
-            page,
-            Total::Children(&THEME_CITIES, self.0.id),
-        ))
+        nested(ctx, &THEME_CITIES, self.0.id, args).await
     }
     /// The regions in pairings working on this theme, by name.
     async fn regions(
@@ -83,11 +69,7 @@ impl Theme {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<RegionConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(&loaders(ctx)?.region_pages, &THEME_REGIONS, self.0.id, args).await?;
-        Ok(RegionConnection::new(
-            page,
-            Total::Children(&THEME_REGIONS, self.0.id),
-        ))
+        nested(ctx, &THEME_REGIONS, self.0.id, args).await
     }
 }
 
@@ -119,10 +101,6 @@ impl Sdg {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<PairingConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(&loaders(ctx)?.pairing_pages, &SDG_PAIRINGS, self.0.id, args).await?;
-        Ok(PairingConnection::new(
-            page,
-            Total::Children(&SDG_PAIRINGS, self.0.id),
-        ))
+        nested(ctx, &SDG_PAIRINGS, self.0.id, args).await
     }
 }

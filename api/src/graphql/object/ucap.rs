@@ -5,7 +5,7 @@ use entity::{project, ucap, ucap_section, ucap_section_type};
 
 use super::*;
 use crate::error::Result;
-use crate::graphql::id::{NodeType, encode};
+use crate::id::{NodeType, encode};
 use crate::service::relations::*;
 
 pub struct Ucap(pub Arc<ucap::Model>);
@@ -62,17 +62,7 @@ impl Ucap {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<ProjectConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.project_pages,
-            &UCAP_PROJECTS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(ProjectConnection::new(
-            page,
-            Total::Children(&UCAP_PROJECTS, self.0.id),
-        ))
+        nested(ctx, &UCAP_PROJECTS, self.0.id, args).await
     }
     /// Stakeholders involved in the plan itself, each with its role.
     async fn stakeholders(
@@ -84,17 +74,7 @@ impl Ucap {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<InvolvementConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.involvement_pages,
-            &UCAP_INVOLVEMENTS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(InvolvementConnection::new(
-            page,
-            Total::Children(&UCAP_INVOLVEMENTS, self.0.id),
-        ))
+        nested(ctx, &UCAP_INVOLVEMENTS, self.0.id, args).await
     }
 }
 
@@ -200,16 +180,6 @@ impl Project {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<InvolvementConnection> {
         let args = page_args(first, after, last, before)?;
-        let page = children(
-            &loaders(ctx)?.involvement_pages,
-            &PROJECT_INVOLVEMENTS,
-            self.0.id,
-            args,
-        )
-        .await?;
-        Ok(InvolvementConnection::new(
-            page,
-            Total::Children(&PROJECT_INVOLVEMENTS, self.0.id),
-        ))
+        nested(ctx, &PROJECT_INVOLVEMENTS, self.0.id, args).await
     }
 }

@@ -1,9 +1,9 @@
 use async_graphql::{Context, ID, Object};
 
 use super::*;
-use crate::graphql::id::decode;
-use crate::graphql::mutation::principal;
+use crate::graphql::context::principal;
 use crate::graphql::object::{ApiKey, AuditEventConnection, Total, page_args};
+use crate::id::decode;
 use crate::service::{keys, search};
 
 #[derive(Default)]

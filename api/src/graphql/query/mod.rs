@@ -8,11 +8,11 @@ mod place;
 mod summary;
 
 use async_graphql::{Context, MergedObject};
-use sea_orm::DatabaseConnection;
 
 use crate::service::decode::Decode;
 
 use crate::error::{AppError, Result};
+use crate::graphql::context::db;
 use crate::service::page::{self, Ordering, Page, PageArgs, PageFailure, Source};
 
 /// Read access to the whole IUC relation graph.
@@ -25,11 +25,6 @@ pub struct QueryRoot(
     summary::SummaryQuery,
     admin::AdminQuery,
 );
-
-pub(crate) fn db<'a>(ctx: &Context<'a>) -> Result<&'a DatabaseConnection> {
-    ctx.data::<DatabaseConnection>()
-        .map_err(|_| AppError::Internal("no database in the schema".into()))
-}
 
 /// One page of a top-level list.
 pub(crate) async fn top_page<M: Decode>(

@@ -2,8 +2,8 @@ use std::sync::Arc;
 
 use async_graphql::{Context, Object, SimpleObject};
 
-use super::db;
 use crate::error::Result;
+use crate::graphql::context::{db, summary_cache};
 use crate::graphql::object::{PairingKind, Side, Theme, ThemeScheme};
 use crate::service::summary;
 
@@ -16,10 +16,7 @@ impl SummaryQuery {
     /// Counts computed from the data: cities, regions, countries per side, pairings per kind,
     /// and per theme the pairings and the cities and regions working on it.
     async fn summary(&self, ctx: &Context<'_>) -> Result<ProgrammeSummary> {
-        let cache = ctx
-            .data::<Arc<summary::SummaryCache>>()
-            .map_err(|_| crate::error::AppError::Internal("no summary cache".into()))?;
-        Ok(ProgrammeSummary(cache.get(db(ctx)?).await?))
+        Ok(ProgrammeSummary(summary_cache(ctx)?.get(db(ctx)?).await?))
     }
 }
 

@@ -14,6 +14,7 @@
 
 pub mod constraint;
 pub mod records;
+pub mod rules;
 
 use std::str::FromStr;
 

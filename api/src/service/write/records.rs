@@ -1,8 +1,10 @@
-//! The rules each record must satisfy to be written, with the input field each rule is about.
+//! What each record must satisfy to be written: the rules (`rules.rs`) that apply to it, each on
+//! the input field it is about.
 
 use entity::*;
 
 use super::Record;
+use super::rules::{self, Coordinate, Rule};
 use crate::error::AppError;
 use crate::text::fold;
 
@@ -84,122 +86,67 @@ trait Check {
     fn check(&self) -> Result<(), AppError>;
 }
 
-/// A slug: lower-case letters, digits and single hyphens, 1–100 characters.
-pub fn slug(field: &str, value: &str) -> Result<(), AppError> {
-    let ok = !value.is_empty()
-        && value.len() <= 100
-        && value
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
-        && !value.starts_with('-')
-        && !value.ends_with('-')
-        && !value.contains("--");
-    if ok {
-        Ok(())
-    } else {
-        Err(AppError::invalid(
-            field,
-            format!(
-                "{value:?} is not a valid slug: use 1–100 lower-case letters, digits and \
-                 single hyphens, e.g. \"rome-yantai\""
-            ),
-        ))
-    }
+/// A rule's message on the input field it is about.
+fn on(field: &str, rule: Rule) -> Result<(), AppError> {
+    rule.map_err(|message| AppError::invalid(field, message))
 }
 
-/// Text that must say something.
-pub fn non_empty(field: &str, value: &str) -> Result<(), AppError> {
-    if value.trim().is_empty() {
-        Err(AppError::invalid(field, "must not be empty"))
-    } else {
-        Ok(())
-    }
-}
-
-fn place(
-    slug_value: &str,
-    name: &str,
-    population: Option<i64>,
-    area_km2: Option<f64>,
-    latitude: Option<f64>,
-    longitude: Option<f64>,
-) -> Result<(), AppError> {
-    slug("input.slug", slug_value)?;
-    non_empty("input.name", name)?;
-    if let Some(p) = population
-        && p < 0
-    {
-        return Err(AppError::invalid(
-            "input.population",
-            format!("must be 0 or more, not {p}"),
-        ));
-    }
-    if let Some(a) = area_km2
-        && !(a.is_finite() && a > 0.0)
-    {
-        return Err(AppError::invalid(
-            "input.areaKm2",
-            format!("must be more than 0 km², not {a}"),
-        ));
-    }
-    if let Some(lat) = latitude
-        && !(-90.0..=90.0).contains(&lat)
-    {
-        return Err(AppError::invalid(
-            "input.latitude",
-            format!("must be between -90 and 90, not {lat}"),
-        ));
-    }
-    if let Some(lon) = longitude
-        && !(-180.0..=180.0).contains(&lon)
-    {
-        return Err(AppError::invalid(
-            "input.longitude",
-            format!("must be between -180 and 180, not {lon}"),
-        ));
-    }
-    if latitude.is_some() != longitude.is_some() {
-        return Err(AppError::invalid(
-            if latitude.is_some() {
-                "input.longitude"
-            } else {
-                "input.latitude"
-            },
-            "give both latitude and longitude, or neither",
-        ));
+/// Each source (stored as a JSON array of strings) says something.
+fn sources(stored: &str) -> Result<(), AppError> {
+    let sources: Vec<String> = serde_json::from_str(stored).unwrap_or_default();
+    for (i, source) in sources.iter().enumerate() {
+        on(&format!("input.sources[{i}]"), rules::non_empty(source))?;
     }
     Ok(())
 }
 
-impl Check for city::Model {
-    fn check(&self) -> Result<(), AppError> {
-        place(
-            &self.slug,
-            &self.name,
-            self.population,
-            self.area_km2,
-            self.latitude,
-            self.longitude,
-        )
-    }
+/// A place's rules, for cities and regions alike (their models are separate types with the same
+/// fields), in the order the input lists the fields.
+macro_rules! check_place {
+    ($($module:ident),*) => {$(
+        impl Check for $module::Model {
+            fn check(&self) -> Result<(), AppError> {
+                on("input.slug", rules::slug(&self.slug))?;
+                on("input.name", rules::non_empty(&self.name))?;
+                if let Some(p) = self.population {
+                    on("input.population", rules::not_negative(p))?;
+                }
+                if let Some(a) = self.area_km2 {
+                    on("input.areaKm2", rules::area_km2(a))?;
+                }
+                coordinates(self.latitude, self.longitude)?;
+                if let Some(qid) = &self.wikidata {
+                    on("input.wikidata", rules::wikidata(qid))?;
+                }
+                sources(&self.sources)
+            }
+        }
+    )*};
 }
-impl Check for region::Model {
-    fn check(&self) -> Result<(), AppError> {
-        place(
-            &self.slug,
-            &self.name,
-            self.population,
-            self.area_km2,
-            self.latitude,
-            self.longitude,
-        )
+check_place!(city, region);
+
+fn coordinates(latitude: Option<f64>, longitude: Option<f64>) -> Result<(), AppError> {
+    if let Some(lat) = latitude {
+        on("input.latitude", rules::latitude(lat))?;
     }
+    if let Some(lon) = longitude {
+        on("input.longitude", rules::longitude(lon))?;
+    }
+    rules::coordinates(latitude, longitude).map_err(|(missing, message)| {
+        let field = match missing {
+            Coordinate::Latitude => "input.latitude",
+            Coordinate::Longitude => "input.longitude",
+        };
+        AppError::invalid(field, message)
+    })
 }
+
 impl Check for pairing::Model {
     fn check(&self) -> Result<(), AppError> {
-        slug("input.slug", &self.slug)?;
-        non_empty("input.title", &self.title)?;
-        non_empty("input.summary", &self.summary)
+        on("input.slug", rules::slug(&self.slug))?;
+        on("input.title", rules::non_empty(&self.title))?;
+        on("input.summary", rules::non_empty(&self.summary))?;
+        sources(&self.sources)
     }
 }
 impl Check for ucap::Model {
@@ -209,24 +156,20 @@ impl Check for ucap::Model {
 }
 impl Check for project::Model {
     fn check(&self) -> Result<(), AppError> {
-        slug("input.slug", &self.slug)?;
-        non_empty("input.title", &self.title)?;
-        if self.city_id.is_some() && self.region_id.is_some() {
-            return Err(AppError::invalid(
-                "input.region",
-                "a project is located in a city or a region, not both",
-            ));
-        }
-        if self.position < 0 {
-            return Err(AppError::invalid("input.position", "must be 0 or more"));
-        }
-        Ok(())
+        on("input.slug", rules::slug(&self.slug))?;
+        on("input.title", rules::non_empty(&self.title))?;
+        on(
+            "input.region",
+            rules::project_location(self.city_id.is_some(), self.region_id.is_some()),
+        )?;
+        on("input.position", rules::not_negative(self.position.into()))
     }
 }
 impl Check for stakeholder::Model {
     fn check(&self) -> Result<(), AppError> {
-        slug("input.slug", &self.slug)?;
-        non_empty("input.name", &self.name)
+        on("input.slug", rules::slug(&self.slug))?;
+        on("input.name", rules::non_empty(&self.name))?;
+        sources(&self.sources)
     }
 }
 impl Check for involvement::Model {
@@ -235,18 +178,13 @@ impl Check for involvement::Model {
             .iter()
             .filter(|t| t.is_some())
             .count();
-        if targets != 1 {
-            return Err(AppError::invalid(
-                "input.pairing",
-                "an involvement is in exactly one of: a pairing, a UCAP, a project",
-            ));
-        }
-        Ok(())
+        on("input.pairing", rules::involvement_targets(targets))
     }
 }
 impl Check for activity::Model {
     fn check(&self) -> Result<(), AppError> {
-        slug("input.slug", &self.slug)?;
-        non_empty("input.title", &self.title)
+        on("input.slug", rules::slug(&self.slug))?;
+        on("input.title", rules::non_empty(&self.title))?;
+        sources(&self.sources)
     }
 }

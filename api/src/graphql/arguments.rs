@@ -16,7 +16,7 @@ use async_graphql::parser::types::Directive;
 use async_graphql::parser::types::{ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::{Name, Positioned, ServerError, Value as ConstValue, Variables};
 
-use super::guard::coded;
+use crate::error::coded;
 
 /// The longest text and list an argument may hold.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
