@@ -109,8 +109,10 @@ struct Batch {
     /// Whether the table's key is a sequence the database draws from (PostgreSQL's must be
     /// moved past ids given here).
     serial: bool,
-    /// The columns the rows set: those of the first row, which every later row must set too
-    /// (one `INSERT` names them once).
+    /// Which of the entity's columns the rows set, and their names (then the unmapped one's):
+    /// those of the first row, which every later row must set too (one `INSERT` names them
+    /// once).
+    set: Vec<bool>,
     columns: Vec<&'static str>,
     rows: Vec<Vec<Value>>,
     written: u64,
@@ -121,59 +123,77 @@ impl Batch {
         Self {
             table: E::default().table_name(),
             serial: <E::PrimaryKey as PrimaryKeyTrait>::auto_increment(),
+            set: Vec::new(),
             columns: Vec::new(),
             rows: Vec::new(),
             written: 0,
         }
     }
 
-    fn push<A: ActiveModelTrait>(&mut self, row: A) {
-        self.push_with(row, None);
-    }
-
-    /// A row and, with `unmapped`, a value for a column the entity does not map.
-    fn push_with<A: ActiveModelTrait>(
-        &mut self,
-        mut row: A,
-        unmapped: Option<(&'static str, Value)>,
-    ) {
-        let first = self.columns.is_empty();
-        let mut values = Vec::with_capacity(self.columns.len());
-        let set = <A::Entity as EntityTrait>::Column::iter()
-            .filter_map(|c| row.take(c).into_value().map(|v| (c.as_str(), v)))
-            .chain(unmapped);
-        for (k, (column, value)) in set.enumerate() {
-            if first {
-                self.columns.push(column);
-            } else {
-                assert_eq!(
-                    self.columns.get(k),
-                    Some(&column),
-                    "every {} row sets the same columns",
-                    self.table
-                );
-            }
-            values.push(value);
-        }
-        assert_eq!(values.len(), self.columns.len(), "a {} row", self.table);
+    fn push<A: ActiveModelTrait>(&mut self, mut row: A) {
+        let values = self.values(&mut row, None);
         self.rows.push(values);
     }
 
+    /// A row and a value for a column the entity does not map.
+    fn push_with<A: ActiveModelTrait>(&mut self, mut row: A, unmapped: (&'static str, Value)) {
+        let values = self.values(&mut row, Some(unmapped));
+        self.rows.push(values);
+    }
+
+    fn values<A: ActiveModelTrait>(
+        &mut self,
+        row: &mut A,
+        unmapped: Option<(&'static str, Value)>,
+    ) -> Vec<Value> {
+        if self.columns.is_empty() {
+            let columns = <A::Entity as EntityTrait>::Column::iter();
+            self.set = columns.clone().map(|c| !row.is_not_set(c)).collect();
+            self.columns = (columns.filter(|c| !row.is_not_set(*c)))
+                .map(|c| c.as_str())
+                .chain(unmapped.as_ref().map(|(name, _)| *name))
+                .collect();
+        }
+        let mut values = Vec::with_capacity(self.columns.len());
+        for (column, set) in <A::Entity as EntityTrait>::Column::iter().zip(&self.set) {
+            match row.take(column).into_value() {
+                Some(value) if *set => values.push(value),
+                None if !*set => {}
+                _ => panic!("every {} row sets the same columns", self.table),
+            }
+        }
+        values.extend(unmapped.map(|(_, value)| value));
+        assert_eq!(values.len(), self.columns.len(), "a {} row", self.table);
+        values
+    }
+
+    /// Rows per `INSERT`: as many as 30,000 bound values take, under both backends' limits
+    /// (the same every time, so that the statement is prepared once).
+    fn rows_per_statement(&self) -> usize {
+        30_000usize.div_ceil(self.columns.len().max(1))
+    }
+
     fn full(&self) -> bool {
-        self.rows.len() * self.columns.len() >= 30_000
+        self.rows.len() >= self.rows_per_statement()
     }
 
     async fn flush(&mut self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
-        if self.rows.is_empty() {
-            return Ok(());
+        while !self.rows.is_empty() {
+            let n = self.rows.len().min(self.rows_per_statement());
+            self.insert(db, n).await?;
         }
+        Ok(())
+    }
+
+    /// Writes the first `n` rows.
+    async fn insert(&mut self, db: &impl ConnectionTrait, n: usize) -> Result<(), DbErr> {
         let mut sql = Sql::default();
         sql.push(&format!(
             "INSERT INTO {} ({}) VALUES ",
             self.table,
             self.columns.join(", ")
         ));
-        for (i, row) in self.rows.drain(..).enumerate() {
+        for (i, row) in self.rows.drain(..n).enumerate() {
             sql.push(if i == 0 { "(" } else { ", (" });
             for (j, value) in row.into_iter().enumerate() {
                 if j > 0 {
@@ -254,8 +274,7 @@ impl Batches {
     }
 
     /// Writes every batch once one is full. Asked between pairings (and cities), not rows: a
-    /// batch goes past its 30,000 values by one pairing's rows at most (ten activities of ten
-    /// values), well under SQLite's limit of 32,766 bound parameters.
+    /// full batch holds at most one pairing's rows more than a statement takes.
     async fn flush_if_full(&mut self, db: &impl ConnectionTrait) -> Result<(), DbErr> {
         if self.in_order().iter().any(|batch| batch.full()) {
             self.flush(db).await?;
@@ -670,7 +689,7 @@ impl Generator {
                 // The title copy that migration 6 keeps for the theme pages (its trigger fills
                 // it only when a row comes without one: here they all come with it, which
                 // spares a lookup per row).
-                Some(("pairing_title", title.clone().into())),
+                ("pairing_title", title.clone().into()),
             );
         }
         for sdg in distinct(&mut self.rng, &self.reference.sdgs, 1, 3) {
