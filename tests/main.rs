@@ -7,6 +7,7 @@ mod common;
 mod decode;
 
 mod export;
+mod generate;
 mod graphiql;
 mod hostile;
 mod http_graphql;

@@ -28,14 +28,7 @@ async fn run_inner(config: Config) -> Result<(), String> {
         print!("{}", crate::graphql::sdl());
         return Ok(());
     }
-    let pool = db::PoolOptions {
-        max_connections: config
-            .db_max_connections
-            .unwrap_or_else(|| db::default_pool_size(&config.database_url)),
-        acquire_timeout: std::time::Duration::from_millis(config.db_acquire_timeout.max(1)),
-        statement_timeout: std::time::Duration::from_millis(config.db_statement_timeout),
-    };
-    let (conn, statements) = db::connect_with(&config.database_url, pool)
+    let (conn, statements) = db::connect_with(&config.database_url, pool_options(&config))
         .await
         .map_err(|e| e.to_string())?;
     db::migrate(&conn).await.map_err(|e| e.to_string())?;
@@ -43,39 +36,8 @@ async fn run_inner(config: Config) -> Result<(), String> {
     match command {
         Command::PrintSchema => Ok(()),
         Command::Migrate => Ok(()),
-        Command::Seed { file, dry_run } => {
-            let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
-            let changes = match file {
-                Some(path) => {
-                    let text = std::fs::read_to_string(&path)
-                        .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-                    seed::load_text(&conn, &path.display().to_string(), &text, mode).await
-                }
-                None => seed::load_text(&conn, seed::SEED_FILE_NAME, seed::SEED_JSON, mode).await,
-            }
-            .map_err(|e| e.to_string())?;
-            let verb = if dry_run {
-                "would change (dry run, nothing written)"
-            } else {
-                "loaded"
-            };
-            println!("seed {verb}: {changes}");
-            Ok(())
-        }
-        Command::Generate { pairings, seed } => {
-            let started = std::time::Instant::now();
-            let report = crate::service::generate::generate(
-                &conn,
-                crate::service::generate::Options { pairings, seed },
-            )
-            .await
-            .map_err(|e| format!("generating failed (nothing was written): {e}"))?;
-            println!(
-                "generated in {:.1} s: {report}",
-                started.elapsed().as_secs_f64()
-            );
-            Ok(())
-        }
+        Command::Seed { file, dry_run } => seed(&conn, file.as_deref(), dry_run).await,
+        Command::Generate { pairings, seed } => generate(&conn, pairings, seed).await,
         Command::Export(args) => export(&conn, args).await,
         Command::Import { file, dry_run } => import(&conn, &file, dry_run).await,
         Command::Keys(command) => keys(&conn, command).await,
@@ -83,11 +45,69 @@ async fn run_inner(config: Config) -> Result<(), String> {
     }
 }
 
+fn pool_options(config: &Config) -> db::PoolOptions {
+    db::PoolOptions {
+        max_connections: config
+            .db_max_connections
+            .unwrap_or_else(|| db::default_pool_size(&config.database_url)),
+        acquire_timeout: std::time::Duration::from_millis(config.db_acquire_timeout.max(1)),
+        statement_timeout: std::time::Duration::from_millis(config.db_statement_timeout),
+    }
+}
+
+fn mode(dry_run: bool) -> Mode {
+    if dry_run { Mode::DryRun } else { Mode::Apply }
+}
+
+/// What a load did, for its closing line.
+fn loaded(dry_run: bool) -> &'static str {
+    if dry_run {
+        "would change (dry run, nothing written)"
+    } else {
+        "loaded"
+    }
+}
+
+/// `iuc-graph seed`: the seed file built in, or the one given.
+async fn seed(
+    conn: &sea_orm::DatabaseConnection,
+    file: Option<&std::path::Path>,
+    dry_run: bool,
+) -> Result<(), String> {
+    let changes = match file {
+        Some(path) => {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            seed::load_text(conn, &path.display().to_string(), &text, mode(dry_run)).await
+        }
+        None => seed::load_text(conn, seed::SEED_FILE_NAME, seed::SEED_JSON, mode(dry_run)).await,
+    }
+    .map_err(|e| e.to_string())?;
+    println!("seed {}: {changes}", loaded(dry_run));
+    Ok(())
+}
+
+async fn generate(
+    conn: &sea_orm::DatabaseConnection,
+    pairings: u64,
+    seed: u64,
+) -> Result<(), String> {
+    use crate::service::generate::{Options, generate};
+    let started = std::time::Instant::now();
+    let report = generate(conn, Options { pairings, seed })
+        .await
+        .map_err(|e| format!("generating failed (nothing was written): {e}"))?;
+    println!(
+        "generated in {:.1} s: {report}",
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
 /// `iuc-graph export`: the file goes to `--out` (written whole, then renamed into place) or to
 /// standard output; what was exported goes to standard error.
 async fn export(conn: &sea_orm::DatabaseConnection, args: ExportArgs) -> Result<(), String> {
-    use crate::service::export;
-    let filter = export::ExportFilter {
+    let filter = crate::service::export::ExportFilter {
         pairings: filter_values(args.pairings, false),
         themes: filter_values(args.themes, false),
         countries: filter_values(args.countries, true),
@@ -95,9 +115,26 @@ async fn export(conn: &sea_orm::DatabaseConnection, args: ExportArgs) -> Result<
     };
     filter.check()?;
     let started = std::time::Instant::now();
-    let (text, what) = match args.format {
+    let (text, what) = export_text(conn, args.format, &filter).await?;
+    let destination = write_out(args.out.as_deref(), &text)?;
+    eprintln!(
+        "iuc-graph: exported {what}, {} bytes, in {:.2} s to {destination}",
+        text.len(),
+        started.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// The exported text, and what it holds in a few words.
+async fn export_text(
+    conn: &sea_orm::DatabaseConnection,
+    format: ExportFormat,
+    filter: &crate::service::export::ExportFilter,
+) -> Result<(String, String), String> {
+    use crate::service::export;
+    match format {
         ExportFormat::Json => {
-            let data = export::export(conn, &filter)
+            let data = export::export(conn, filter)
                 .await
                 .map_err(|e| e.to_string())?;
             if let Err(errors) = export::check_self_contained("export", &data) {
@@ -114,28 +151,31 @@ async fn export(conn: &sea_orm::DatabaseConnection, args: ExportArgs) -> Result<
                 data.stakeholders.len(),
                 data.activities.len()
             );
-            (export::to_json(&data), what)
+            Ok((export::to_json(&data), what))
         }
         ExportFormat::Csv => {
-            let data = export::pairings_table(conn, &filter)
+            let data = export::pairings_table(conn, filter)
                 .await
                 .map_err(|e| e.to_string())?;
-            (
-                export::csv_of(&data),
-                format!("{} pairings (CSV)", data.pairings.len()),
-            )
+            let what = format!("{} pairings (CSV)", data.pairings.len());
+            Ok((export::csv_of(&data), what))
         }
-    };
-    let destination = match &args.out {
+    }
+}
+
+/// Writes `text` to the file (whole, then renamed into place) or to standard output; where it
+/// went.
+fn write_out(out: Option<&std::path::Path>, text: &str) -> Result<String, String> {
+    match out {
         Some(path) => {
             let partial = path.with_extension(format!("partial-{}", std::process::id()));
-            std::fs::write(&partial, &text)
+            std::fs::write(&partial, text)
                 .and_then(|()| std::fs::rename(&partial, path))
                 .map_err(|e| {
                     let _ = std::fs::remove_file(&partial);
                     format!("cannot write {}: {e}", path.display())
                 })?;
-            path.display().to_string()
+            Ok(path.display().to_string())
         }
         None => {
             use std::io::Write;
@@ -143,15 +183,9 @@ async fn export(conn: &sea_orm::DatabaseConnection, args: ExportArgs) -> Result<
             out.write_all(text.as_bytes())
                 .and_then(|()| out.flush())
                 .map_err(|e| format!("cannot write to standard output: {e}"))?;
-            "standard output".to_owned()
+            Ok("standard output".to_owned())
         }
-    };
-    eprintln!(
-        "iuc-graph: exported {what}, {} bytes, in {:.2} s to {destination}",
-        text.len(),
-        started.elapsed().as_secs_f64()
-    );
-    Ok(())
+    }
 }
 
 /// Filter values as given: trimmed, empty ones dropped, country codes in capitals.
@@ -186,23 +220,16 @@ async fn import(
             .map_err(|e| format!("cannot read {}: {e}", file.display()))?;
         (file.display().to_string(), text)
     };
-    let mode = if dry_run { Mode::DryRun } else { Mode::Apply };
     let actor = crate::service::write::Actor::command_line(format!("cli import {name}"));
-    let changes = seed::import_text(conn, &name, &text, mode, actor)
+    let changes = seed::import_text(conn, &name, &text, mode(dry_run), actor)
         .await
         .map_err(|e| e.to_string())?;
-    let verb = if dry_run {
-        "would change (dry run, nothing written)"
-    } else {
-        "loaded"
-    };
-    println!("import {verb}: {changes}");
+    println!("import {}: {changes}", loaded(dry_run));
     Ok(())
 }
 
 async fn keys(conn: &sea_orm::DatabaseConnection, command: KeysCommand) -> Result<(), String> {
-    use crate::auth::{Organisation, Role};
-    use crate::service::{catalog, keys};
+    use crate::service::keys;
     let message = |e: crate::error::AppError| e.message().to_owned();
     match command {
         KeysCommand::Create {
@@ -212,33 +239,14 @@ async fn keys(conn: &sea_orm::DatabaseConnection, command: KeysCommand) -> Resul
             region,
             stakeholder,
         } => {
-            let lookup_failed = |e: sea_orm::DbErr| format!("cannot read the database: {e}");
-            let organisation = if let Some(slug) = city {
-                let city = catalog::city_by_slug(conn, &slug)
-                    .await
-                    .map_err(lookup_failed)?
-                    .ok_or_else(|| format!("no city with slug {slug:?}"))?;
-                Some(Organisation::City(city.id))
-            } else if let Some(slug) = region {
-                let region = catalog::region_by_slug(conn, &slug)
-                    .await
-                    .map_err(lookup_failed)?
-                    .ok_or_else(|| format!("no region with slug {slug:?}"))?;
-                Some(Organisation::Region(region.id))
-            } else if let Some(slug) = stakeholder {
-                let stakeholder = catalog::stakeholder_by_slug(conn, &slug)
-                    .await
-                    .map_err(lookup_failed)?
-                    .ok_or_else(|| format!("no stakeholder with slug {slug:?}"))?;
-                Some(Organisation::Stakeholder(stakeholder.id))
-            } else if admin {
-                None
-            } else {
+            use crate::auth::Role;
+            let organisation = organisation(conn, city, region, stakeholder).await?;
+            if organisation.is_none() && !admin {
                 return Err(
                     "say whom the key is for: --admin, or --city/--region/--stakeholder SLUG"
                         .into(),
                 );
-            };
+            }
             let role = if admin { Role::Admin } else { Role::Partner };
             let created = keys::create(conn, &name, role, organisation, None)
                 .await
@@ -254,18 +262,7 @@ async fn keys(conn: &sea_orm::DatabaseConnection, command: KeysCommand) -> Resul
         }
         KeysCommand::List => {
             for key in keys::list(conn).await.map_err(message)? {
-                let owner = crate::auth::principal(&key)
-                    .organisation
-                    .map(|o| o.global_id())
-                    .unwrap_or_else(|| "-".into());
-                let state = match key.revoked_at {
-                    Some(at) => format!("revoked {}", at.to_rfc3339()),
-                    None => "active".into(),
-                };
-                println!(
-                    "{}\t{}\t{}…\t{}\t{}\t{}",
-                    key.id, key.name, key.token_prefix, key.role, owner, state
-                );
+                println!("{}", key_line(&key));
             }
             Ok(())
         }
@@ -275,6 +272,61 @@ async fn keys(conn: &sea_orm::DatabaseConnection, command: KeysCommand) -> Resul
             Ok(())
         }
     }
+}
+
+/// The organisation a partner key is for, by the slug given (the first of city, region,
+/// stakeholder); `None` when none is given.
+async fn organisation(
+    conn: &sea_orm::DatabaseConnection,
+    city: Option<String>,
+    region: Option<String>,
+    stakeholder: Option<String>,
+) -> Result<Option<crate::auth::Organisation>, String> {
+    use crate::auth::Organisation;
+    use crate::service::catalog;
+    Ok(Some(if let Some(slug) = city {
+        let city = found(catalog::city_by_slug(conn, &slug).await, "city", &slug)?;
+        Organisation::City(city.id)
+    } else if let Some(slug) = region {
+        let region = found(catalog::region_by_slug(conn, &slug).await, "region", &slug)?;
+        Organisation::Region(region.id)
+    } else if let Some(slug) = stakeholder {
+        let stakeholder = found(
+            catalog::stakeholder_by_slug(conn, &slug).await,
+            "stakeholder",
+            &slug,
+        )?;
+        Organisation::Stakeholder(stakeholder.id)
+    } else {
+        return Ok(None);
+    }))
+}
+
+/// A lookup by slug's row, or the message that says what failed.
+fn found<M>(
+    lookup: Result<Option<M>, sea_orm::DbErr>,
+    what: &str,
+    slug: &str,
+) -> Result<M, String> {
+    lookup
+        .map_err(|e| format!("cannot read the database: {e}"))?
+        .ok_or_else(|| format!("no {what} with slug {slug:?}"))
+}
+
+/// A key in `keys list`: number, name, token prefix, role, organisation, state (tab-separated).
+fn key_line(key: &entity::api_key::Model) -> String {
+    let owner = crate::auth::principal(key)
+        .organisation
+        .map(|o| o.global_id())
+        .unwrap_or_else(|| "-".into());
+    let state = match key.revoked_at {
+        Some(at) => format!("revoked {}", at.to_rfc3339()),
+        None => "active".into(),
+    };
+    format!(
+        "{}\t{}\t{}…\t{}\t{}\t{}",
+        key.id, key.name, key.token_prefix, key.role, owner, state
+    )
 }
 
 async fn serve(

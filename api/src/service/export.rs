@@ -207,22 +207,7 @@ pub const CSV_COLUMNS: [&str; 12] = [
 /// `"; "`: participants by name (in the pairing's order), countries by ISO code (each once),
 /// themes by slug (unambiguous: names repeat across schemes), SDGs by number.
 pub fn csv_of(data: &Dataset) -> String {
-    let places: HashMap<(&str, &str), (&str, &str)> = data
-        .cities
-        .iter()
-        .map(|c| {
-            (
-                ("city", c.slug.as_str()),
-                (c.name.as_str(), c.country.as_str()),
-            )
-        })
-        .chain(data.regions.iter().map(|r| {
-            (
-                ("region", r.slug.as_str()),
-                (r.name.as_str(), r.country.as_str()),
-            )
-        }))
-        .collect();
+    let places = Places::of(data);
     let regions: HashMap<&str, &str> = data
         .programme_regions
         .iter()
@@ -231,29 +216,8 @@ pub fn csv_of(data: &Dataset) -> String {
     let mut out = String::new();
     write_csv_row(&mut out, CSV_COLUMNS.iter().map(|c| c.to_string()));
     for p in &data.pairings {
-        let side = |side: Side| -> (String, String) {
-            let mut names = Vec::new();
-            let mut countries: Vec<&str> = Vec::new();
-            for participant in p.participants.iter().filter(|x| x.side == side) {
-                let key = match (&participant.city, &participant.region) {
-                    (Some(city), _) => ("city", city.as_str()),
-                    (None, Some(region)) => ("region", region.as_str()),
-                    (None, None) => continue,
-                };
-                match places.get(&key) {
-                    Some((name, country)) => {
-                        names.push(*name);
-                        if !countries.contains(country) {
-                            countries.push(country);
-                        }
-                    }
-                    None => names.push(key.1),
-                }
-            }
-            (names.join("; "), countries.join("; "))
-        };
-        let (european, european_countries) = side(Side::European);
-        let (partner, partner_countries) = side(Side::Partner);
+        let (european, european_countries) = places.side(p, Side::European);
+        let (partner, partner_countries) = places.side(p, Side::Partner);
         let sdgs: Vec<String> = p.sdgs.iter().map(i32::to_string).collect();
         write_csv_row(
             &mut out,
@@ -276,6 +240,50 @@ pub fn csv_of(data: &Dataset) -> String {
         );
     }
     out
+}
+
+/// Cities and regions by (`"city"` or `"region"`, slug): their name and country code.
+struct Places<'a>(HashMap<(&'static str, &'a str), (&'a str, &'a str)>);
+
+impl<'a> Places<'a> {
+    fn of(data: &'a Dataset) -> Self {
+        let cities = data.cities.iter().map(|c| {
+            (
+                ("city", c.slug.as_str()),
+                (c.name.as_str(), c.country.as_str()),
+            )
+        });
+        let regions = data.regions.iter().map(|r| {
+            (
+                ("region", r.slug.as_str()),
+                (r.name.as_str(), r.country.as_str()),
+            )
+        });
+        Places(cities.chain(regions).collect())
+    }
+
+    /// One side's cells: its participants' names and their countries (each once).
+    fn side(&self, p: &PairingRecord, side: Side) -> (String, String) {
+        let mut names = Vec::new();
+        let mut countries: Vec<&str> = Vec::new();
+        for participant in p.participants.iter().filter(|x| x.side == side) {
+            let key = match (&participant.city, &participant.region) {
+                (Some(city), _) => ("city", city.as_str()),
+                (None, Some(region)) => ("region", region.as_str()),
+                (None, None) => continue,
+            };
+            match self.0.get(&key) {
+                Some((name, country)) => {
+                    names.push(*name);
+                    if !countries.contains(country) {
+                        countries.push(country);
+                    }
+                }
+                None => names.push(key.1),
+            }
+        }
+        (names.join("; "), countries.join("; "))
+    }
 }
 
 fn write_csv_row(out: &mut String, fields: impl IntoIterator<Item = String>) {
@@ -354,6 +362,15 @@ fn is_plain_number(field: &str) -> bool {
 /// projects keep their order: it is data (their position). Applied to a parsed file, it gives
 /// what exporting that file's database writes.
 pub fn canonical(data: &mut Dataset) {
+    sort_reference_data(data);
+    data.cities.sort_by(|a, b| a.slug.cmp(&b.slug));
+    data.regions.sort_by(|a, b| a.slug.cmp(&b.slug));
+    sort_pairings(data);
+    sort_stakeholders(data);
+    sort_activities(data);
+}
+
+fn sort_reference_data(data: &mut Dataset) {
     data.countries.sort_by(|a, b| a.code.cmp(&b.code));
     data.programme_regions.sort_by(|a, b| a.slug.cmp(&b.slug));
     data.themes
@@ -361,13 +378,15 @@ pub fn canonical(data: &mut Dataset) {
     data.sdgs.sort_by_key(|s| s.number);
     data.ucap_section_types
         .sort_by(|a, b| (a.position, &a.slug).cmp(&(b.position, &b.slug)));
+}
+
+/// By slug; within a pairing, themes and SDGs in order, UCAP sections by their type's position.
+fn sort_pairings(data: &mut Dataset) {
     let section_position: HashMap<&str, i32> = data
         .ucap_section_types
         .iter()
         .map(|t| (t.slug.as_str(), t.position))
         .collect();
-    data.cities.sort_by(|a, b| a.slug.cmp(&b.slug));
-    data.regions.sort_by(|a, b| a.slug.cmp(&b.slug));
     data.pairings.sort_by(|a, b| a.slug.cmp(&b.slug));
     for p in &mut data.pairings {
         p.themes.sort();
@@ -387,6 +406,10 @@ pub fn canonical(data: &mut Dataset) {
             });
         }
     }
+}
+
+/// By slug; a stakeholder's involvements in pairings, then UCAPs, then projects.
+fn sort_stakeholders(data: &mut Dataset) {
     data.stakeholders.sort_by(|a, b| a.slug.cmp(&b.slug));
     for s in &mut data.stakeholders {
         s.involvements
@@ -397,8 +420,11 @@ pub fn canonical(data: &mut Dataset) {
                 (None, None, None) => (3, String::new()),
             });
     }
-    // By date: the first day of the period, a wider period first (the year 2019 before its
-    // first half, as a timeline reads), then slug.
+}
+
+/// By date: the first day of the period, a wider period first (the year 2019 before its
+/// first half, as a timeline reads), then slug.
+fn sort_activities(data: &mut Dataset) {
     data.activities.sort_by_cached_key(|r| {
         let date = r.date.parse::<PartialDate>().ok();
         (
@@ -547,59 +573,47 @@ fn date(
     }
 }
 
-async fn read_in(
-    db: &DatabaseTransaction,
-    filter: &ExportFilter,
-    parts: Parts,
-) -> Result<Dataset, ExportError> {
-    let chosen = filter.pairing_ids();
-    let whole = chosen.is_none();
-    let all = parts == Parts::All;
-    // The restriction of each table to what belongs to the chosen pairings (`None`: all rows).
-    let by_pairing = chosen.as_ref().map(|p| within("pairing_id", p));
-    let ucap_ids = chosen.as_ref().map(|p| {
-        let mut sql = Sql::default();
-        sql.push("SELECT id FROM ucap WHERE ")
-            .append(&within("pairing_id", p));
-        sql
-    });
-    let activity_ids = chosen.as_ref().map(|p| {
-        let mut sql = Sql::default();
-        sql.push("SELECT activity_id FROM activity_pairing WHERE ")
-            .append(&within("pairing_id", p));
-        sql
-    });
+/// The restriction of each table to what belongs to the chosen pairings (`None`: all rows).
+struct Scope {
+    chosen: Option<Sql>,
+    by_pairing: Option<Sql>,
+    ucap_ids: Option<Sql>,
+    activity_ids: Option<Sql>,
+}
 
-    let pairings =
-        rows::<pairing::Entity>(db, chosen.as_ref().map(|p| within("id", p)).as_ref()).await?;
-    let participants = rows::<pairing_participant::Entity>(db, by_pairing.as_ref()).await?;
-    let pairing_themes = rows::<pairing_theme::Entity>(db, by_pairing.as_ref()).await?;
-    let pairing_sdgs = rows::<pairing_sdg::Entity>(db, by_pairing.as_ref()).await?;
+impl Scope {
+    fn new(filter: &ExportFilter) -> Self {
+        let chosen = filter.pairing_ids();
+        let by_pairing = chosen.as_ref().map(|p| within("pairing_id", p));
+        let ucap_ids = chosen.as_ref().map(|p| {
+            let mut sql = Sql::default();
+            sql.push("SELECT id FROM ucap WHERE ")
+                .append(&within("pairing_id", p));
+            sql
+        });
+        let activity_ids = chosen.as_ref().map(|p| {
+            let mut sql = Sql::default();
+            sql.push("SELECT activity_id FROM activity_pairing WHERE ")
+                .append(&within("pairing_id", p));
+            sql
+        });
+        Self {
+            chosen,
+            by_pairing,
+            ucap_ids,
+            activity_ids,
+        }
+    }
 
-    let (mut ucaps, mut sections, mut projects) = (Vec::new(), Vec::new(), Vec::new());
-    let (mut activity_pairings, mut activities, mut activity_stakeholders) =
-        (Vec::new(), Vec::new(), Vec::new());
-    let (mut involvements, mut stakeholders) = (Vec::new(), Vec::new());
-    if all {
-        let by_ucap = ucap_ids.as_ref().map(|u| within("ucap_id", u));
-        ucaps = rows::<ucap::Entity>(db, by_pairing.as_ref()).await?;
-        sections = rows::<ucap_section::Entity>(db, by_ucap.as_ref()).await?;
-        projects = rows::<project::Entity>(db, by_ucap.as_ref()).await?;
-        activity_pairings = rows::<activity_pairing::Entity>(db, by_pairing.as_ref()).await?;
-        activities =
-            rows::<activity::Entity>(db, activity_ids.as_ref().map(|a| within("id", a)).as_ref())
-                .await?;
-        activity_stakeholders = rows::<activity_stakeholder::Entity>(
-            db,
-            activity_ids
-                .as_ref()
-                .map(|a| within("activity_id", a))
-                .as_ref(),
-        )
-        .await?;
-        // Involvements in the chosen pairings, their UCAPs and their projects only: the rest
-        // is trimmed.
-        let involvement_scope = match (&chosen, &ucap_ids) {
+    /// Whether every pairing is chosen.
+    fn whole(&self) -> bool {
+        self.chosen.is_none()
+    }
+
+    /// Involvements in the chosen pairings, their UCAPs and their projects only: the rest is
+    /// trimmed.
+    fn involvements(&self) -> Option<Sql> {
+        match (&self.chosen, &self.ucap_ids) {
             (Some(p), Some(u)) => {
                 let mut project_ids = Sql::default();
                 project_ids
@@ -614,126 +628,344 @@ async fn read_in(
                 Some(sql)
             }
             _ => None,
-        };
-        involvements = rows::<involvement::Entity>(db, involvement_scope.as_ref()).await?;
-        let stakeholder_ids: BTreeSet<i32> = involvements
+        }
+    }
+}
+
+/// The rows an export reads, by table.
+#[derive(Default)]
+struct Tables {
+    pairings: Vec<pairing::Model>,
+    participants: Vec<pairing_participant::Model>,
+    pairing_themes: Vec<pairing_theme::Model>,
+    pairing_sdgs: Vec<pairing_sdg::Model>,
+    ucaps: Vec<ucap::Model>,
+    sections: Vec<ucap_section::Model>,
+    projects: Vec<project::Model>,
+    activity_pairings: Vec<activity_pairing::Model>,
+    activities: Vec<activity::Model>,
+    activity_stakeholders: Vec<activity_stakeholder::Model>,
+    involvements: Vec<involvement::Model>,
+    stakeholders: Vec<stakeholder::Model>,
+    cities: Vec<city::Model>,
+    regions: Vec<region::Model>,
+    countries: Vec<country::Model>,
+    programme_regions: Vec<programme_region::Model>,
+    themes: Vec<theme::Model>,
+    sdgs: Vec<sdg::Model>,
+    section_types: Vec<ucap_section_type::Model>,
+}
+
+async fn read_in(
+    db: &DatabaseTransaction,
+    filter: &ExportFilter,
+    parts: Parts,
+) -> Result<Dataset, ExportError> {
+    let scope = Scope::new(filter);
+    let all = parts == Parts::All;
+    let mut tables = Tables {
+        pairings: rows::<pairing::Entity>(
+            db,
+            scope.chosen.as_ref().map(|p| within("id", p)).as_ref(),
+        )
+        .await?,
+        participants: rows::<pairing_participant::Entity>(db, scope.by_pairing.as_ref()).await?,
+        pairing_themes: rows::<pairing_theme::Entity>(db, scope.by_pairing.as_ref()).await?,
+        pairing_sdgs: rows::<pairing_sdg::Entity>(db, scope.by_pairing.as_ref()).await?,
+        ..Tables::default()
+    };
+    if all {
+        tables
+            .read_ucaps_activities_stakeholders(db, &scope)
+            .await?;
+    }
+    tables.read_places(db, scope.whole()).await?;
+    tables.read_reference_data(db, all).await?;
+    if !scope.whole() || !all {
+        tables.retain_referenced_reference_data();
+    }
+    let keys = NaturalKeys::new(&tables)?;
+    tables.into_dataset(&keys)
+}
+
+impl Tables {
+    /// UCAPs with their sections and projects, activities, and the stakeholders involved or
+    /// taking part.
+    async fn read_ucaps_activities_stakeholders(
+        &mut self,
+        db: &DatabaseTransaction,
+        scope: &Scope,
+    ) -> Result<(), DbErr> {
+        let by_ucap = scope.ucap_ids.as_ref().map(|u| within("ucap_id", u));
+        self.ucaps = rows::<ucap::Entity>(db, scope.by_pairing.as_ref()).await?;
+        self.sections = rows::<ucap_section::Entity>(db, by_ucap.as_ref()).await?;
+        self.projects = rows::<project::Entity>(db, by_ucap.as_ref()).await?;
+        self.activity_pairings =
+            rows::<activity_pairing::Entity>(db, scope.by_pairing.as_ref()).await?;
+        self.activities = rows::<activity::Entity>(
+            db,
+            scope
+                .activity_ids
+                .as_ref()
+                .map(|a| within("id", a))
+                .as_ref(),
+        )
+        .await?;
+        self.activity_stakeholders = rows::<activity_stakeholder::Entity>(
+            db,
+            scope
+                .activity_ids
+                .as_ref()
+                .map(|a| within("activity_id", a))
+                .as_ref(),
+        )
+        .await?;
+        self.involvements = rows::<involvement::Entity>(db, scope.involvements().as_ref()).await?;
+        let stakeholder_ids: BTreeSet<i32> = self
+            .involvements
             .iter()
             .map(|i| i.stakeholder_id)
-            .chain(activity_stakeholders.iter().map(|s| s.stakeholder_id))
+            .chain(self.activity_stakeholders.iter().map(|s| s.stakeholder_id))
             .collect();
-        stakeholders =
-            referenced::<stakeholder::Entity>(db, whole, &stakeholder_ids, |m| m.id).await?;
+        self.stakeholders =
+            referenced::<stakeholder::Entity>(db, scope.whole(), &stakeholder_ids, |m| m.id)
+                .await?;
+        Ok(())
     }
 
-    let city_ids: BTreeSet<i32> = participants
-        .iter()
-        .filter_map(|p| p.city_id)
-        .chain(projects.iter().filter_map(|p| p.city_id))
-        .chain(stakeholders.iter().filter_map(|s| s.city_id))
-        .chain(activities.iter().filter_map(|a| a.city_id))
-        .collect();
-    let region_ids: BTreeSet<i32> = participants
-        .iter()
-        .filter_map(|p| p.region_id)
-        .chain(projects.iter().filter_map(|p| p.region_id))
-        .collect();
-    let cities = referenced::<city::Entity>(db, whole, &city_ids, |m| m.id).await?;
-    let regions = referenced::<region::Entity>(db, whole, &region_ids, |m| m.id).await?;
+    /// The cities and regions that the rows read so far name.
+    async fn read_places(&mut self, db: &DatabaseTransaction, whole: bool) -> Result<(), DbErr> {
+        let city_ids: BTreeSet<i32> = self
+            .participants
+            .iter()
+            .filter_map(|p| p.city_id)
+            .chain(self.projects.iter().filter_map(|p| p.city_id))
+            .chain(self.stakeholders.iter().filter_map(|s| s.city_id))
+            .chain(self.activities.iter().filter_map(|a| a.city_id))
+            .collect();
+        let region_ids: BTreeSet<i32> = self
+            .participants
+            .iter()
+            .filter_map(|p| p.region_id)
+            .chain(self.projects.iter().filter_map(|p| p.region_id))
+            .collect();
+        self.cities = referenced::<city::Entity>(db, whole, &city_ids, |m| m.id).await?;
+        self.regions = referenced::<region::Entity>(db, whole, &region_ids, |m| m.id).await?;
+        Ok(())
+    }
 
-    // Small reference tables: read whole, keep what is referenced.
-    let mut countries = rows::<country::Entity>(db, None).await?;
-    let mut programme_regions = rows::<programme_region::Entity>(db, None).await?;
-    let mut themes = rows::<theme::Entity>(db, None).await?;
-    let mut sdgs = rows::<sdg::Entity>(db, None).await?;
-    let mut section_types = if all {
-        rows::<ucap_section_type::Entity>(db, None).await?
-    } else {
-        Vec::new()
-    };
-    if !whole || !all {
-        let used: HashSet<i32> = cities
+    /// Small reference tables: read whole (see `retain_referenced_reference_data`).
+    async fn read_reference_data(
+        &mut self,
+        db: &DatabaseTransaction,
+        all: bool,
+    ) -> Result<(), DbErr> {
+        self.countries = rows::<country::Entity>(db, None).await?;
+        self.programme_regions = rows::<programme_region::Entity>(db, None).await?;
+        self.themes = rows::<theme::Entity>(db, None).await?;
+        self.sdgs = rows::<sdg::Entity>(db, None).await?;
+        if all {
+            self.section_types = rows::<ucap_section_type::Entity>(db, None).await?;
+        }
+        Ok(())
+    }
+
+    /// Keeps the reference rows that the other rows refer to (not all of them are, in a
+    /// filtered export or the pairings table).
+    fn retain_referenced_reference_data(&mut self) {
+        let used: HashSet<i32> = self
+            .cities
             .iter()
             .map(|c| c.country_id)
-            .chain(regions.iter().map(|r| r.country_id))
-            .chain(stakeholders.iter().filter_map(|s| s.country_id))
+            .chain(self.regions.iter().map(|r| r.country_id))
+            .chain(self.stakeholders.iter().filter_map(|s| s.country_id))
             .collect();
-        countries.retain(|c| used.contains(&c.id));
-        let used: HashSet<i32> = pairings.iter().map(|p| p.programme_region_id).collect();
-        programme_regions.retain(|r| used.contains(&r.id));
-        let used: HashSet<i32> = pairing_themes.iter().map(|t| t.theme_id).collect();
-        themes.retain(|t| used.contains(&t.id));
-        let used: HashSet<i32> = pairing_sdgs.iter().map(|s| s.sdg_id).collect();
-        sdgs.retain(|s| used.contains(&s.id));
-        let used: HashSet<i32> = sections.iter().map(|s| s.section_type_id).collect();
-        section_types.retain(|t| used.contains(&t.id));
+        self.countries.retain(|c| used.contains(&c.id));
+        let used: HashSet<i32> = self
+            .pairings
+            .iter()
+            .map(|p| p.programme_region_id)
+            .collect();
+        self.programme_regions.retain(|r| used.contains(&r.id));
+        let used: HashSet<i32> = self.pairing_themes.iter().map(|t| t.theme_id).collect();
+        self.themes.retain(|t| used.contains(&t.id));
+        let used: HashSet<i32> = self.pairing_sdgs.iter().map(|s| s.sdg_id).collect();
+        self.sdgs.retain(|s| used.contains(&s.id));
+        let used: HashSet<i32> = self.sections.iter().map(|s| s.section_type_id).collect();
+        self.section_types.retain(|t| used.contains(&t.id));
     }
+}
 
-    // ---- ids to natural keys
-    let country_code = Keys::new(&countries, |m| (m.id, m.code.clone()));
-    let city_slug = Keys::new(&cities, |m| (m.id, m.slug.clone()));
-    let region_slug = Keys::new(&regions, |m| (m.id, m.slug.clone()));
-    let pairing_slug = Keys::new(&pairings, |m| (m.id, m.slug.clone()));
-    let programme_region_slug = Keys::new(&programme_regions, |m| (m.id, m.slug.clone()));
-    let theme_slug = Keys::new(&themes, |m| (m.id, m.slug.clone()));
-    let sdg_number = Keys::new(&sdgs, |m| (m.id, m.number));
-    let section_type_slug = Keys::new(&section_types, |m| (m.id, m.slug.clone()));
-    let stakeholder_slug = Keys::new(&stakeholders, |m| (m.id, m.slug.clone()));
-    let project_slug = Keys::new(&projects, |m| (m.id, m.slug.clone()));
-    let mut ucap_pairing = HashMap::new();
-    for u in &ucaps {
-        let slug = pairing_slug.get(u.pairing_id, "pairing", format_args!("ucap {}", u.id))?;
-        ucap_pairing.insert(u.id, slug);
+/// Row ids to natural keys: the file refers to records by slug (by code, by number).
+struct NaturalKeys {
+    country_code: Keys<String>,
+    city_slug: Keys<String>,
+    region_slug: Keys<String>,
+    pairing_slug: Keys<String>,
+    programme_region_slug: Keys<String>,
+    theme_slug: Keys<String>,
+    sdg_number: Keys<i32>,
+    section_type_slug: Keys<String>,
+    stakeholder_slug: Keys<String>,
+    project_slug: Keys<String>,
+    /// A UCAP is named by its pairing's slug.
+    ucap_pairing: Keys<String>,
+}
+
+impl NaturalKeys {
+    fn new(t: &Tables) -> Result<Self, ExportError> {
+        let pairing_slug = Keys::new(&t.pairings, |m| (m.id, m.slug.clone()));
+        let mut ucap_pairing = HashMap::new();
+        for u in &t.ucaps {
+            let slug = pairing_slug.get(u.pairing_id, "pairing", format_args!("ucap {}", u.id))?;
+            ucap_pairing.insert(u.id, slug);
+        }
+        Ok(Self {
+            country_code: Keys::new(&t.countries, |m| (m.id, m.code.clone())),
+            city_slug: Keys::new(&t.cities, |m| (m.id, m.slug.clone())),
+            region_slug: Keys::new(&t.regions, |m| (m.id, m.slug.clone())),
+            pairing_slug,
+            programme_region_slug: Keys::new(&t.programme_regions, |m| (m.id, m.slug.clone())),
+            theme_slug: Keys::new(&t.themes, |m| (m.id, m.slug.clone())),
+            sdg_number: Keys::new(&t.sdgs, |m| (m.id, m.number)),
+            section_type_slug: Keys::new(&t.section_types, |m| (m.id, m.slug.clone())),
+            stakeholder_slug: Keys::new(&t.stakeholders, |m| (m.id, m.slug.clone())),
+            project_slug: Keys::new(&t.projects, |m| (m.id, m.slug.clone())),
+            ucap_pairing: Keys(ucap_pairing),
+        })
     }
-    let ucap_pairing = Keys(ucap_pairing);
+}
 
-    // ---- reference data and places
-    let countries = countries
-        .into_iter()
-        .map(|m| CountryRecord {
+/// Rows grouped by their parent's id, each turned into what the parent's record holds, in the
+/// order read.
+fn group<T, V>(
+    rows: Vec<T>,
+    parent: impl Fn(&T) -> i32,
+    mut value: impl FnMut(T) -> Result<V, ExportError>,
+) -> Result<HashMap<i32, Vec<V>>, ExportError> {
+    let mut groups: HashMap<i32, Vec<V>> = HashMap::new();
+    for row in rows {
+        let key = parent(&row);
+        groups.entry(key).or_default().push(value(row)?);
+    }
+    Ok(groups)
+}
+
+impl Tables {
+    /// The file's records, in the order the file lists them.
+    fn into_dataset(self, keys: &NaturalKeys) -> Result<Dataset, ExportError> {
+        let Tables {
+            pairings,
+            participants,
+            pairing_themes,
+            pairing_sdgs,
+            ucaps,
+            sections,
+            projects,
+            activity_pairings,
+            activities,
+            activity_stakeholders,
+            involvements,
+            stakeholders,
+            cities,
+            regions,
+            countries,
+            programme_regions,
+            themes,
+            sdgs,
+            section_types,
+        } = self;
+        let (cities, regions) = places(cities, regions, keys)?;
+        let children = PairingChildren::new(participants, pairing_themes, pairing_sdgs, keys)?;
+        let ucaps = ucap_records(ucaps, sections, projects, keys)?;
+        Ok(Dataset {
+            format: dataset::FORMAT.to_owned(),
+            countries: records(countries),
+            programme_regions: records(programme_regions),
+            themes: records(themes),
+            sdgs: records(sdgs),
+            ucap_section_types: records(section_types),
+            cities,
+            regions,
+            pairings: pairing_records(pairings, children, ucaps, keys)?,
+            stakeholders: stakeholder_records(stakeholders, involvements, keys)?,
+            activities: activity_records(
+                activities,
+                activity_pairings,
+                activity_stakeholders,
+                keys,
+            )?,
+        })
+    }
+}
+
+fn records<M, R: From<M>>(models: Vec<M>) -> Vec<R> {
+    models.into_iter().map(R::from).collect()
+}
+
+impl From<country::Model> for CountryRecord {
+    fn from(m: country::Model) -> Self {
+        CountryRecord {
             code: m.code,
             name: m.name,
             notes: m.notes,
-        })
-        .collect();
-    let programme_regions = programme_regions
-        .into_iter()
-        .map(|m| ProgrammeRegionRecord {
+        }
+    }
+}
+
+impl From<programme_region::Model> for ProgrammeRegionRecord {
+    fn from(m: programme_region::Model) -> Self {
+        ProgrammeRegionRecord {
             slug: m.slug,
             name: m.name,
             description: m.description,
-        })
-        .collect();
-    let themes = themes
-        .into_iter()
-        .map(|m| ThemeRecord {
+        }
+    }
+}
+
+impl From<theme::Model> for ThemeRecord {
+    fn from(m: theme::Model) -> Self {
+        ThemeRecord {
             slug: m.slug,
             scheme: m.scheme,
             name: m.name,
             description: m.description,
-        })
-        .collect();
-    let sdgs = sdgs
-        .into_iter()
-        .map(|m| SdgRecord {
+        }
+    }
+}
+
+impl From<sdg::Model> for SdgRecord {
+    fn from(m: sdg::Model) -> Self {
+        SdgRecord {
             number: m.number,
             name: m.name,
-        })
-        .collect();
-    let ucap_section_types = section_types
-        .into_iter()
-        .map(|m| SectionTypeRecord {
+        }
+    }
+}
+
+impl From<ucap_section_type::Model> for SectionTypeRecord {
+    fn from(m: ucap_section_type::Model) -> Self {
+        SectionTypeRecord {
             slug: m.slug,
             name: m.name,
             position: m.position,
-        })
-        .collect();
+        }
+    }
+}
+
+/// The cities' and the regions' records.
+fn places(
+    cities: Vec<city::Model>,
+    regions: Vec<region::Model>,
+    keys: &NaturalKeys,
+) -> Result<(Vec<CityRecord>, Vec<RegionRecord>), ExportError> {
     // A city and a region share their attributes (the file format repeats them: serde cannot
     // combine `flatten` with `deny_unknown_fields`); one mapping serves both.
     macro_rules! place {
         ($record:ident, $m:ident, $what:literal { $($extra:tt)* }) => {{
             let from = format!(concat!($what, " {:?}"), $m.slug);
             $record {
-                country: country_code.get($m.country_id, "country", &from)?,
+                country: keys.country_code.get($m.country_id, "country", &from)?,
                 sources: sources(&$m.sources, &from)?,
                 slug: $m.slug,
                 name: $m.name,
@@ -758,47 +990,74 @@ async fn read_in(
     for m in regions {
         region_records.push(place!(RegionRecord, m, "region" {}));
     }
+    Ok((city_records, region_records))
+}
 
-    // ---- pairings with their children
-    let mut participants_of: HashMap<i32, Vec<pairing_participant::Model>> = HashMap::new();
-    for p in participants {
-        participants_of.entry(p.pairing_id).or_default().push(p);
+/// A pairing's participants, theme slugs and SDG numbers, by pairing id.
+struct PairingChildren {
+    participants: HashMap<i32, Vec<pairing_participant::Model>>,
+    themes: HashMap<i32, Vec<String>>,
+    sdgs: HashMap<i32, Vec<i32>>,
+}
+
+impl PairingChildren {
+    fn new(
+        participants: Vec<pairing_participant::Model>,
+        pairing_themes: Vec<pairing_theme::Model>,
+        pairing_sdgs: Vec<pairing_sdg::Model>,
+        keys: &NaturalKeys,
+    ) -> Result<Self, ExportError> {
+        Ok(Self {
+            participants: group(participants, |p| p.pairing_id, Ok)?,
+            themes: group(
+                pairing_themes,
+                |t| t.pairing_id,
+                |t| {
+                    keys.theme_slug.get(
+                        t.theme_id,
+                        "theme",
+                        format_args!("pairing id {}", t.pairing_id),
+                    )
+                },
+            )?,
+            sdgs: group(
+                pairing_sdgs,
+                |s| s.pairing_id,
+                |s| {
+                    keys.sdg_number.get(
+                        s.sdg_id,
+                        "SDG",
+                        format_args!("pairing id {}", s.pairing_id),
+                    )
+                },
+            )?,
+        })
     }
-    let mut themes_of: HashMap<i32, Vec<String>> = HashMap::new();
-    for t in pairing_themes {
-        let slug = theme_slug.get(
-            t.theme_id,
-            "theme",
-            format_args!("pairing id {}", t.pairing_id),
-        )?;
-        themes_of.entry(t.pairing_id).or_default().push(slug);
-    }
-    let mut sdgs_of: HashMap<i32, Vec<i32>> = HashMap::new();
-    for s in pairing_sdgs {
-        let number =
-            sdg_number.get(s.sdg_id, "SDG", format_args!("pairing id {}", s.pairing_id))?;
-        sdgs_of.entry(s.pairing_id).or_default().push(number);
-    }
-    let mut sections_of: HashMap<i32, Vec<SectionRecord>> = HashMap::new();
-    for s in sections {
-        let section_type = section_type_slug.get(
-            s.section_type_id,
-            "UCAP section type",
-            format_args!("UCAP section {}", s.id),
-        )?;
-        sections_of
-            .entry(s.ucap_id)
-            .or_default()
-            .push(SectionRecord {
-                section_type,
+}
+
+/// The UCAPs' records with their sections and projects, by pairing id.
+fn ucap_records(
+    ucaps: Vec<ucap::Model>,
+    sections: Vec<ucap_section::Model>,
+    projects: Vec<project::Model>,
+    keys: &NaturalKeys,
+) -> Result<HashMap<i32, UcapRecord>, ExportError> {
+    let mut sections_of = group(
+        sections,
+        |s| s.ucap_id,
+        |s| {
+            Ok(SectionRecord {
+                section_type: keys.section_type_slug.get(
+                    s.section_type_id,
+                    "UCAP section type",
+                    format_args!("UCAP section {}", s.id),
+                )?,
                 body: s.body,
-            });
-    }
-    let mut projects_of: HashMap<i32, Vec<project::Model>> = HashMap::new();
-    for p in projects {
-        projects_of.entry(p.ucap_id).or_default().push(p);
-    }
-    let mut ucap_of: HashMap<i32, UcapRecord> = HashMap::new();
+            })
+        },
+    )?;
+    let mut projects_of = group(projects, |p| p.ucap_id, Ok)?;
+    let mut ucap_of = HashMap::new();
     for u in ucaps {
         let mut projects = projects_of.remove(&u.id).unwrap_or_default();
         projects.sort_by_key(|p| (p.position, p.id));
@@ -806,8 +1065,8 @@ async fn read_in(
         for p in projects {
             let from = format!("project {:?}", p.slug);
             records.push(ProjectRecord {
-                city: city_slug.get_opt(p.city_id, "city", &from)?,
-                region: region_slug.get_opt(p.region_id, "region", &from)?,
+                city: keys.city_slug.get_opt(p.city_id, "city", &from)?,
+                region: keys.region_slug.get_opt(p.region_id, "region", &from)?,
                 slug: p.slug,
                 kind: p.kind,
                 title: p.title,
@@ -823,22 +1082,31 @@ async fn read_in(
             },
         );
     }
+    Ok(ucap_of)
+}
+
+fn pairing_records(
+    pairings: Vec<pairing::Model>,
+    mut children: PairingChildren,
+    mut ucap_of: HashMap<i32, UcapRecord>,
+    keys: &NaturalKeys,
+) -> Result<Vec<PairingRecord>, ExportError> {
     let mut pairing_records = Vec::with_capacity(pairings.len());
     for m in pairings {
         let from = format!("pairing {:?}", m.slug);
-        let mut members = participants_of.remove(&m.id).unwrap_or_default();
+        let mut members = children.participants.remove(&m.id).unwrap_or_default();
         members.sort_by_key(|p| (p.position, p.id));
         let mut participants = Vec::with_capacity(members.len());
         for p in members {
             participants.push(ParticipantRecord {
-                city: city_slug.get_opt(p.city_id, "city", &from)?,
-                region: region_slug.get_opt(p.region_id, "region", &from)?,
+                city: keys.city_slug.get_opt(p.city_id, "city", &from)?,
+                region: keys.region_slug.get_opt(p.region_id, "region", &from)?,
                 side: p.side,
                 role: p.role,
             });
         }
         pairing_records.push(PairingRecord {
-            programme_region: programme_region_slug.get(
+            programme_region: keys.programme_region_slug.get(
                 m.programme_region_id,
                 "programme region",
                 &from,
@@ -846,8 +1114,8 @@ async fn read_in(
             start: date(m.start_date, m.start_precision, &from)?,
             sources: sources(&m.sources, &from)?,
             participants,
-            themes: themes_of.remove(&m.id).unwrap_or_default(),
-            sdgs: sdgs_of.remove(&m.id).unwrap_or_default(),
+            themes: children.themes.remove(&m.id).unwrap_or_default(),
+            sdgs: children.sdgs.remove(&m.id).unwrap_or_default(),
             ucap: ucap_of.remove(&m.id),
             slug: m.slug,
             kind: m.kind,
@@ -858,27 +1126,33 @@ async fn read_in(
             notes: m.notes,
         });
     }
+    Ok(pairing_records)
+}
 
-    // ---- stakeholders and activities
-    let mut involvements_of: HashMap<i32, Vec<InvolvementRecord>> = HashMap::new();
-    for i in involvements {
-        let from = format!("involvement {}", i.id);
-        involvements_of
-            .entry(i.stakeholder_id)
-            .or_default()
-            .push(InvolvementRecord {
-                pairing: pairing_slug.get_opt(i.pairing_id, "pairing", &from)?,
-                ucap: ucap_pairing.get_opt(i.ucap_id, "UCAP", &from)?,
-                project: project_slug.get_opt(i.project_id, "project", &from)?,
+fn stakeholder_records(
+    stakeholders: Vec<stakeholder::Model>,
+    involvements: Vec<involvement::Model>,
+    keys: &NaturalKeys,
+) -> Result<Vec<StakeholderRecord>, ExportError> {
+    let mut involvements_of = group(
+        involvements,
+        |i| i.stakeholder_id,
+        |i| {
+            let from = format!("involvement {}", i.id);
+            Ok(InvolvementRecord {
+                pairing: keys.pairing_slug.get_opt(i.pairing_id, "pairing", &from)?,
+                ucap: keys.ucap_pairing.get_opt(i.ucap_id, "UCAP", &from)?,
+                project: keys.project_slug.get_opt(i.project_id, "project", &from)?,
                 role: i.role,
-            });
-    }
+            })
+        },
+    )?;
     let mut stakeholder_records = Vec::with_capacity(stakeholders.len());
     for m in stakeholders {
         let from = format!("stakeholder {:?}", m.slug);
         stakeholder_records.push(StakeholderRecord {
-            city: city_slug.get_opt(m.city_id, "city", &from)?,
-            country: country_code.get_opt(m.country_id, "country", &from)?,
+            city: keys.city_slug.get_opt(m.city_id, "city", &from)?,
+            country: keys.country_code.get_opt(m.country_id, "country", &from)?,
             sources: sources(&m.sources, &from)?,
             involvements: involvements_of.remove(&m.id).unwrap_or_default(),
             slug: m.slug,
@@ -888,36 +1162,46 @@ async fn read_in(
             notes: m.notes,
         });
     }
-    let mut pairings_of: HashMap<i32, Vec<String>> = HashMap::new();
-    for a in activity_pairings {
-        let slug = pairing_slug.get(
-            a.pairing_id,
-            "pairing",
-            format_args!("activity id {}", a.activity_id),
-        )?;
-        pairings_of.entry(a.activity_id).or_default().push(slug);
-    }
-    let mut stakeholders_of: HashMap<i32, Vec<ActivityStakeholderRecord>> = HashMap::new();
-    for s in activity_stakeholders {
-        let stakeholder = stakeholder_slug.get(
-            s.stakeholder_id,
-            "stakeholder",
-            format_args!("activity id {}", s.activity_id),
-        )?;
-        stakeholders_of
-            .entry(s.activity_id)
-            .or_default()
-            .push(ActivityStakeholderRecord {
-                stakeholder,
+    Ok(stakeholder_records)
+}
+
+fn activity_records(
+    activities: Vec<activity::Model>,
+    activity_pairings: Vec<activity_pairing::Model>,
+    activity_stakeholders: Vec<activity_stakeholder::Model>,
+    keys: &NaturalKeys,
+) -> Result<Vec<ActivityRecord>, ExportError> {
+    let mut pairings_of = group(
+        activity_pairings,
+        |a| a.activity_id,
+        |a| {
+            keys.pairing_slug.get(
+                a.pairing_id,
+                "pairing",
+                format_args!("activity id {}", a.activity_id),
+            )
+        },
+    )?;
+    let mut stakeholders_of = group(
+        activity_stakeholders,
+        |s| s.activity_id,
+        |s| {
+            Ok(ActivityStakeholderRecord {
+                stakeholder: keys.stakeholder_slug.get(
+                    s.stakeholder_id,
+                    "stakeholder",
+                    format_args!("activity id {}", s.activity_id),
+                )?,
                 role: s.role,
-            });
-    }
+            })
+        },
+    )?;
     let mut activity_records = Vec::with_capacity(activities.len());
     for m in activities {
         let from = format!("activity {:?}", m.slug);
         activity_records.push(ActivityRecord {
             date: PartialDate::new(m.date, m.date_precision).to_string(),
-            city: city_slug.get_opt(m.city_id, "city", &from)?,
+            city: keys.city_slug.get_opt(m.city_id, "city", &from)?,
             sources: sources(&m.sources, &from)?,
             pairings: pairings_of.remove(&m.id).unwrap_or_default(),
             stakeholders: stakeholders_of.remove(&m.id).unwrap_or_default(),
@@ -929,20 +1213,7 @@ async fn read_in(
             notes: m.notes,
         });
     }
-
-    Ok(Dataset {
-        format: dataset::FORMAT.to_owned(),
-        countries,
-        programme_regions,
-        themes,
-        sdgs,
-        ucap_section_types,
-        cities: city_records,
-        regions: region_records,
-        pairings: pairing_records,
-        stakeholders: stakeholder_records,
-        activities: activity_records,
-    })
+    Ok(activity_records)
 }
 
 #[cfg(test)]
