@@ -12,9 +12,17 @@
 //!   concurrent writer; the database's constraints then refuse the statement, and `refused`
 //!   turns that refusal into the error the check would have given (`constraint`).
 
+pub mod activity;
 pub mod constraint;
+pub mod dependents;
+pub mod links;
+pub mod lookup;
+pub mod pairing;
+pub mod place;
 pub mod records;
 pub mod rules;
+pub mod stakeholder;
+pub mod ucap;
 
 use std::str::FromStr;
 
@@ -78,6 +86,30 @@ impl Actor {
             organisation_name: None,
         }
     }
+}
+
+/// Who writes, and in which transaction: what every domain's create, update and delete take.
+/// The principal's rights are checked by the service (`access`), not by its callers.
+pub struct Writer<'a, C> {
+    pub db: &'a C,
+    pub actor: &'a Actor,
+    pub principal: &'a Principal,
+}
+
+/// A change to an optional column: `None` keeps it, `Some(None)` clears it, `Some(Some(v))`
+/// sets it.
+pub type Patch<T> = Option<Option<T>>;
+
+/// Applies a `Patch` to a column.
+pub fn patch<T>(field: &mut Option<T>, value: Patch<T>) {
+    if let Some(value) = value {
+        *field = value;
+    }
+}
+
+/// `sources` as stored: a JSON array of strings.
+pub fn sources_text(sources: &[String]) -> String {
+    serde_json::to_string(sources).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// A record the API writes: validation, its natural key, and its version.
