@@ -5,7 +5,7 @@ use entity::{city, region};
 
 use super::*;
 use crate::graphql::object::{City, CityKind, Region};
-use crate::service::write::place::{self, PlaceChanges, PlaceFields};
+use crate::service::write::place::{self, PlaceChanges, place_fields};
 
 /// A new city.
 #[derive(InputObject)]
@@ -157,27 +157,6 @@ pub struct CityPayload {
 pub struct RegionPayload {
     /// The region as it is now.
     pub region: Region,
-}
-
-/// The shared columns of a create input (`CreateCityInput`, `CreateRegionInput`).
-macro_rules! place_fields {
-    ($input:ident) => {
-        PlaceFields {
-            slug: $input.slug,
-            name: $input.name,
-            country: $input.country,
-            population: $input.population,
-            area_km2: $input.area_km2,
-            leader: $input.leader,
-            latitude: $input.latitude,
-            longitude: $input.longitude,
-            photo_credit: $input.photo_credit,
-            wikidata: $input.wikidata,
-            geonames_id: $input.geonames_id,
-            sources: $input.sources,
-            notes: $input.notes,
-        }
-    };
 }
 
 /// The shared columns of an update input (`UpdateCityInput`, `UpdateRegionInput`).

@@ -303,9 +303,38 @@ pub async fn update<E, M, A>(
     actor: &Actor,
     before: &M,
     version: i32,
-    mut after: M,
+    after: M,
     extra_before: Option<Map<String, Json>>,
     extra_after: Option<Map<String, Json>>,
+) -> Result<M, AppError>
+where
+    E: EntityTrait<Model = M>,
+    M: Record + ModelTrait<Entity = E> + IntoActiveModel<A>,
+    A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let after = update_row(db, before, version, after).await?;
+    let old = with_extra(snapshot(before), extra_before);
+    let new = with_extra(snapshot(&after), extra_after);
+    audit(
+        db,
+        actor,
+        M::ENTITY,
+        after.id(),
+        after.key(),
+        Action::Update,
+        Some(&old),
+        Some(&new),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Validates and writes an update (see `update`) without auditing it.
+async fn update_row<E, M, A>(
+    db: &impl ConnectionTrait,
+    before: &M,
+    version: i32,
+    mut after: M,
 ) -> Result<M, AppError>
 where
     E: EntityTrait<Model = M>,
@@ -326,20 +355,50 @@ where
     if result.rows_affected == 0 {
         return Err(stale(before));
     }
-    let old = with_extra(snapshot(before), extra_before);
-    let new = with_extra(snapshot(&after), extra_after);
-    audit(
-        db,
-        actor,
-        M::ENTITY,
-        after.id(),
-        after.key(),
-        Action::Update,
-        Some(&old),
-        Some(&new),
-    )
-    .await?;
     Ok(after)
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// The dataset loader's write of one record by natural key: inserts `model` when there is no
+/// `existing` record, updates the existing one when they differ (with the next version, as an
+/// API update would give it, so that a client holding the old version is told its copy is
+/// stale), leaves it alone when equal. Audited under `actor` when one is given.
+pub async fn upsert<E, M, A>(
+    db: &impl ConnectionTrait,
+    actor: Option<&Actor>,
+    existing: Option<&M>,
+    mut model: M,
+) -> Result<(M, Upserted), AppError>
+where
+    E: EntityTrait<Model = M>,
+    M: Record + ModelTrait<Entity = E> + IntoActiveModel<A> + PartialEq,
+    A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let Some(old) = existing else {
+        let saved = insert_row(db, model).await?;
+        if let Some(actor) = actor {
+            audit_create(db, actor, &saved, None).await?;
+        }
+        return Ok((saved, Upserted::Inserted));
+    };
+    model.set(id_column::<E>()?, old.id().into());
+    model.set_version(old.version());
+    model.derive();
+    if model == *old {
+        return Ok((model, Upserted::Unchanged));
+    }
+    let saved = match actor {
+        Some(actor) => update(db, actor, old, old.version(), model, None, None).await?,
+        None => update_row(db, old, old.version(), model).await?,
+    };
+    Ok((saved, Upserted::Updated))
 }
 
 /// Checks the version an update names and locks the record's row for the rest of the

@@ -35,6 +35,29 @@ pub struct PlaceFields {
     pub notes: Option<String>,
 }
 
+/// The `PlaceFields` of anything with the same field names (a create input of either kind, a
+/// dataset record): the one conversion, for the GraphQL inputs and the dataset loader.
+macro_rules! place_fields {
+    ($input:ident) => {
+        $crate::service::write::place::PlaceFields {
+            slug: $input.slug,
+            name: $input.name,
+            country: $input.country,
+            population: $input.population,
+            area_km2: $input.area_km2,
+            leader: $input.leader,
+            latitude: $input.latitude,
+            longitude: $input.longitude,
+            photo_credit: $input.photo_credit,
+            wikidata: $input.wikidata,
+            geonames_id: $input.geonames_id,
+            sources: $input.sources,
+            notes: $input.notes,
+        }
+    };
+}
+pub(crate) use place_fields;
+
 /// Changes to the shared columns: `None` keeps a column (see `Patch` for optional ones).
 #[derive(Debug, Clone, Default)]
 pub struct PlaceChanges {
