@@ -407,13 +407,20 @@ pub async fn update(
     super::lock(w.db, &before, version).await?;
     let children_before = children_snapshot(w.db, id).await?;
     let mut after = before.clone();
-    let children = (
-        changes.participants.take(),
-        changes.themes.take(),
-        changes.sdgs.take(),
-    );
+    let participants = changes.participants.take();
+    let (themes, sdgs) = (changes.themes.take(), changes.sdgs.take());
     apply_changes(w.db, &mut after, changes).await?;
-    update_children(w, id, children).await?;
+    if let Some(wanted) = participants {
+        replace_participants(w, id, &wanted).await?;
+    }
+    if let Some(themes) = themes {
+        check_themes(w.db, &themes).await?;
+        sync_themes(w.db, id, &themes).await?;
+    }
+    if let Some(numbers) = sdgs {
+        let sdgs = sdg_ids(w.db, &numbers).await?;
+        sync_sdgs(w.db, id, &sdgs).await?;
+    }
     let children_after = children_snapshot(w.db, id).await?;
     super::update(
         w.db,
@@ -466,26 +473,16 @@ async fn apply_changes(
     Ok(())
 }
 
-/// Replaces the lists an update gives: participants, themes, SDGs.
-async fn update_children(
+/// Replaces a pairing's participants by an update's list.
+async fn replace_participants(
     w: &Writer<'_, impl ConnectionTrait>,
     id: i32,
-    (participants, themes, sdgs): (Option<Vec<Participant>>, Option<Vec<i32>>, Option<Vec<i32>>),
+    wanted: &[Participant],
 ) -> Result<(), AppError> {
-    if let Some(wanted) = participants {
-        check_participants(&wanted)?;
-        require_own_participation(w.principal, &wanted)?;
-        check_places(w.db, &wanted).await?;
-        sync_participants(w.db, id, &wanted).await?;
-    }
-    if let Some(themes) = themes {
-        check_themes(w.db, &themes).await?;
-        sync_themes(w.db, id, &themes).await?;
-    }
-    if let Some(numbers) = sdgs {
-        let sdgs = sdg_ids(w.db, &numbers).await?;
-        sync_sdgs(w.db, id, &sdgs).await?;
-    }
+    check_participants(wanted)?;
+    require_own_participation(w.principal, wanted)?;
+    check_places(w.db, wanted).await?;
+    sync_participants(w.db, id, wanted).await?;
     Ok(())
 }
 
