@@ -8,6 +8,9 @@
 //!   a stakeholder's involvements; an activity's pairings and stakeholders) are made equal to
 //!   the file: what the file no longer lists is deleted;
 //! - records that the file does not mention are left alone;
+//! - records the API also writes go through the same write path (`write::upsert`: validation,
+//!   the next version, the audit trail under the importing actor) and their links through the
+//!   same sync functions as the mutations (`write::pairing`, `write::activity`);
 //! - any error rolls everything back; a dry run rolls back on purpose and reports what would
 //!   have changed.
 

@@ -6,6 +6,10 @@
 //! 4. validates the input, naming the offending field in `extensions.field`;
 //! 5. checks the version an update names (`CONFLICT` when stale);
 //! 6. records the change in the audit trail.
+//!
+//! Steps 3 to 6 are the service's (`service::write::<domain>`): a resolver decodes its input
+//! (global IDs to row ids, `MaybeUndefined` to `Patch`), calls the service and builds the
+//! payload.
 
 mod activity;
 mod keys;

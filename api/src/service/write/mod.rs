@@ -1,5 +1,17 @@
-//! Writes: the one path every create, update and delete takes.
+//! Writes: the one path every create, update and delete takes, from the GraphQL mutations and
+//! from the dataset loader (`seed`, `import`).
 //!
+//! - Per domain, a module with its `create`, `update` and `delete` functions: `place` (cities
+//!   and regions, one implementation over the `Place` trait), `pairing`, `ucap` (and projects),
+//!   `stakeholder` (and involvements), `activity`. They take a `Writer` (transaction, actor,
+//!   principal) and plain inputs with IDs already decoded, check the caller's right
+//!   (`access`), check what the input refers to (`lookup`), and write through the generic
+//!   functions below. A resolver decodes its input, calls one of them and builds the payload.
+//! - Link rows (a pairing's themes and SDGs, an activity's pairings and stakeholders) are made
+//!   equal to a wanted list by one generic function, `links::Link::sync`; a delete counts what
+//!   it takes with it with typed queries (`dependents`).
+//! - The dataset loader writes records by natural key with `upsert` (the same validation,
+//!   version bump and audit as an update) and the domains' link syncs.
 //! - The caller opens a transaction and commits it at the end; any error drops it, which rolls
 //!   back everything the mutation did, audit included.
 //! - `insert`, `update` and `delete` validate the whole record (with the path of the offending
