@@ -5,6 +5,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 use super::*;
 use crate::graphql::object::{Pairing, PairingKind, PairingStatus, ParticipantRole, Side};
 use crate::service::write::pairing::{self, NewPairing, PairingChanges, Participant};
+use crate::service::write::rules;
 
 /// A participant of a pairing: a city or a region, on one side.
 #[derive(InputObject, Clone)]
@@ -114,11 +115,11 @@ fn participants(inputs: &[ParticipantInput]) -> Result<Vec<Participant>> {
                     &format!("{field}.region"),
                 )?),
             ),
-            _ => {
-                return Err(AppError::invalid(
-                    field,
-                    "give exactly one of `city` and `region`",
-                ));
+            (city, region) => {
+                let message = rules::participant_place(city.is_some(), region.is_some())
+                    .err()
+                    .unwrap_or_default();
+                return Err(AppError::invalid(field, message));
             }
         };
         wanted.push(Participant {

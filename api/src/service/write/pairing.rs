@@ -22,7 +22,7 @@ use serde_json::{Map, Value as Json, json};
 use super::dependents::{self, Dependent, Removal};
 use super::links::{Synced, tables};
 use super::lookup::{existing_ids, find_for_write, require_existing};
-use super::{Patch, Writer, constraint, patch, sources_text};
+use super::{Patch, Writer, constraint, patch, rules, sources_text};
 use crate::auth::{Organisation, Principal};
 use crate::error::AppError;
 use crate::id::NodeType;
@@ -89,15 +89,9 @@ pub fn check_participants(wanted: &[Participant]) -> Result<(), AppError> {
             ));
         }
     }
-    for (side, name) in [(Side::European, "European"), (Side::Partner, "partner")] {
-        if !wanted.iter().any(|w| w.side == side) {
-            return Err(AppError::invalid(
-                "input.participants",
-                format!("a pairing needs at least one participant on the {name} side"),
-            ));
-        }
-    }
-    Ok(())
+    let on = |side| wanted.iter().any(|w| w.side == side);
+    rules::participant_sides(on(Side::European), on(Side::Partner))
+        .map_err(|message| AppError::invalid("input.participants", message))
 }
 
 /// Checks that the participants' cities and regions exist (one statement each kind).
@@ -145,12 +139,7 @@ async fn sdg_ids(db: &impl ConnectionTrait, numbers: &[i32]) -> Result<Vec<i32>,
     let mut out: Vec<(i32, i32)> = Vec::new();
     for (i, n) in numbers.iter().enumerate() {
         let field = format!("input.sdgs[{i}]");
-        if !(1..=17).contains(n) {
-            return Err(AppError::invalid(
-                field,
-                format!("SDGs are numbered 1 to 17, not {n}"),
-            ));
-        }
+        rules::sdg_number(*n).map_err(|message| AppError::invalid(&field, message))?;
         let Some(&id) = all.get(n) else {
             return Err(AppError::invalid(field, format!("SDG {n} is not loaded")));
         };
