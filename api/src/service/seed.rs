@@ -28,7 +28,7 @@ use super::dataset::{self, Changes, DataErrors, Dataset, KnownKeys};
 use super::write::activity::StakeholderLink;
 use super::write::links::Synced;
 use super::write::pairing::Participant;
-use super::write::place::{self, Place, place_fields};
+use super::write::place::{self, place_fields};
 use super::write::{self, Actor, Upserted};
 use crate::error::AppError;
 use crate::partial_date::PartialDate;
@@ -430,41 +430,32 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
 
     /// A city: the columns it shares with regions are filled as the API fills them.
     async fn city(&mut self, r: &dataset::CityRecord) -> Result<(), DbErr> {
-        let mut model = place::blank_city(r.kind);
         let fields = {
             let r = r.clone();
             place_fields!(r)
         };
-        model
-            .columns()
-            .apply(fields.into(), Some(self.country_id(&r.country)));
-        let existing = self.cities.get(&r.slug);
-        let saved = record(
-            self.txn,
-            self.audit.as_ref(),
-            &mut self.changes,
-            "city",
-            existing,
-            model,
-        )
-        .await?;
+        let model = place::filled(
+            place::blank_city(r.kind),
+            fields,
+            self.country_id(&r.country),
+        );
+        let (audit, existing) = (self.audit.as_ref(), self.cities.get(&r.slug));
+        let saved = record(self.txn, audit, &mut self.changes, "city", existing, model).await?;
         self.cities.insert(r.slug.clone(), saved);
         Ok(())
     }
 
+    /// A region, as a city.
     async fn region(&mut self, r: &dataset::RegionRecord) -> Result<(), DbErr> {
-        let mut model = place::blank_region();
         let fields = {
             let r = r.clone();
             place_fields!(r)
         };
-        model
-            .columns()
-            .apply(fields.into(), Some(self.country_id(&r.country)));
-        let existing = self.regions.get(&r.slug);
+        let model = place::filled(place::blank_region(), fields, self.country_id(&r.country));
+        let (audit, existing) = (self.audit.as_ref(), self.regions.get(&r.slug));
         let saved = record(
             self.txn,
-            self.audit.as_ref(),
+            audit,
             &mut self.changes,
             "region",
             existing,

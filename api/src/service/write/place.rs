@@ -268,10 +268,17 @@ pub fn blank_region() -> region::Model {
     }
 }
 
+/// A city or region: `blank` (which carries what is not shared) with the shared columns set
+/// from `fields`; `country_id` is the id of `fields.country`.
+pub fn filled<M: Place>(mut blank: M, fields: PlaceFields, country_id: i32) -> M {
+    blank.columns().apply(fields.into(), Some(country_id));
+    blank
+}
+
 /// Creates a city or region (administrators): `blank` carries what is not shared.
 pub async fn create<E, M, A>(
     w: &Writer<'_, impl ConnectionTrait>,
-    mut blank: M,
+    blank: M,
     fields: PlaceFields,
 ) -> Result<M, AppError>
 where
@@ -282,8 +289,7 @@ where
     w.principal.require_admin()?;
     super::require_unique_slug::<E>(w.db, "input.slug", &fields.slug, None).await?;
     let country = country_id(w.db, &fields.country, "input.country").await?;
-    blank.columns().apply(fields.into(), Some(country));
-    super::insert(w.db, w.actor, blank, None).await
+    super::insert(w.db, w.actor, filled(blank, fields, country), None).await
 }
 
 /// Changes a city or region (administrators, or its own administration); `own` applies the
