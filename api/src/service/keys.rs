@@ -9,11 +9,57 @@ use sea_orm::{
 
 use crate::auth::{self, Organisation, Role};
 use crate::error::AppError;
+use crate::id::NodeType;
 
 /// A key just made, with its secret (never stored, never shown again).
 pub struct CreatedKey {
     pub key: api_key::Model,
     pub secret: String,
+}
+
+/// The organisation a partner key would act for: an existing city, region or stakeholder
+/// (errors on `input.organisation`).
+pub async fn organisation(
+    db: &impl ConnectionTrait,
+    kind: NodeType,
+    id: i32,
+) -> Result<Organisation, AppError> {
+    let (organisation, exists) = match kind {
+        NodeType::City => (
+            Organisation::City(id),
+            entity::city::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .is_some(),
+        ),
+        NodeType::Region => (
+            Organisation::Region(id),
+            entity::region::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .is_some(),
+        ),
+        NodeType::Stakeholder => (
+            Organisation::Stakeholder(id),
+            entity::stakeholder::Entity::find_by_id(id)
+                .one(db)
+                .await?
+                .is_some(),
+        ),
+        _ => {
+            return Err(AppError::invalid(
+                "input.organisation",
+                "an organisation is a City, Region or Stakeholder",
+            ));
+        }
+    };
+    if !exists {
+        return Err(AppError::invalid(
+            "input.organisation",
+            "no such organisation",
+        ));
+    }
+    Ok(organisation)
 }
 
 /// Creates a key. A partner key must name its organisation, an administrator key must not.

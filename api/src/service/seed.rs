@@ -8,21 +8,30 @@
 //!   a stakeholder's involvements; an activity's pairings and stakeholders) are made equal to
 //!   the file: what the file no longer lists is deleted;
 //! - records that the file does not mention are left alone;
+//! - records the API also writes go through the same write path (`write::upsert`: validation,
+//!   the next version, the audit trail under the importing actor) and their links through the
+//!   same sync functions as the mutations (`write::pairing`, `write::activity`);
 //! - any error rolls everything back; a dry run rolls back on purpose and reports what would
 //!   have changed.
 
 use std::collections::{HashMap, HashSet};
+use std::str::FromStr;
 
 use entity::*;
+use sea_orm::sea_query::ValueType;
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
+    ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr,
     EntityTrait, IntoActiveModel, ModelTrait, PaginatorTrait, QueryFilter,
 };
 
 use super::dataset::{self, Changes, DataErrors, Dataset, KnownKeys};
-use super::write::{self, Actor};
+use super::write::activity::StakeholderLink;
+use super::write::links::Synced;
+use super::write::pairing::Participant;
+use super::write::place::{self, place_fields};
+use super::write::{self, Actor, Upserted};
+use crate::error::AppError;
 use crate::partial_date::PartialDate;
-use crate::text::fold;
 
 /// The dataset shipped with the binary: `data/seed.json`, written from the programme's sources.
 pub const SEED_FILE_NAME: &str = "data/seed.json";
@@ -118,95 +127,87 @@ pub async fn load_audited(
     Ok(changes)
 }
 
-/// Inserts, updates or leaves alone one row, given the row that holds its natural key today.
-/// Evaluates to the row's id.
-macro_rules! upsert {
-    ($self:ident, $kind:literal, $existing:expr, $model:expr) => {{
-        let mut model = $model;
-        match $existing {
-            Some(old) => {
-                model.id = old.id;
-                // A changed record gets the next version, as an API update would give it, so
-                // that a client holding the old version is told its copy is stale.
-                if let Some(version) = Versioned::version(old) {
-                    model.set_version(version);
-                }
-                if *old != model {
-                    if let Some(version) = Versioned::version(old) {
-                        model.set_version(version + 1);
-                    }
-                    model
-                        .clone()
-                        .into_active_model()
-                        .reset_all()
-                        .update($self.txn)
-                        .await?;
-                    $self.changes.update($kind);
-                    $self
-                        .audit_write($kind, model.id, Some(old), &model)
-                        .await?;
-                } else {
-                    $self.changes.unchanged += 1;
-                }
-                model.id
-            }
-            None => {
-                let mut active = model.into_active_model().reset_all();
-                active.id = NotSet;
-                let saved = active.insert($self.txn).await?;
-                $self.changes.insert($kind);
-                $self.audit_write($kind, saved.id, None, &saved).await?;
-                saved.id
-            }
-        }
-    }};
-}
-
-/// The audit trail's name for a kind of record (its GraphQL type).
-fn audit_entity(kind: &str) -> &'static str {
-    match kind {
-        "city" => "City",
-        "region" => "Region",
-        "pairing" => "Pairing",
-        "ucap" => "Ucap",
-        "project" => "Project",
-        "stakeholder" => "Stakeholder",
-        "involvement" => "Involvement",
-        "activity" => "Activity",
-        _ => "Record",
+/// Writes one record the API also writes (it has a version) through the write path
+/// (`write::upsert`: validation, version bump, audit when `audit` names an actor) and counts
+/// what it did under `kind`.
+async fn record<E, M, A>(
+    txn: &impl ConnectionTrait,
+    audit: Option<&Actor>,
+    changes: &mut Changes,
+    kind: &'static str,
+    existing: Option<&M>,
+    model: M,
+) -> Result<M, DbErr>
+where
+    E: EntityTrait<Model = M>,
+    M: write::Record + ModelTrait<Entity = E> + IntoActiveModel<A> + PartialEq,
+    A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let (saved, done) = write::upsert(txn, audit, existing, model)
+        .await
+        .map_err(refused)?;
+    match done {
+        Upserted::Inserted => changes.insert(kind),
+        Upserted::Updated => changes.update(kind),
+        Upserted::Unchanged => changes.unchanged += 1,
     }
+    Ok(saved)
 }
 
-/// The version of records that carry one (see the `version` migration); others have none.
-trait Versioned {
-    fn version(&self) -> Option<i32>;
-    fn set_version(&mut self, version: i32);
-}
-
-macro_rules! versioned {
-    (yes: $($m:ident),*; no: $($n:ident),*) => {
-        $(impl Versioned for $m::Model {
-            fn version(&self) -> Option<i32> {
-                Some(self.version)
-            }
-            fn set_version(&mut self, version: i32) {
-                self.version = version;
-            }
-        })*
-        $(impl Versioned for $n::Model {
-            fn version(&self) -> Option<i32> {
-                None
-            }
-            fn set_version(&mut self, _: i32) {}
-        })*
+/// Inserts, updates or leaves alone one row of reference data (no version, not audited: the
+/// import's summary counts it), given the row that holds its natural key today. Returns its id.
+async fn row<E, M, A>(
+    txn: &impl ConnectionTrait,
+    changes: &mut Changes,
+    kind: &'static str,
+    existing: Option<&M>,
+    mut model: M,
+) -> Result<i32, DbErr>
+where
+    E: EntityTrait<Model = M>,
+    M: ModelTrait<Entity = E> + IntoActiveModel<A> + PartialEq + Clone,
+    A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let id = E::Column::from_str("id")
+        .map_err(|_| DbErr::Custom(format!("{} has no id column", E::default().as_str())))?;
+    let Some(old) = existing else {
+        let mut active = model.into_active_model().reset_all();
+        active.not_set(id);
+        let saved = active.insert(txn).await?;
+        changes.insert(kind);
+        return id_of(&saved, id);
     };
+    model.set(id, old.get(id));
+    if model == *old {
+        changes.unchanged += 1;
+    } else {
+        model.into_active_model().reset_all().update(txn).await?;
+        changes.update(kind);
+    }
+    id_of(old, id)
 }
 
-versioned!(
-    yes: city, region, pairing, ucap, project, stakeholder, involvement, activity;
-    no: country, programme_region, theme, sdg, ucap_section_type, pairing_participant,
-        pairing_theme, pairing_sdg, ucap_section, activity_pairing, activity_stakeholder
-);
+fn id_of<M: ModelTrait>(model: &M, id: <M::Entity as EntityTrait>::Column) -> Result<i32, DbErr> {
+    <i32 as ValueType>::try_from(model.get(id))
+        .map_err(|_| DbErr::Custom("id is not an integer".into()))
+}
+
+/// A write the service refused, as the loader reports it.
+fn refused(e: AppError) -> DbErr {
+    DbErr::Custom(format!("the write was refused: {e:?}"))
+}
+
+/// Adds what a link sync did to the import's counts.
+fn count_links(changes: &mut Changes, kind: &'static str, synced: Synced) {
+    for _ in 0..synced.inserted {
+        changes.insert(kind);
+    }
+    for _ in 0..synced.updated {
+        changes.update(kind);
+    }
+    changes.delete(kind, synced.deleted);
+    changes.unchanged += synced.unchanged;
+}
 
 /// Every row of a table keyed by its natural key.
 async fn by_key<E, K>(
@@ -244,10 +245,6 @@ struct Loader<'t, C: ConnectionTrait> {
     ucaps: HashMap<i32, ucap::Model>,
 }
 
-fn sources_text(sources: &[String]) -> String {
-    serde_json::to_string(sources).unwrap_or_else(|_| "[]".to_owned())
-}
-
 impl<'t, C: ConnectionTrait> Loader<'t, C> {
     async fn new(txn: &'t C) -> Result<Self, DbErr> {
         Ok(Self {
@@ -268,43 +265,6 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             activities: by_key::<activity::Entity, _>(txn, |m| m.slug.clone()).await?,
             ucaps: by_key::<ucap::Entity, _>(txn, |m| m.pairing_id).await?,
         })
-    }
-
-    /// Audits a created or changed record that carries a version (the records the API
-    /// writes); reference data and link rows are summed up by `audit_summary`.
-    async fn audit_write<M: serde::Serialize + Versioned>(
-        &self,
-        kind: &str,
-        id: i32,
-        before: Option<&M>,
-        after: &M,
-    ) -> Result<(), DbErr> {
-        let Some(actor) = &self.audit else {
-            return Ok(());
-        };
-        if after.version().is_none() {
-            return Ok(());
-        }
-        let old = before.map(write::snapshot);
-        let new = write::snapshot(after);
-        let key = new.get("slug").and_then(|v| v.as_str()).map(str::to_owned);
-        let action = if before.is_some() {
-            write::Action::Update
-        } else {
-            write::Action::Create
-        };
-        write::audit(
-            self.txn,
-            actor,
-            audit_entity(kind),
-            id,
-            key,
-            action,
-            old.as_ref(),
-            Some(&new),
-        )
-        .await
-        .map_err(|e| DbErr::Custom(format!("writing the audit trail failed: {e:?}")))
     }
 
     /// One event that sums up an import: counts per kind inserted, updated and deleted.
@@ -373,6 +333,28 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
     }
 
     async fn apply(&mut self, data: &Dataset) -> Result<(), DbErr> {
+        self.reference_data(data).await?;
+        for r in &data.cities {
+            self.city(r).await?;
+        }
+        for r in &data.regions {
+            self.region(r).await?;
+        }
+        for r in &data.pairings {
+            self.pairing(r).await?;
+        }
+        for r in &data.stakeholders {
+            self.stakeholder(r).await?;
+        }
+        for r in &data.activities {
+            self.activity(r).await?;
+        }
+        Ok(())
+    }
+
+    /// Countries, programme regions, themes, SDGs and UCAP section types.
+    async fn reference_data(&mut self, data: &Dataset) -> Result<(), DbErr> {
+        let (txn, changes) = (self.txn, &mut self.changes);
         for r in &data.countries {
             let model = country::Model {
                 id: 0,
@@ -380,7 +362,14 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
                 name: r.name.clone(),
                 notes: r.notes.clone(),
             };
-            let id = upsert!(self, "country", self.countries.get(&r.code), model.clone());
+            let id = row(
+                txn,
+                changes,
+                "country",
+                self.countries.get(&r.code),
+                model.clone(),
+            )
+            .await?;
             self.countries
                 .insert(r.code.clone(), country::Model { id, ..model });
         }
@@ -391,12 +380,8 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
                 name: r.name.clone(),
                 description: r.description.clone(),
             };
-            let id = upsert!(
-                self,
-                "programme_region",
-                self.programme_regions.get(&r.slug),
-                model.clone()
-            );
+            let existing = self.programme_regions.get(&r.slug);
+            let id = row(txn, changes, "programme_region", existing, model.clone()).await?;
             self.programme_regions
                 .insert(r.slug.clone(), programme_region::Model { id, ..model });
         }
@@ -408,7 +393,14 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
                 name: r.name.clone(),
                 description: r.description.clone(),
             };
-            let id = upsert!(self, "theme", self.themes.get(&r.slug), model.clone());
+            let id = row(
+                txn,
+                changes,
+                "theme",
+                self.themes.get(&r.slug),
+                model.clone(),
+            )
+            .await?;
             self.themes
                 .insert(r.slug.clone(), theme::Model { id, ..model });
         }
@@ -418,7 +410,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
                 number: r.number,
                 name: r.name.clone(),
             };
-            let id = upsert!(self, "sdg", self.sdgs.get(&r.number), model.clone());
+            let id = row(txn, changes, "sdg", self.sdgs.get(&r.number), model.clone()).await?;
             self.sdgs.insert(r.number, sdg::Model { id, ..model });
         }
         for r in &data.ucap_section_types {
@@ -428,71 +420,49 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
                 name: r.name.clone(),
                 position: r.position,
             };
-            let id = upsert!(
-                self,
-                "ucap_section_type",
-                self.section_types.get(&r.slug),
-                model.clone()
-            );
+            let existing = self.section_types.get(&r.slug);
+            let id = row(txn, changes, "ucap_section_type", existing, model.clone()).await?;
             self.section_types
                 .insert(r.slug.clone(), ucap_section_type::Model { id, ..model });
         }
-        for r in &data.cities {
-            let model = city::Model {
-                version: 1,
-                id: 0,
-                slug: r.slug.clone(),
-                name: r.name.clone(),
-                name_folded: fold(&r.name),
-                kind: r.kind,
-                country_id: self.country_id(&r.country),
-                population: r.population,
-                area_km2: r.area_km2,
-                leader: r.leader.clone(),
-                latitude: r.latitude,
-                longitude: r.longitude,
-                photo_credit: r.photo_credit.clone(),
-                wikidata: r.wikidata.clone(),
-                geonames_id: r.geonames_id,
-                sources: sources_text(&r.sources),
-                notes: r.notes.clone(),
-            };
-            let id = upsert!(self, "city", self.cities.get(&r.slug), model.clone());
-            self.cities
-                .insert(r.slug.clone(), city::Model { id, ..model });
-        }
-        for r in &data.regions {
-            let model = region::Model {
-                version: 1,
-                id: 0,
-                slug: r.slug.clone(),
-                name: r.name.clone(),
-                name_folded: fold(&r.name),
-                country_id: self.country_id(&r.country),
-                population: r.population,
-                area_km2: r.area_km2,
-                leader: r.leader.clone(),
-                latitude: r.latitude,
-                longitude: r.longitude,
-                photo_credit: r.photo_credit.clone(),
-                wikidata: r.wikidata.clone(),
-                geonames_id: r.geonames_id,
-                sources: sources_text(&r.sources),
-                notes: r.notes.clone(),
-            };
-            let id = upsert!(self, "region", self.regions.get(&r.slug), model.clone());
-            self.regions
-                .insert(r.slug.clone(), region::Model { id, ..model });
-        }
-        for r in &data.pairings {
-            self.pairing(r).await?;
-        }
-        for r in &data.stakeholders {
-            self.stakeholder(r).await?;
-        }
-        for r in &data.activities {
-            self.activity(r).await?;
-        }
+        Ok(())
+    }
+
+    /// A city: the columns it shares with regions are filled as the API fills them.
+    async fn city(&mut self, r: &dataset::CityRecord) -> Result<(), DbErr> {
+        let fields = {
+            let r = r.clone();
+            place_fields!(r)
+        };
+        let model = place::filled(
+            place::blank_city(r.kind),
+            fields,
+            self.country_id(&r.country),
+        );
+        let (audit, existing) = (self.audit.as_ref(), self.cities.get(&r.slug));
+        let saved = record(self.txn, audit, &mut self.changes, "city", existing, model).await?;
+        self.cities.insert(r.slug.clone(), saved);
+        Ok(())
+    }
+
+    /// A region, as a city.
+    async fn region(&mut self, r: &dataset::RegionRecord) -> Result<(), DbErr> {
+        let fields = {
+            let r = r.clone();
+            place_fields!(r)
+        };
+        let model = place::filled(place::blank_region(), fields, self.country_id(&r.country));
+        let (audit, existing) = (self.audit.as_ref(), self.regions.get(&r.slug));
+        let saved = record(
+            self.txn,
+            audit,
+            &mut self.changes,
+            "region",
+            existing,
+            model,
+        )
+        .await?;
+        self.regions.insert(r.slug.clone(), saved);
         Ok(())
     }
 
@@ -510,134 +480,52 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             title: r.title.clone(),
             summary: r.summary.clone(),
             description: r.description.clone(),
-            search_text: fold(&format!("{} {}", r.title, r.summary)),
+            search_text: String::new(),
             programme_region_id: self.programme_regions[&r.programme_region].id,
             start_date: start.map(|d| d.start),
             start_precision: start.map(|d| d.precision),
             status: r.status,
-            sources: sources_text(&r.sources),
+            sources: write::sources_text(&r.sources),
             notes: r.notes.clone(),
         };
-        let id = upsert!(self, "pairing", self.pairings.get(&r.slug), model.clone());
-        self.pairings
-            .insert(r.slug.clone(), pairing::Model { id, ..model });
-
-        // Participants, keyed by (city or region) within the pairing.
-        let existing: HashMap<(Option<i32>, Option<i32>), pairing_participant::Model> =
-            pairing_participant::Entity::find()
-                .filter(pairing_participant::Column::PairingId.eq(id))
-                .all(self.txn)
-                .await?
-                .into_iter()
-                .map(|m| ((m.city_id, m.region_id), m))
-                .collect();
-        let mut wanted = HashSet::new();
-        for (position, p) in r.participants.iter().enumerate() {
-            let city_id = p.city.as_deref().map(|s| self.city_id(s));
-            let region_id = p.region.as_deref().map(|s| self.region_id(s));
-            wanted.insert((city_id, region_id));
-            let model = pairing_participant::Model {
-                id: 0,
-                pairing_id: id,
-                city_id,
-                region_id,
-                side: p.side,
-                role: p.role,
-                position: position as i32,
-            };
-            upsert!(
-                self,
-                "pairing_participant",
-                existing.get(&(city_id, region_id)),
-                model
-            );
-        }
-        for (key, old) in &existing {
-            if !wanted.contains(key) {
-                old.clone().delete(self.txn).await?;
-                self.changes.delete("pairing_participant", 1);
-            }
-        }
-
-        let theme_ids: Vec<i32> = r.themes.iter().map(|s| self.themes[s].id).collect();
-        self.sync_pairing_themes(id, &theme_ids).await?;
-        let sdg_ids: Vec<i32> = r.sdgs.iter().map(|n| self.sdgs[n].id).collect();
-        self.sync_pairing_sdgs(id, &sdg_ids).await?;
+        let existing = self.pairings.get(&r.slug);
+        let saved = record(
+            self.txn,
+            self.audit.as_ref(),
+            &mut self.changes,
+            "pairing",
+            existing,
+            model,
+        )
+        .await?;
+        let id = saved.id;
+        self.pairings.insert(r.slug.clone(), saved);
+        self.pairing_children(id, r).await?;
         self.pairing_ucap(id, r.ucap.as_ref()).await
     }
 
-    async fn sync_pairing_themes(&mut self, pairing_id: i32, wanted: &[i32]) -> Result<(), DbErr> {
-        let existing: HashSet<i32> = pairing_theme::Entity::find()
-            .filter(pairing_theme::Column::PairingId.eq(pairing_id))
-            .all(self.txn)
-            .await?
-            .into_iter()
-            .map(|m| m.theme_id)
+    /// A pairing's participants, themes and SDGs, written as the API writes them.
+    async fn pairing_children(&mut self, id: i32, r: &dataset::PairingRecord) -> Result<(), DbErr> {
+        let participants: Vec<Participant> = r
+            .participants
+            .iter()
+            .map(|p| Participant {
+                city_id: p.city.as_deref().map(|s| self.city_id(s)),
+                region_id: p.region.as_deref().map(|s| self.region_id(s)),
+                side: p.side,
+                role: p.role,
+            })
             .collect();
-        for &theme_id in wanted {
-            if existing.contains(&theme_id) {
-                self.changes.unchanged += 1;
-            } else {
-                pairing_theme::Model {
-                    pairing_id,
-                    theme_id,
-                }
-                .into_active_model()
-                .reset_all()
-                .insert(self.txn)
-                .await?;
-                self.changes.insert("pairing_theme");
-            }
-        }
-        let stale: Vec<i32> = existing
-            .into_iter()
-            .filter(|t| !wanted.contains(t))
-            .collect();
-        if !stale.is_empty() {
-            let n = pairing_theme::Entity::delete_many()
-                .filter(pairing_theme::Column::PairingId.eq(pairing_id))
-                .filter(pairing_theme::Column::ThemeId.is_in(stale))
-                .exec(self.txn)
-                .await?
-                .rows_affected;
-            self.changes.delete("pairing_theme", n);
-        }
-        Ok(())
-    }
-
-    async fn sync_pairing_sdgs(&mut self, pairing_id: i32, wanted: &[i32]) -> Result<(), DbErr> {
-        let existing: HashSet<i32> = pairing_sdg::Entity::find()
-            .filter(pairing_sdg::Column::PairingId.eq(pairing_id))
-            .all(self.txn)
-            .await?
-            .into_iter()
-            .map(|m| m.sdg_id)
-            .collect();
-        for &sdg_id in wanted {
-            if existing.contains(&sdg_id) {
-                self.changes.unchanged += 1;
-            } else {
-                pairing_sdg::Model { pairing_id, sdg_id }
-                    .into_active_model()
-                    .reset_all()
-                    .insert(self.txn)
-                    .await?;
-                self.changes.insert("pairing_sdg");
-            }
-        }
-        let stale: Vec<i32> = existing
-            .into_iter()
-            .filter(|t| !wanted.contains(t))
-            .collect();
-        if !stale.is_empty() {
-            let n = pairing_sdg::Entity::delete_many()
-                .filter(pairing_sdg::Column::PairingId.eq(pairing_id))
-                .filter(pairing_sdg::Column::SdgId.is_in(stale))
-                .exec(self.txn)
-                .await?
-                .rows_affected;
-            self.changes.delete("pairing_sdg", n);
-        }
+        let synced = write::pairing::sync_participants(self.txn, id, &participants)
+            .await
+            .map_err(refused)?;
+        count_links(&mut self.changes, "pairing_participant", synced);
+        let theme_ids: Vec<i32> = r.themes.iter().map(|s| self.themes[s].id).collect();
+        let synced = write::pairing::sync_themes(self.txn, id, &theme_ids).await?;
+        count_links(&mut self.changes, "pairing_theme", synced);
+        let sdg_ids: Vec<i32> = r.sdgs.iter().map(|n| self.sdgs[n].id).collect();
+        let synced = write::pairing::sync_sdgs(self.txn, id, &sdg_ids).await?;
+        count_links(&mut self.changes, "pairing_sdg", synced);
         Ok(())
     }
 
@@ -661,15 +549,24 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             pairing_id,
             status: r.status,
         };
-        let ucap_id = upsert!(self, "ucap", self.ucaps.get(&pairing_id), model.clone());
-        self.ucaps.insert(
-            pairing_id,
-            ucap::Model {
-                id: ucap_id,
-                ..model
-            },
-        );
+        let existing = self.ucaps.get(&pairing_id);
+        let saved = self::record(
+            self.txn,
+            self.audit.as_ref(),
+            &mut self.changes,
+            "ucap",
+            existing,
+            model,
+        )
+        .await?;
+        let ucap_id = saved.id;
+        self.ucaps.insert(pairing_id, saved);
+        self.ucap_sections(ucap_id, r).await?;
+        self.ucap_projects(ucap_id, r).await
+    }
 
+    /// A UCAP's sections, keyed by section type.
+    async fn ucap_sections(&mut self, ucap_id: i32, r: &dataset::UcapRecord) -> Result<(), DbErr> {
         let existing: HashMap<i32, ucap_section::Model> = ucap_section::Entity::find()
             .filter(ucap_section::Column::UcapId.eq(ucap_id))
             .all(self.txn)
@@ -687,7 +584,8 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
                 section_type_id,
                 body: s.body.clone(),
             };
-            upsert!(self, "ucap_section", existing.get(&section_type_id), model);
+            let old = existing.get(&section_type_id);
+            row(self.txn, &mut self.changes, "ucap_section", old, model).await?;
         }
         for (key, old) in &existing {
             if !wanted.contains(key) {
@@ -695,7 +593,11 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
                 self.changes.delete("ucap_section", 1);
             }
         }
+        Ok(())
+    }
 
+    /// A UCAP's projects, keyed by slug; the UCAP's projects the file no longer lists go.
+    async fn ucap_projects(&mut self, ucap_id: i32, r: &dataset::UcapRecord) -> Result<(), DbErr> {
         let mut wanted = HashSet::new();
         for (position, p) in r.projects.iter().enumerate() {
             wanted.insert(p.slug.clone());
@@ -711,9 +613,17 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
                 region_id: p.region.as_deref().map(|s| self.region_id(s)),
                 position: position as i32,
             };
-            let id = upsert!(self, "project", self.projects.get(&p.slug), model.clone());
-            self.projects
-                .insert(p.slug.clone(), project::Model { id, ..model });
+            let existing = self.projects.get(&p.slug);
+            let saved = record(
+                self.txn,
+                self.audit.as_ref(),
+                &mut self.changes,
+                "project",
+                existing,
+                model,
+            )
+            .await?;
+            self.projects.insert(p.slug.clone(), saved);
         }
         let stale: Vec<project::Model> = self
             .projects
@@ -735,23 +645,31 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             id: 0,
             slug: r.slug.clone(),
             name: r.name.clone(),
-            name_folded: fold(&r.name),
+            name_folded: String::new(),
             helix: r.helix,
             city_id: r.city.as_deref().map(|s| self.city_id(s)),
             country_id: r.country.as_deref().map(|s| self.country_id(s)),
             description: r.description.clone(),
-            sources: sources_text(&r.sources),
+            sources: write::sources_text(&r.sources),
             notes: r.notes.clone(),
         };
-        let id = upsert!(
-            self,
+        let existing = self.stakeholders.get(&r.slug);
+        let saved = record(
+            self.txn,
+            self.audit.as_ref(),
+            &mut self.changes,
             "stakeholder",
-            self.stakeholders.get(&r.slug),
-            model.clone()
-        );
-        self.stakeholders
-            .insert(r.slug.clone(), stakeholder::Model { id, ..model });
+            existing,
+            model,
+        )
+        .await?;
+        let id = saved.id;
+        self.stakeholders.insert(r.slug.clone(), saved);
+        self.involvements(id, r).await
+    }
 
+    /// A stakeholder's involvements, keyed by what they are in.
+    async fn involvements(&mut self, id: i32, r: &dataset::StakeholderRecord) -> Result<(), DbErr> {
         type Target = (Option<i32>, Option<i32>, Option<i32>);
         let existing: HashMap<Target, involvement::Model> = involvement::Entity::find()
             .filter(involvement::Column::StakeholderId.eq(id))
@@ -779,7 +697,16 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
                 project_id: target.2,
                 role: inv.role.clone(),
             };
-            upsert!(self, "involvement", existing.get(&target), model);
+            let old = existing.get(&target);
+            record(
+                self.txn,
+                self.audit.as_ref(),
+                &mut self.changes,
+                "involvement",
+                old,
+                model,
+            )
+            .await?;
         }
         for (key, old) in &existing {
             if !wanted.contains(key) {
@@ -803,98 +730,34 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             description: r.description.clone(),
             place: r.place.clone(),
             city_id: r.city.as_deref().map(|s| self.city_id(s)),
-            sources: sources_text(&r.sources),
+            sources: write::sources_text(&r.sources),
             notes: r.notes.clone(),
         };
-        let id = upsert!(
-            self,
+        let existing = self.activities.get(&r.slug);
+        let saved = record(
+            self.txn,
+            self.audit.as_ref(),
+            &mut self.changes,
             "activity",
-            self.activities.get(&r.slug),
-            model.clone()
-        );
-        self.activities
-            .insert(r.slug.clone(), activity::Model { id, ..model });
-
-        let existing: HashSet<i32> = activity_pairing::Entity::find()
-            .filter(activity_pairing::Column::ActivityId.eq(id))
-            .all(self.txn)
-            .await?
-            .into_iter()
-            .map(|m| m.pairing_id)
-            .collect();
-        let wanted: Vec<i32> = r.pairings.iter().map(|s| self.pairing_id(s)).collect();
-        for &pairing_id in &wanted {
-            if existing.contains(&pairing_id) {
-                self.changes.unchanged += 1;
-            } else {
-                activity_pairing::Model {
-                    activity_id: id,
-                    pairing_id,
-                }
-                .into_active_model()
-                .reset_all()
-                .insert(self.txn)
-                .await?;
-                self.changes.insert("activity_pairing");
-            }
-        }
-        let stale: Vec<i32> = existing
-            .into_iter()
-            .filter(|p| !wanted.contains(p))
-            .collect();
-        if !stale.is_empty() {
-            let n = activity_pairing::Entity::delete_many()
-                .filter(activity_pairing::Column::ActivityId.eq(id))
-                .filter(activity_pairing::Column::PairingId.is_in(stale))
-                .exec(self.txn)
-                .await?
-                .rows_affected;
-            self.changes.delete("activity_pairing", n);
-        }
-
-        let existing: HashMap<i32, activity_stakeholder::Model> =
-            activity_stakeholder::Entity::find()
-                .filter(activity_stakeholder::Column::ActivityId.eq(id))
-                .all(self.txn)
-                .await?
-                .into_iter()
-                .map(|m| (m.stakeholder_id, m))
-                .collect();
-        let mut wanted = HashSet::new();
-        for s in &r.stakeholders {
-            let stakeholder_id = self.stakeholders[&s.stakeholder].id;
-            wanted.insert(stakeholder_id);
-            let model = activity_stakeholder::Model {
-                activity_id: id,
-                stakeholder_id,
+            existing,
+            model,
+        )
+        .await?;
+        let id = saved.id;
+        self.activities.insert(r.slug.clone(), saved);
+        let pairings: Vec<i32> = r.pairings.iter().map(|s| self.pairing_id(s)).collect();
+        let synced = write::activity::sync_pairings(self.txn, id, &pairings).await?;
+        count_links(&mut self.changes, "activity_pairing", synced);
+        let links: Vec<StakeholderLink> = r
+            .stakeholders
+            .iter()
+            .map(|s| StakeholderLink {
+                stakeholder_id: self.stakeholders[&s.stakeholder].id,
                 role: s.role.clone(),
-            };
-            match existing.get(&stakeholder_id) {
-                Some(old) if *old == model => self.changes.unchanged += 1,
-                Some(_) => {
-                    model
-                        .into_active_model()
-                        .reset_all()
-                        .update(self.txn)
-                        .await?;
-                    self.changes.update("activity_stakeholder");
-                }
-                None => {
-                    model
-                        .into_active_model()
-                        .reset_all()
-                        .insert(self.txn)
-                        .await?;
-                    self.changes.insert("activity_stakeholder");
-                }
-            }
-        }
-        for (key, old) in &existing {
-            if !wanted.contains(key) {
-                old.clone().delete(self.txn).await?;
-                self.changes.delete("activity_stakeholder", 1);
-            }
-        }
+            })
+            .collect();
+        let synced = write::activity::sync_stakeholders(self.txn, id, &links).await?;
+        count_links(&mut self.changes, "activity_stakeholder", synced);
         Ok(())
     }
 }

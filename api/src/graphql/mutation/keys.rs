@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, Object, SimpleObject};
 
 use super::*;
-use crate::auth::{Organisation, Role};
+use crate::auth::Role;
 use crate::graphql::object::{ApiKey, ApiKeyRole};
 use crate::id::decode;
 use crate::service::keys;
@@ -61,37 +61,7 @@ impl KeyMutation {
             Some(id) => {
                 let (kind, key) = decode(id.as_str())
                     .map_err(|e| AppError::invalid("input.organisation", e.message()))?;
-                let exists = match kind {
-                    NodeType::City => entity::city::Entity::find_by_id(key)
-                        .one(&w.txn)
-                        .await?
-                        .is_some(),
-                    NodeType::Region => entity::region::Entity::find_by_id(key)
-                        .one(&w.txn)
-                        .await?
-                        .is_some(),
-                    NodeType::Stakeholder => entity::stakeholder::Entity::find_by_id(key)
-                        .one(&w.txn)
-                        .await?
-                        .is_some(),
-                    _ => {
-                        return Err(AppError::invalid(
-                            "input.organisation",
-                            "an organisation is a City, Region or Stakeholder",
-                        ));
-                    }
-                };
-                if !exists {
-                    return Err(AppError::invalid(
-                        "input.organisation",
-                        "no such organisation",
-                    ));
-                }
-                Some(match kind {
-                    NodeType::City => Organisation::City(key),
-                    NodeType::Region => Organisation::Region(key),
-                    _ => Organisation::Stakeholder(key),
-                })
+                Some(keys::organisation(&w.txn, kind, key).await?)
             }
         };
         let role = match input.role {

@@ -1,15 +1,11 @@
-//! Cities and regions: created and deleted by administrators; updated by administrators and by
-//! the city's or region's own administration.
+//! Cities and regions: their inputs and payloads; the rules are in `service::write::place`.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 use entity::{city, region};
-use sea_orm::ConnectionTrait;
 
 use super::*;
-use crate::auth::Organisation;
 use crate::graphql::object::{City, CityKind, Region};
-use crate::id::encode;
-use crate::service::{access, catalog, write};
+use crate::service::write::place::{self, PlaceChanges, place_fields};
 
 /// A new city.
 #[derive(InputObject)]
@@ -149,15 +145,6 @@ pub struct UpdateRegionInput {
     pub notes: MaybeUndefined<String>,
 }
 
-/// Deletes a record.
-#[derive(InputObject)]
-pub struct DeleteInput {
-    /// The record's global ID.
-    pub id: ID,
-    /// The version you read; when given, a stale one gets `CONFLICT`.
-    pub version: Option<i32>,
-}
-
 /// The city created or changed.
 #[derive(SimpleObject)]
 pub struct CityPayload {
@@ -172,37 +159,26 @@ pub struct RegionPayload {
     pub region: Region,
 }
 
-/// Applies an update to a field: left out keeps, `null` clears, a value sets.
-pub(crate) fn patch<T>(field: &mut Option<T>, value: MaybeUndefined<T>) {
-    match value {
-        MaybeUndefined::Undefined => {}
-        MaybeUndefined::Null => *field = None,
-        MaybeUndefined::Value(v) => *field = Some(v),
-    }
+/// The shared columns of an update input (`UpdateCityInput`, `UpdateRegionInput`).
+macro_rules! place_changes {
+    ($input:ident) => {
+        PlaceChanges {
+            slug: $input.slug,
+            name: $input.name,
+            country: $input.country,
+            population: $input.population.into(),
+            area_km2: $input.area_km2.into(),
+            leader: $input.leader.into(),
+            latitude: $input.latitude.into(),
+            longitude: $input.longitude.into(),
+            photo_credit: $input.photo_credit.into(),
+            wikidata: $input.wikidata.into(),
+            geonames_id: $input.geonames_id.into(),
+            sources: $input.sources,
+            notes: $input.notes.into(),
+        }
+    };
 }
-
-/// The id of the country with this ISO code, or an error on `field`.
-pub(crate) async fn country_id(db: &impl ConnectionTrait, code: &str, field: &str) -> Result<i32> {
-    match catalog::country_by_code(db, code.trim()).await? {
-        Some(country) => Ok(country.id),
-        None => Err(AppError::invalid(
-            field,
-            format!("{code:?} is not a known ISO 3166-1 alpha-2 country code"),
-        )),
-    }
-}
-
-/// What refers to a city and stops its deletion; its keys go with it.
-const CITY_REFERENCES: [(&str, &str); 4] = [
-    ("Participant", "pairing_participant WHERE city_id = ?"),
-    ("Stakeholder", "stakeholder WHERE city_id = ?"),
-    ("Project", "project WHERE city_id = ?"),
-    ("Activity", "activity WHERE city_id = ?"),
-];
-const REGION_REFERENCES: [(&str, &str); 2] = [
-    ("Participant", "pairing_participant WHERE region_id = ?"),
-    ("Project", "project WHERE region_id = ?"),
-];
 
 #[derive(Default)]
 pub struct PlaceMutation;
@@ -217,28 +193,8 @@ impl PlaceMutation {
         #[graphql(desc = "The new city.")] input: CreateCityInput,
     ) -> Result<CityPayload> {
         let w = begin(ctx).await?;
-        w.principal().require_admin()?;
-        write::require_unique_slug::<city::Entity>(&w.txn, "input.slug", &input.slug, None).await?;
-        let model = city::Model {
-            id: 0,
-            slug: input.slug,
-            name: input.name,
-            name_folded: String::new(),
-            kind: input.kind.into(),
-            country_id: country_id(&w.txn, &input.country, "input.country").await?,
-            population: input.population,
-            area_km2: input.area_km2,
-            leader: input.leader,
-            latitude: input.latitude,
-            longitude: input.longitude,
-            photo_credit: input.photo_credit,
-            wikidata: input.wikidata,
-            geonames_id: input.geonames_id,
-            sources: sources_text(&input.sources),
-            notes: input.notes,
-            version: 1,
-        };
-        let city = write::insert(&w.txn, &w.actor, model, None).await?;
+        let blank = place::blank_city(input.kind.into());
+        let city = place::create(&w.writer(), blank, place_fields!(input)).await?;
         w.commit().await?;
         Ok(CityPayload {
             city: City(city.into()),
@@ -253,38 +209,20 @@ impl PlaceMutation {
     ) -> Result<CityPayload> {
         let w = begin(ctx).await?;
         let id = input_id(&input.id, NodeType::City, "input.id")?;
-        access::require_self_or_admin(w.principal(), Organisation::City(id))?;
-        let before: city::Model =
-            find_for_write::<city::Entity>(&w, &input.id, NodeType::City, "input.id").await?;
-        let mut after = before.clone();
-        if let Some(slug) = input.slug {
-            write::require_unique_slug::<city::Entity>(&w.txn, "input.slug", &slug, Some(id))
-                .await?;
-            after.slug = slug;
-        }
-        if let Some(name) = input.name {
-            after.name = name;
-        }
-        if let Some(kind) = input.kind {
-            after.kind = kind.into();
-        }
-        if let Some(code) = input.country {
-            after.country_id = country_id(&w.txn, &code, "input.country").await?;
-        }
-        patch(&mut after.population, input.population);
-        patch(&mut after.area_km2, input.area_km2);
-        patch(&mut after.leader, input.leader);
-        patch(&mut after.latitude, input.latitude);
-        patch(&mut after.longitude, input.longitude);
-        patch(&mut after.photo_credit, input.photo_credit);
-        patch(&mut after.wikidata, input.wikidata);
-        patch(&mut after.geonames_id, input.geonames_id);
-        if let Some(sources) = input.sources {
-            after.sources = sources_text(&sources);
-        }
-        patch(&mut after.notes, input.notes);
-        let city =
-            write::update(&w.txn, &w.actor, &before, input.version, after, None, None).await?;
+        let kind = input.kind;
+        let changes = place_changes!(input);
+        let city = place::update(
+            &w.writer(),
+            id,
+            input.version,
+            changes,
+            |c: &mut city::Model| {
+                if let Some(kind) = kind {
+                    c.kind = kind.into();
+                }
+            },
+        )
+        .await?;
         w.commit().await?;
         Ok(CityPayload {
             city: City(city.into()),
@@ -299,19 +237,10 @@ impl PlaceMutation {
         #[graphql(desc = "The city to delete.")] input: DeleteInput,
     ) -> Result<DeletePayload> {
         let w = begin(ctx).await?;
-        w.principal().require_admin()?;
-        let city: city::Model =
-            find_for_write::<city::Entity>(&w, &input.id, NodeType::City, "input.id").await?;
-        let references = count_dependents(&w.txn, city.id, &CITY_REFERENCES).await?;
-        refuse_if_referenced(&format!("City {}", city.slug), &references)?;
-        let removed =
-            count_dependents(&w.txn, city.id, &[("ApiKey", "api_key WHERE city_id = ?")]).await?;
-        write::delete(&w.txn, &w.actor, &city, input.version, None).await?;
+        let id = input_id(&input.id, NodeType::City, "input.id")?;
+        let removed = place::delete::<city::Entity, _>(&w.writer(), id, input.version).await?;
         w.commit().await?;
-        Ok(DeletePayload {
-            deleted_id: encode(NodeType::City, city.id),
-            removed,
-        })
+        Ok(DeletePayload::new(NodeType::City, id, removed))
     }
 
     /// Creates a region (administrators).
@@ -321,28 +250,8 @@ impl PlaceMutation {
         #[graphql(desc = "The new region.")] input: CreateRegionInput,
     ) -> Result<RegionPayload> {
         let w = begin(ctx).await?;
-        w.principal().require_admin()?;
-        write::require_unique_slug::<region::Entity>(&w.txn, "input.slug", &input.slug, None)
-            .await?;
-        let model = region::Model {
-            id: 0,
-            slug: input.slug,
-            name: input.name,
-            name_folded: String::new(),
-            country_id: country_id(&w.txn, &input.country, "input.country").await?,
-            population: input.population,
-            area_km2: input.area_km2,
-            leader: input.leader,
-            latitude: input.latitude,
-            longitude: input.longitude,
-            photo_credit: input.photo_credit,
-            wikidata: input.wikidata,
-            geonames_id: input.geonames_id,
-            sources: sources_text(&input.sources),
-            notes: input.notes,
-            version: 1,
-        };
-        let region = write::insert(&w.txn, &w.actor, model, None).await?;
+        let blank = place::blank_region();
+        let region = place::create(&w.writer(), blank, place_fields!(input)).await?;
         w.commit().await?;
         Ok(RegionPayload {
             region: Region(region.into()),
@@ -357,35 +266,15 @@ impl PlaceMutation {
     ) -> Result<RegionPayload> {
         let w = begin(ctx).await?;
         let id = input_id(&input.id, NodeType::Region, "input.id")?;
-        access::require_self_or_admin(w.principal(), Organisation::Region(id))?;
-        let before: region::Model =
-            find_for_write::<region::Entity>(&w, &input.id, NodeType::Region, "input.id").await?;
-        let mut after = before.clone();
-        if let Some(slug) = input.slug {
-            write::require_unique_slug::<region::Entity>(&w.txn, "input.slug", &slug, Some(id))
-                .await?;
-            after.slug = slug;
-        }
-        if let Some(name) = input.name {
-            after.name = name;
-        }
-        if let Some(code) = input.country {
-            after.country_id = country_id(&w.txn, &code, "input.country").await?;
-        }
-        patch(&mut after.population, input.population);
-        patch(&mut after.area_km2, input.area_km2);
-        patch(&mut after.leader, input.leader);
-        patch(&mut after.latitude, input.latitude);
-        patch(&mut after.longitude, input.longitude);
-        patch(&mut after.photo_credit, input.photo_credit);
-        patch(&mut after.wikidata, input.wikidata);
-        patch(&mut after.geonames_id, input.geonames_id);
-        if let Some(sources) = input.sources {
-            after.sources = sources_text(&sources);
-        }
-        patch(&mut after.notes, input.notes);
-        let region =
-            write::update(&w.txn, &w.actor, &before, input.version, after, None, None).await?;
+        let changes = place_changes!(input);
+        let region = place::update(
+            &w.writer(),
+            id,
+            input.version,
+            changes,
+            |_: &mut region::Model| {},
+        )
+        .await?;
         w.commit().await?;
         Ok(RegionPayload {
             region: Region(region.into()),
@@ -400,22 +289,9 @@ impl PlaceMutation {
         #[graphql(desc = "The region to delete.")] input: DeleteInput,
     ) -> Result<DeletePayload> {
         let w = begin(ctx).await?;
-        w.principal().require_admin()?;
-        let region: region::Model =
-            find_for_write::<region::Entity>(&w, &input.id, NodeType::Region, "input.id").await?;
-        let references = count_dependents(&w.txn, region.id, &REGION_REFERENCES).await?;
-        refuse_if_referenced(&format!("Region {}", region.slug), &references)?;
-        let removed = count_dependents(
-            &w.txn,
-            region.id,
-            &[("ApiKey", "api_key WHERE region_id = ?")],
-        )
-        .await?;
-        write::delete(&w.txn, &w.actor, &region, input.version, None).await?;
+        let id = input_id(&input.id, NodeType::Region, "input.id")?;
+        let removed = place::delete::<region::Entity, _>(&w.writer(), id, input.version).await?;
         w.commit().await?;
-        Ok(DeletePayload {
-            deleted_id: encode(NodeType::Region, region.id),
-            removed,
-        })
+        Ok(DeletePayload::new(NodeType::Region, id, removed))
     }
 }

@@ -1,20 +1,13 @@
-//! Stakeholder organisations and their involvements.
-//!
-//! Stakeholders are created and deleted by administrators; an organisation's own key may update
-//! its record. An involvement is written by whoever may change the pairing it is in (through
-//! the pairing, its UCAP or one of its projects): an organisation cannot add itself to someone
-//! else's pairing, which would give it the right to change that pairing.
+//! Stakeholders and involvements: their inputs and payloads; the rules (who may write what)
+//! are in `service::write::stakeholder`.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use entity::{involvement, project, stakeholder, ucap};
-use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
-use super::place::{DeleteInput, country_id, patch};
 use super::*;
-use crate::auth::Organisation;
 use crate::graphql::object::{Helix, Involvement, Stakeholder};
-use crate::id::encode;
-use crate::service::{access, write};
+use crate::service::write::stakeholder::{
+    self, NewInvolvement, NewStakeholder, StakeholderChanges,
+};
 
 /// A new stakeholder organisation.
 #[derive(InputObject)]
@@ -103,34 +96,6 @@ pub struct InvolvementPayload {
     pub involvement: Involvement,
 }
 
-/// The pairing an involvement is (or would be) in.
-async fn involvement_pairing(db: &impl ConnectionTrait, m: &involvement::Model) -> Result<i32> {
-    if let Some(id) = m.pairing_id {
-        return Ok(id);
-    }
-    let ucap_id = match (m.ucap_id, m.project_id) {
-        (Some(id), _) => id,
-        (None, Some(project_id)) => {
-            project::Entity::find_by_id(project_id)
-                .one(db)
-                .await?
-                .ok_or_else(|| AppError::invalid("input.project", "no such project"))?
-                .ucap_id
-        }
-        (None, None) => {
-            return Err(AppError::invalid(
-                "input.pairing",
-                "give the pairing, UCAP or project of the involvement",
-            ));
-        }
-    };
-    Ok(ucap::Entity::find_by_id(ucap_id)
-        .one(db)
-        .await?
-        .ok_or_else(|| AppError::invalid("input.ucap", "no such UCAP"))?
-        .pairing_id)
-}
-
 #[derive(Default)]
 pub struct StakeholderMutation;
 
@@ -144,36 +109,17 @@ impl StakeholderMutation {
         #[graphql(desc = "The new stakeholder.")] input: CreateStakeholderInput,
     ) -> Result<StakeholderPayload> {
         let w = begin(ctx).await?;
-        w.principal().require_admin()?;
-        write::require_unique_slug::<stakeholder::Entity>(&w.txn, "input.slug", &input.slug, None)
-            .await?;
-        let city_id = match &input.city {
-            Some(id) => Some(existing_city(&w.txn, id, "input.city").await?),
-            None => None,
+        let new = NewStakeholder {
+            city_id: optional_id(input.city.as_ref(), NodeType::City, "input.city")?,
+            slug: input.slug,
+            name: input.name,
+            helix: input.helix.into(),
+            country: input.country,
+            description: input.description,
+            sources: input.sources,
+            notes: input.notes,
         };
-        let country_id = match &input.country {
-            Some(code) => Some(country_id(&w.txn, code, "input.country").await?),
-            None => None,
-        };
-        let saved = write::insert(
-            &w.txn,
-            &w.actor,
-            stakeholder::Model {
-                id: 0,
-                slug: input.slug,
-                name: input.name,
-                name_folded: String::new(),
-                helix: input.helix.into(),
-                city_id,
-                country_id,
-                description: input.description,
-                sources: sources_text(&input.sources),
-                notes: input.notes,
-                version: 1,
-            },
-            None,
-        )
-        .await?;
+        let saved = stakeholder::create_stakeholder(&w.writer(), new).await?;
         w.commit().await?;
         Ok(StakeholderPayload {
             stakeholder: Stakeholder(saved.into()),
@@ -188,48 +134,18 @@ impl StakeholderMutation {
     ) -> Result<StakeholderPayload> {
         let w = begin(ctx).await?;
         let id = input_id(&input.id, NodeType::Stakeholder, "input.id")?;
-        access::require_self_or_admin(w.principal(), Organisation::Stakeholder(id))?;
-        let before: stakeholder::Model =
-            find_for_write::<stakeholder::Entity>(&w, &input.id, NodeType::Stakeholder, "input.id")
-                .await?;
-        let mut after = before.clone();
-        if let Some(slug) = input.slug {
-            write::require_unique_slug::<stakeholder::Entity>(
-                &w.txn,
-                "input.slug",
-                &slug,
-                Some(id),
-            )
-            .await?;
-            after.slug = slug;
-        }
-        if let Some(name) = input.name {
-            after.name = name;
-        }
-        if let Some(helix) = input.helix {
-            after.helix = helix.into();
-        }
-        match input.city {
-            MaybeUndefined::Undefined => {}
-            MaybeUndefined::Null => after.city_id = None,
-            MaybeUndefined::Value(id) => {
-                after.city_id = Some(existing_city(&w.txn, &id, "input.city").await?)
-            }
-        }
-        match input.country {
-            MaybeUndefined::Undefined => {}
-            MaybeUndefined::Null => after.country_id = None,
-            MaybeUndefined::Value(code) => {
-                after.country_id = Some(country_id(&w.txn, &code, "input.country").await?)
-            }
-        }
-        patch(&mut after.description, input.description);
-        if let Some(sources) = input.sources {
-            after.sources = sources_text(&sources);
-        }
-        patch(&mut after.notes, input.notes);
+        let changes = StakeholderChanges {
+            city_id: id_change(input.city, NodeType::City, "input.city")?,
+            slug: input.slug,
+            name: input.name,
+            helix: input.helix.map(Into::into),
+            country: input.country.into(),
+            description: input.description.into(),
+            sources: input.sources,
+            notes: input.notes.into(),
+        };
         let saved =
-            write::update(&w.txn, &w.actor, &before, input.version, after, None, None).await?;
+            stakeholder::update_stakeholder(&w.writer(), id, input.version, changes).await?;
         w.commit().await?;
         Ok(StakeholderPayload {
             stakeholder: Stakeholder(saved.into()),
@@ -244,29 +160,10 @@ impl StakeholderMutation {
         #[graphql(desc = "The stakeholder to delete.")] input: DeleteInput,
     ) -> Result<DeletePayload> {
         let w = begin(ctx).await?;
-        w.principal().require_admin()?;
-        let record: stakeholder::Model =
-            find_for_write::<stakeholder::Entity>(&w, &input.id, NodeType::Stakeholder, "input.id")
-                .await?;
-        let removed = count_dependents(
-            &w.txn,
-            record.id,
-            &[
-                ("Involvement", "involvement WHERE stakeholder_id = ?"),
-                (
-                    "ActivityLink",
-                    "activity_stakeholder WHERE stakeholder_id = ?",
-                ),
-                ("ApiKey", "api_key WHERE stakeholder_id = ?"),
-            ],
-        )
-        .await?;
-        write::delete(&w.txn, &w.actor, &record, input.version, None).await?;
+        let id = input_id(&input.id, NodeType::Stakeholder, "input.id")?;
+        let removed = stakeholder::delete_stakeholder(&w.writer(), id, input.version).await?;
         w.commit().await?;
-        Ok(DeletePayload {
-            deleted_id: encode(NodeType::Stakeholder, record.id),
-            removed,
-        })
+        Ok(DeletePayload::new(NodeType::Stakeholder, id, removed))
     }
 
     /// Records a stakeholder's involvement in a pairing, UCAP or project (administrators, or
@@ -277,77 +174,18 @@ impl StakeholderMutation {
         #[graphql(desc = "The new involvement.")] input: CreateInvolvementInput,
     ) -> Result<InvolvementPayload> {
         let w = begin(ctx).await?;
-        let stakeholder_id = input_id(
-            &input.stakeholder,
-            NodeType::Stakeholder,
-            "input.stakeholder",
-        )?;
-        let model = involvement::Model {
-            id: 0,
-            stakeholder_id,
-            pairing_id: input
-                .pairing
-                .as_ref()
-                .map(|id| input_id(id, NodeType::Pairing, "input.pairing"))
-                .transpose()?,
-            ucap_id: input
-                .ucap
-                .as_ref()
-                .map(|id| input_id(id, NodeType::Ucap, "input.ucap"))
-                .transpose()?,
-            project_id: input
-                .project
-                .as_ref()
-                .map(|id| input_id(id, NodeType::Project, "input.project"))
-                .transpose()?,
+        let new = NewInvolvement {
+            stakeholder_id: input_id(
+                &input.stakeholder,
+                NodeType::Stakeholder,
+                "input.stakeholder",
+            )?,
+            pairing_id: optional_id(input.pairing.as_ref(), NodeType::Pairing, "input.pairing")?,
+            ucap_id: optional_id(input.ucap.as_ref(), NodeType::Ucap, "input.ucap")?,
+            project_id: optional_id(input.project.as_ref(), NodeType::Project, "input.project")?,
             role: input.role,
-            version: 1,
         };
-        write::Record::validate(&model)?;
-        let pairing_id = involvement_pairing(&w.txn, &model).await?;
-        if !access::may_edit_pairing(&w.txn, w.principal(), pairing_id).await? {
-            return Err(AppError::Forbidden);
-        }
-        if entity::pairing::Entity::find_by_id(pairing_id)
-            .one(&w.txn)
-            .await?
-            .is_none()
-        {
-            return Err(AppError::invalid("input.pairing", "no such pairing"));
-        }
-        if stakeholder::Entity::find_by_id(stakeholder_id)
-            .one(&w.txn)
-            .await?
-            .is_none()
-        {
-            return Err(AppError::invalid(
-                "input.stakeholder",
-                "no such stakeholder",
-            ));
-        }
-        let duplicate = involvement::Entity::find()
-            .filter(involvement::Column::StakeholderId.eq(stakeholder_id))
-            .filter(match model.pairing_id {
-                Some(id) => involvement::Column::PairingId.eq(id),
-                None => involvement::Column::PairingId.is_null(),
-            })
-            .filter(match model.ucap_id {
-                Some(id) => involvement::Column::UcapId.eq(id),
-                None => involvement::Column::UcapId.is_null(),
-            })
-            .filter(match model.project_id {
-                Some(id) => involvement::Column::ProjectId.eq(id),
-                None => involvement::Column::ProjectId.is_null(),
-            })
-            .one(&w.txn)
-            .await?;
-        if duplicate.is_some() {
-            return Err(AppError::invalid(
-                "input.stakeholder",
-                "this stakeholder is involved there already: update that involvement",
-            ));
-        }
-        let saved = write::insert(&w.txn, &w.actor, model, None).await?;
+        let saved = stakeholder::create_involvement(&w.writer(), new).await?;
         w.commit().await?;
         Ok(InvolvementPayload {
             involvement: Involvement(saved.into()),
@@ -362,14 +200,10 @@ impl StakeholderMutation {
         #[graphql(desc = "The changes, with the version you read.")] input: UpdateInvolvementInput,
     ) -> Result<InvolvementPayload> {
         let w = begin(ctx).await?;
-        let before: involvement::Model =
-            find_for_write::<involvement::Entity>(&w, &input.id, NodeType::Involvement, "input.id")
-                .await?;
-        require_involvement_right(&w, &before).await?;
-        let mut after = before.clone();
-        patch(&mut after.role, input.role);
+        let id = input_id(&input.id, NodeType::Involvement, "input.id")?;
         let saved =
-            write::update(&w.txn, &w.actor, &before, input.version, after, None, None).await?;
+            stakeholder::update_involvement(&w.writer(), id, input.version, input.role.into())
+                .await?;
         w.commit().await?;
         Ok(InvolvementPayload {
             involvement: Involvement(saved.into()),
@@ -384,27 +218,9 @@ impl StakeholderMutation {
         #[graphql(desc = "The involvement to delete.")] input: DeleteInput,
     ) -> Result<DeletePayload> {
         let w = begin(ctx).await?;
-        let record: involvement::Model =
-            find_for_write::<involvement::Entity>(&w, &input.id, NodeType::Involvement, "input.id")
-                .await?;
-        require_involvement_right(&w, &record).await?;
-        write::delete(&w.txn, &w.actor, &record, input.version, None).await?;
+        let id = input_id(&input.id, NodeType::Involvement, "input.id")?;
+        stakeholder::delete_involvement(&w.writer(), id, input.version).await?;
         w.commit().await?;
-        Ok(DeletePayload {
-            deleted_id: encode(NodeType::Involvement, record.id),
-            removed: Vec::new(),
-        })
-    }
-}
-
-async fn require_involvement_right(w: &Write, record: &involvement::Model) -> Result<()> {
-    if w.principal().organisation == Some(Organisation::Stakeholder(record.stakeholder_id)) {
-        return Ok(());
-    }
-    let pairing_id = involvement_pairing(&w.txn, record).await?;
-    if access::may_edit_pairing(&w.txn, w.principal(), pairing_id).await? {
-        Ok(())
-    } else {
-        Err(AppError::Forbidden)
+        Ok(DeletePayload::new(NodeType::Involvement, id, Vec::new()))
     }
 }

@@ -1,19 +1,10 @@
-//! UCAPs with their sections, and their projects: written by administrators and by the
-//! partners of the UCAP's pairing.
+//! UCAPs and projects: their inputs and payloads; the rules are in `service::write::ucap`.
 
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
-use entity::{project, ucap, ucap_section, ucap_section_type};
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::NotSet, ColumnTrait, ConnectionTrait, EntityTrait,
-    IntoActiveModel, QueryFilter, QueryOrder,
-};
-use serde_json::{Map, Value as Json, json};
 
-use super::place::{DeleteInput, patch};
 use super::*;
 use crate::graphql::object::{Project, ProjectKind, Ucap, UcapStatus};
-use crate::id::encode;
-use crate::service::{access, write};
+use crate::service::write::ucap::{self, NewProject, ProjectChanges, Section};
 
 /// One section of a UCAP.
 #[derive(InputObject)]
@@ -107,117 +98,14 @@ pub struct ProjectPayload {
     pub project: Project,
 }
 
-/// Section inputs to (section type id, body), checked.
-async fn sections(
-    db: &impl ConnectionTrait,
-    inputs: &[UcapSectionInput],
-) -> Result<Vec<(i32, String)>> {
-    let types = ucap_section_type::Entity::find().all(db).await?;
-    let mut out: Vec<(i32, String)> = Vec::new();
-    for (i, s) in inputs.iter().enumerate() {
-        let field = format!("input.sections[{i}].sectionType");
-        let Some(t) = types.iter().find(|t| t.slug == s.section_type) else {
-            let known: Vec<&str> = types.iter().map(|t| t.slug.as_str()).collect();
-            return Err(AppError::invalid(
-                field,
-                format!(
-                    "no section type {:?}; known: {}",
-                    s.section_type,
-                    known.join(", ")
-                ),
-            ));
-        };
-        if out.iter().any(|(id, _)| *id == t.id) {
-            return Err(AppError::invalid(
-                field,
-                "this section type is listed twice",
-            ));
-        }
-        out.push((t.id, s.body.clone()));
-    }
-    Ok(out)
-}
-
-async fn sections_snapshot(db: &impl ConnectionTrait, ucap_id: i32) -> Result<Map<String, Json>> {
-    let list: Vec<Json> = ucap_section::Entity::find()
-        .filter(ucap_section::Column::UcapId.eq(ucap_id))
-        .order_by_asc(ucap_section::Column::Id)
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|s| json!({"section_type_id": s.section_type_id, "body": s.body}))
-        .collect();
-    let mut map = Map::new();
-    map.insert("sections".into(), Json::Array(list));
-    Ok(map)
-}
-
-/// Replaces a UCAP's sections.
-async fn replace_sections(
-    db: &impl ConnectionTrait,
-    ucap_id: i32,
-    sections: &[(i32, String)],
-) -> Result<()> {
-    ucap_section::Entity::delete_many()
-        .filter(ucap_section::Column::UcapId.eq(ucap_id))
-        .exec(db)
-        .await?;
-    for (section_type_id, body) in sections {
-        let mut active = ucap_section::Model {
-            id: 0,
-            ucap_id,
-            section_type_id: *section_type_id,
-            body: body.clone(),
-        }
-        .into_active_model()
-        .reset_all();
-        active.id = NotSet;
-        active.insert(db).await?;
-    }
-    Ok(())
-}
-
-/// The UCAP an input names, after checking the caller may change its pairing.
-async fn ucap_for_write(w: &Write, id: &ID, field: &str) -> Result<ucap::Model> {
-    let ucap: ucap::Model = find_for_write::<ucap::Entity>(w, id, NodeType::Ucap, field).await?;
-    if !access::may_edit_pairing(&w.txn, w.principal(), ucap.pairing_id).await? {
-        return Err(AppError::Forbidden);
-    }
-    Ok(ucap)
-}
-
-fn place_ids(city: Option<&ID>, region: Option<&ID>) -> Result<(Option<i32>, Option<i32>)> {
-    let city = city
-        .map(|id| input_id(id, NodeType::City, "input.city"))
-        .transpose()?;
-    let region = region
-        .map(|id| input_id(id, NodeType::Region, "input.region"))
-        .transpose()?;
-    Ok((city, region))
-}
-
-async fn check_place(
-    db: &impl ConnectionTrait,
-    city: Option<i32>,
-    region: Option<i32>,
-) -> Result<()> {
-    if let Some(id) = city
-        && entity::city::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .is_none()
-    {
-        return Err(AppError::invalid("input.city", "no such city"));
-    }
-    if let Some(id) = region
-        && entity::region::Entity::find_by_id(id)
-            .one(db)
-            .await?
-            .is_none()
-    {
-        return Err(AppError::invalid("input.region", "no such region"));
-    }
-    Ok(())
+fn sections(inputs: &[UcapSectionInput]) -> Vec<Section> {
+    inputs
+        .iter()
+        .map(|s| Section {
+            section_type: s.section_type.clone(),
+            body: s.body.clone(),
+        })
+        .collect()
 }
 
 #[derive(Default)]
@@ -234,41 +122,8 @@ impl UcapMutation {
     ) -> Result<UcapPayload> {
         let w = begin(ctx).await?;
         let pairing_id = input_id(&input.pairing, NodeType::Pairing, "input.pairing")?;
-        if !access::may_edit_pairing(&w.txn, w.principal(), pairing_id).await? {
-            return Err(AppError::Forbidden);
-        }
-        let pairing: entity::pairing::Model = find_for_write::<entity::pairing::Entity>(
-            &w,
-            &input.pairing,
-            NodeType::Pairing,
-            "input.pairing",
-        )
-        .await?;
-        if ucap::Entity::find()
-            .filter(ucap::Column::PairingId.eq(pairing.id))
-            .one(&w.txn)
-            .await?
-            .is_some()
-        {
-            return Err(AppError::invalid(
-                "input.pairing",
-                format!("pairing {} has a UCAP already: update it", pairing.slug),
-            ));
-        }
-        let sections = sections(&w.txn, &input.sections).await?;
-        let saved = write::insert_row(
-            &w.txn,
-            ucap::Model {
-                id: 0,
-                pairing_id: pairing.id,
-                status: input.status.into(),
-                version: 1,
-            },
-        )
-        .await?;
-        replace_sections(&w.txn, saved.id, &sections).await?;
-        let snapshot = sections_snapshot(&w.txn, saved.id).await?;
-        write::audit_create(&w.txn, &w.actor, &saved, Some(snapshot)).await?;
+        let list = sections(&input.sections);
+        let saved = ucap::create_ucap(&w.writer(), pairing_id, input.status.into(), &list).await?;
         w.commit().await?;
         Ok(UcapPayload {
             ucap: Ucap(saved.into()),
@@ -282,28 +137,11 @@ impl UcapMutation {
         #[graphql(desc = "The changes, with the version you read.")] input: UpdateUcapInput,
     ) -> Result<UcapPayload> {
         let w = begin(ctx).await?;
-        let before = ucap_for_write(&w, &input.id, "input.id").await?;
-        write::lock(&w.txn, &before, input.version).await?;
-        let sections_before = sections_snapshot(&w.txn, before.id).await?;
-        let mut after = before.clone();
-        if let Some(status) = input.status {
-            after.status = status.into();
-        }
-        if let Some(list) = &input.sections {
-            let list = sections(&w.txn, list).await?;
-            replace_sections(&w.txn, before.id, &list).await?;
-        }
-        let sections_after = sections_snapshot(&w.txn, before.id).await?;
-        let saved = write::update(
-            &w.txn,
-            &w.actor,
-            &before,
-            input.version,
-            after,
-            Some(sections_before),
-            Some(sections_after),
-        )
-        .await?;
+        let id = input_id(&input.id, NodeType::Ucap, "input.id")?;
+        let list = input.sections.as_deref().map(sections);
+        let status = input.status.map(Into::into);
+        let saved =
+            ucap::update_ucap(&w.writer(), id, input.version, status, list.as_deref()).await?;
         w.commit().await?;
         Ok(UcapPayload {
             ucap: Ucap(saved.into()),
@@ -317,28 +155,10 @@ impl UcapMutation {
         #[graphql(desc = "The UCAP to delete.")] input: DeleteInput,
     ) -> Result<DeletePayload> {
         let w = begin(ctx).await?;
-        let ucap = ucap_for_write(&w, &input.id, "input.id").await?;
-        let removed = count_dependents(
-            &w.txn,
-            ucap.id,
-            &[
-                ("UcapSection", "ucap_section WHERE ucap_id = ?"),
-                ("Project", "project WHERE ucap_id = ?"),
-                (
-                    "Involvement",
-                    "involvement i LEFT JOIN project p ON p.id = i.project_id \
-                     WHERE ? IN (i.ucap_id, p.ucap_id)",
-                ),
-            ],
-        )
-        .await?;
-        let snapshot = sections_snapshot(&w.txn, ucap.id).await?;
-        write::delete(&w.txn, &w.actor, &ucap, input.version, Some(snapshot)).await?;
+        let id = input_id(&input.id, NodeType::Ucap, "input.id")?;
+        let removed = ucap::delete_ucap(&w.writer(), id, input.version).await?;
         w.commit().await?;
-        Ok(DeletePayload {
-            deleted_id: encode(NodeType::Ucap, ucap.id),
-            removed,
-        })
+        Ok(DeletePayload::new(NodeType::Ucap, id, removed))
     }
 
     /// Adds a project to a UCAP.
@@ -348,37 +168,17 @@ impl UcapMutation {
         #[graphql(desc = "The new project.")] input: CreateProjectInput,
     ) -> Result<ProjectPayload> {
         let w = begin(ctx).await?;
-        let ucap = ucap_for_write(&w, &input.ucap, "input.ucap").await?;
-        write::require_unique_slug::<project::Entity>(&w.txn, "input.slug", &input.slug, None)
-            .await?;
-        let (city_id, region_id) = place_ids(input.city.as_ref(), input.region.as_ref())?;
-        check_place(&w.txn, city_id, region_id).await?;
-        let position = match input.position {
-            Some(p) => p,
-            None => project::Entity::find()
-                .filter(project::Column::UcapId.eq(ucap.id))
-                .all(&w.txn)
-                .await?
-                .len() as i32,
+        let new = NewProject {
+            ucap_id: input_id(&input.ucap, NodeType::Ucap, "input.ucap")?,
+            city_id: optional_id(input.city.as_ref(), NodeType::City, "input.city")?,
+            region_id: optional_id(input.region.as_ref(), NodeType::Region, "input.region")?,
+            slug: input.slug,
+            kind: input.kind.into(),
+            title: input.title,
+            description: input.description,
+            position: input.position,
         };
-        let saved = write::insert(
-            &w.txn,
-            &w.actor,
-            project::Model {
-                id: 0,
-                slug: input.slug,
-                ucap_id: ucap.id,
-                kind: input.kind.into(),
-                title: input.title,
-                description: input.description,
-                city_id,
-                region_id,
-                position,
-                version: 1,
-            },
-            None,
-        )
-        .await?;
+        let saved = ucap::create_project(&w.writer(), new).await?;
         w.commit().await?;
         Ok(ProjectPayload {
             project: Project(saved.into()),
@@ -392,55 +192,17 @@ impl UcapMutation {
         #[graphql(desc = "The changes, with the version you read.")] input: UpdateProjectInput,
     ) -> Result<ProjectPayload> {
         let w = begin(ctx).await?;
-        let before: project::Model =
-            find_for_write::<project::Entity>(&w, &input.id, NodeType::Project, "input.id").await?;
-        let ucap = ucap::Entity::find_by_id(before.ucap_id)
-            .one(&w.txn)
-            .await?
-            .ok_or_else(|| AppError::Internal("a project without its UCAP".into()))?;
-        if !access::may_edit_pairing(&w.txn, w.principal(), ucap.pairing_id).await? {
-            return Err(AppError::Forbidden);
-        }
-        let mut after = before.clone();
-        if let Some(slug) = input.slug {
-            write::require_unique_slug::<project::Entity>(
-                &w.txn,
-                "input.slug",
-                &slug,
-                Some(before.id),
-            )
-            .await?;
-            after.slug = slug;
-        }
-        if let Some(kind) = input.kind {
-            after.kind = kind.into();
-        }
-        if let Some(title) = input.title {
-            after.title = title;
-        }
-        patch(&mut after.description, input.description);
-        let city = match input.city {
-            MaybeUndefined::Value(id) => {
-                MaybeUndefined::Value(input_id(&id, NodeType::City, "input.city")?)
-            }
-            MaybeUndefined::Null => MaybeUndefined::Null,
-            MaybeUndefined::Undefined => MaybeUndefined::Undefined,
+        let id = input_id(&input.id, NodeType::Project, "input.id")?;
+        let changes = ProjectChanges {
+            city_id: id_change(input.city, NodeType::City, "input.city")?,
+            region_id: id_change(input.region, NodeType::Region, "input.region")?,
+            slug: input.slug,
+            kind: input.kind.map(Into::into),
+            title: input.title,
+            description: input.description.into(),
+            position: input.position,
         };
-        let region = match input.region {
-            MaybeUndefined::Value(id) => {
-                MaybeUndefined::Value(input_id(&id, NodeType::Region, "input.region")?)
-            }
-            MaybeUndefined::Null => MaybeUndefined::Null,
-            MaybeUndefined::Undefined => MaybeUndefined::Undefined,
-        };
-        patch(&mut after.city_id, city);
-        patch(&mut after.region_id, region);
-        check_place(&w.txn, after.city_id, after.region_id).await?;
-        if let Some(position) = input.position {
-            after.position = position;
-        }
-        let saved =
-            write::update(&w.txn, &w.actor, &before, input.version, after, None, None).await?;
+        let saved = ucap::update_project(&w.writer(), id, input.version, changes).await?;
         w.commit().await?;
         Ok(ProjectPayload {
             project: Project(saved.into()),
@@ -454,26 +216,9 @@ impl UcapMutation {
         #[graphql(desc = "The project to delete.")] input: DeleteInput,
     ) -> Result<DeletePayload> {
         let w = begin(ctx).await?;
-        let project: project::Model =
-            find_for_write::<project::Entity>(&w, &input.id, NodeType::Project, "input.id").await?;
-        let ucap = ucap::Entity::find_by_id(project.ucap_id)
-            .one(&w.txn)
-            .await?
-            .ok_or_else(|| AppError::Internal("a project without its UCAP".into()))?;
-        if !access::may_edit_pairing(&w.txn, w.principal(), ucap.pairing_id).await? {
-            return Err(AppError::Forbidden);
-        }
-        let removed = count_dependents(
-            &w.txn,
-            project.id,
-            &[("Involvement", "involvement WHERE project_id = ?")],
-        )
-        .await?;
-        write::delete(&w.txn, &w.actor, &project, input.version, None).await?;
+        let id = input_id(&input.id, NodeType::Project, "input.id")?;
+        let removed = ucap::delete_project(&w.writer(), id, input.version).await?;
         w.commit().await?;
-        Ok(DeletePayload {
-            deleted_id: encode(NodeType::Project, project.id),
-            removed,
-        })
+        Ok(DeletePayload::new(NodeType::Project, id, removed))
     }
 }

@@ -1,5 +1,17 @@
-//! Writes: the one path every create, update and delete takes.
+//! Writes: the one path every create, update and delete takes, from the GraphQL mutations and
+//! from the dataset loader (`seed`, `import`).
 //!
+//! - Per domain, a module with its `create`, `update` and `delete` functions: `place` (cities
+//!   and regions, one implementation over the `Place` trait), `pairing`, `ucap` (and projects),
+//!   `stakeholder` (and involvements), `activity`. They take a `Writer` (transaction, actor,
+//!   principal) and plain inputs with IDs already decoded, check the caller's right
+//!   (`access`), check what the input refers to (`lookup`), and write through the generic
+//!   functions below. A resolver decodes its input, calls one of them and builds the payload.
+//! - Link rows (a pairing's themes and SDGs, an activity's pairings and stakeholders) are made
+//!   equal to a wanted list by one generic function, `links::Link::sync`; a delete counts what
+//!   it takes with it with typed queries (`dependents`).
+//! - The dataset loader writes records by natural key with `upsert` (the same validation,
+//!   version bump and audit as an update) and the domains' link syncs.
 //! - The caller opens a transaction and commits it at the end; any error drops it, which rolls
 //!   back everything the mutation did, audit included.
 //! - `insert`, `update` and `delete` validate the whole record (with the path of the offending
@@ -12,9 +24,17 @@
 //!   concurrent writer; the database's constraints then refuse the statement, and `refused`
 //!   turns that refusal into the error the check would have given (`constraint`).
 
+pub mod activity;
 pub mod constraint;
+pub mod dependents;
+pub mod links;
+pub mod lookup;
+pub mod pairing;
+pub mod place;
 pub mod records;
 pub mod rules;
+pub mod stakeholder;
+pub mod ucap;
 
 use std::str::FromStr;
 
@@ -78,6 +98,30 @@ impl Actor {
             organisation_name: None,
         }
     }
+}
+
+/// Who writes, and in which transaction: what every domain's create, update and delete take.
+/// The principal's rights are checked by the service (`access`), not by its callers.
+pub struct Writer<'a, C> {
+    pub db: &'a C,
+    pub actor: &'a Actor,
+    pub principal: &'a Principal,
+}
+
+/// A change to an optional column: `None` keeps it, `Some(None)` clears it, `Some(Some(v))`
+/// sets it.
+pub type Patch<T> = Option<Option<T>>;
+
+/// Applies a `Patch` to a column.
+pub fn patch<T>(field: &mut Option<T>, value: Patch<T>) {
+    if let Some(value) = value {
+        *field = value;
+    }
+}
+
+/// `sources` as stored: a JSON array of strings.
+pub fn sources_text(sources: &[String]) -> String {
+    serde_json::to_string(sources).unwrap_or_else(|_| "[]".to_owned())
 }
 
 /// A record the API writes: validation, its natural key, and its version.
@@ -271,9 +315,38 @@ pub async fn update<E, M, A>(
     actor: &Actor,
     before: &M,
     version: i32,
-    mut after: M,
+    after: M,
     extra_before: Option<Map<String, Json>>,
     extra_after: Option<Map<String, Json>>,
+) -> Result<M, AppError>
+where
+    E: EntityTrait<Model = M>,
+    M: Record + ModelTrait<Entity = E> + IntoActiveModel<A>,
+    A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let after = update_row(db, before, version, after).await?;
+    let old = with_extra(snapshot(before), extra_before);
+    let new = with_extra(snapshot(&after), extra_after);
+    audit(
+        db,
+        actor,
+        M::ENTITY,
+        after.id(),
+        after.key(),
+        Action::Update,
+        Some(&old),
+        Some(&new),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Validates and writes an update (see `update`) without auditing it.
+async fn update_row<E, M, A>(
+    db: &impl ConnectionTrait,
+    before: &M,
+    version: i32,
+    mut after: M,
 ) -> Result<M, AppError>
 where
     E: EntityTrait<Model = M>,
@@ -294,20 +367,50 @@ where
     if result.rows_affected == 0 {
         return Err(stale(before));
     }
-    let old = with_extra(snapshot(before), extra_before);
-    let new = with_extra(snapshot(&after), extra_after);
-    audit(
-        db,
-        actor,
-        M::ENTITY,
-        after.id(),
-        after.key(),
-        Action::Update,
-        Some(&old),
-        Some(&new),
-    )
-    .await?;
     Ok(after)
+}
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Upserted {
+    Inserted,
+    Updated,
+    Unchanged,
+}
+
+/// The dataset loader's write of one record by natural key: inserts `model` when there is no
+/// `existing` record, updates the existing one when they differ (with the next version, as an
+/// API update would give it, so that a client holding the old version is told its copy is
+/// stale), leaves it alone when equal. Audited under `actor` when one is given.
+pub async fn upsert<E, M, A>(
+    db: &impl ConnectionTrait,
+    actor: Option<&Actor>,
+    existing: Option<&M>,
+    mut model: M,
+) -> Result<(M, Upserted), AppError>
+where
+    E: EntityTrait<Model = M>,
+    M: Record + ModelTrait<Entity = E> + IntoActiveModel<A> + PartialEq,
+    A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let Some(old) = existing else {
+        let saved = insert_row(db, model).await?;
+        if let Some(actor) = actor {
+            audit_create(db, actor, &saved, None).await?;
+        }
+        return Ok((saved, Upserted::Inserted));
+    };
+    model.set(id_column::<E>()?, old.id().into());
+    model.set_version(old.version());
+    model.derive();
+    if model == *old {
+        return Ok((model, Upserted::Unchanged));
+    }
+    let saved = match actor {
+        Some(actor) => update(db, actor, old, old.version(), model, None, None).await?,
+        None => update_row(db, old, old.version(), model).await?,
+    };
+    Ok((saved, Upserted::Updated))
 }
 
 /// Checks the version an update names and locks the record's row for the rest of the
