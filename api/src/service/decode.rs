@@ -3,9 +3,10 @@
 //! sea-orm's derived `FromQueryResult` looks every value up by column name (hashing the name)
 //! and turns every NULL into an error whose message is formatted and then thrown away. On the
 //! pairings table (about 650 rows per request) that was a quarter of the server's instructions
-//! (callgrind; README, "Benchmark"). Here the columns are matched by name once per result, each
-//! value is read by position as the type its `ColumnType` names, and the model is built through
-//! the entity's `ActiveModel`, so its fields still get their own conversions (enums included).
+//! (callgrind: "Profiling" in docs/performance.md). Here the columns are matched by name once
+//! per result, each value is read by position as the type its `ColumnType` names, and the model
+//! is built through the entity's `ActiveModel`, so its fields still get their own conversions
+//! (enums included).
 //! A model with a column type not handled here is read the standard way.
 //!
 //! On PostgreSQL a column's type belongs to the statement, not to the row: the types are checked
