@@ -107,7 +107,7 @@ impl From<&sea_orm::DbErr> for AppError {
     fn from(error: &sea_orm::DbErr) -> Self {
         use sea_orm::{DbErr, RuntimeErr};
         let detail = error.to_string();
-        if let Some(violation) = crate::service::write::constraint::violation(error) {
+        if let Some(violation) = crate::constraint::violation(error) {
             return constraint_error(&violation);
         }
         let sqlx = match error {
@@ -128,7 +128,7 @@ impl From<&sea_orm::DbErr> for AppError {
             | E::WorkerCrashed => AppError::Unavailable(detail),
             // 57014: query_canceled (statement_timeout); 57P01–57P03: the server is shutting
             // down or starting.
-            E::Database(db) if crate::service::write::constraint::is_sqlite_busy(&**db) => {
+            E::Database(db) if crate::constraint::is_sqlite_busy(&**db) => {
                 AppError::Unavailable(detail)
             }
             E::Database(db) => match db.code().as_deref() {
@@ -145,8 +145,8 @@ impl From<&sea_orm::DbErr> for AppError {
 /// and a delete's dependents have their own, in `service::write`): the database refused a value,
 /// which is the client's to fix or retry, not an internal failure. The names come from the
 /// database (table and columns), since no input field is known here.
-fn constraint_error(violation: &crate::service::write::constraint::Violation) -> AppError {
-    use crate::service::write::constraint::Rule;
+fn constraint_error(violation: &crate::constraint::Violation) -> AppError {
+    use crate::constraint::Rule;
     let table = violation.table.as_deref().unwrap_or("record");
     let columns = violation.columns.join(", ");
     match violation.rule {

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod cli;
 pub mod client_addr;
 pub mod config;
+pub mod constraint;
 pub mod db;
 pub mod error;
 pub mod graphql;

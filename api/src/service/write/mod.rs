@@ -25,7 +25,6 @@
 //!   turns that refusal into the error the check would have given (`constraint`).
 
 pub mod activity;
-pub mod constraint;
 pub mod dependents;
 pub mod links;
 pub mod lookup;
@@ -49,6 +48,7 @@ use serde::Serialize;
 use serde_json::{Map, Value as Json};
 
 use crate::auth::{Organisation, Principal};
+use crate::constraint;
 use crate::error::AppError;
 
 /// Who is writing, as the audit trail records it.
