@@ -449,7 +449,7 @@ async fn introspection_is_costed_by_the_lengths_of_its_lists() {
         .as_u64()
         .unwrap();
     // One per object of the answer (the types, their fields, each `ofType` link …), so the
-    // cost bounds the answer; the figure the README quotes.
+    // cost bounds the answer; the figure docs/operations.md quotes.
     fn objects(value: &Value) -> u64 {
         match value {
             Value::Object(map) => 1 + map.values().map(objects).sum::<u64>(),
@@ -465,7 +465,7 @@ async fn introspection_is_costed_by_the_lengths_of_its_lists() {
     );
     assert!(
         (1_500..=4_000).contains(&cost),
-        "the README says about 2,400: {cost}"
+        "docs/operations.md says about 2,400: {cost}"
     );
     // Each level of `possibleTypes { interfaces { … } }` multiplies: refused long before
     // the answer would be built, although the query is 200 bytes.
