@@ -19,13 +19,6 @@ pub struct Synced {
     pub unchanged: u64,
 }
 
-impl Synced {
-    /// True when the stored list already was the wanted one.
-    pub fn is_unchanged(&self) -> bool {
-        self.inserted + self.updated + self.deleted == 0
-    }
-}
-
 /// A link table: the column naming the parent and the one naming the child. A link row is
 /// identified by the two.
 pub struct Link<E: EntityTrait> {
@@ -54,7 +47,7 @@ impl<E: EntityTrait> Link<E> {
 
     /// Makes the links of `parent_id` equal to `wanted` (rows of the link table, one per
     /// child): deletes the links no longer wanted (one statement), updates those whose other
-    /// columns changed (a role), inserts the missing ones, leaves equal ones alone.
+    /// columns changed (a role), inserts the missing ones in one statement, leaves equal ones alone.
     pub async fn sync<A>(
         &self,
         db: &impl ConnectionTrait,
@@ -87,6 +80,7 @@ impl<E: EntityTrait> Link<E> {
                 .await?
                 .rows_affected;
         }
+        let mut missing = Vec::new();
         for model in wanted {
             match existing.get(&self.child_of(&model)?) {
                 Some(old) if *old == model => synced.unchanged += 1,
@@ -94,12 +88,11 @@ impl<E: EntityTrait> Link<E> {
                     model.into_active_model().reset_all().update(db).await?;
                     synced.updated += 1;
                 }
-                None => {
-                    model.into_active_model().reset_all().insert(db).await?;
-                    synced.inserted += 1;
-                }
+                None => missing.push(model.into_active_model().reset_all()),
             }
         }
+        // The missing links in one statement, however many (an import writes thousands).
+        synced.inserted = E::insert_many(missing).exec_without_returning(db).await?;
         Ok(synced)
     }
 }
