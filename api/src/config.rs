@@ -300,6 +300,33 @@ pub struct ServeArgs {
     /// comma-separated CIDRs (`10.0.0.0/8,::1/128`); empty: none, the TCP peer is the client.
     #[arg(long, env = "IUC_TRUSTED_PROXIES", default_value = "")]
     pub trusted_proxies: String,
+
+    /// Most WebSocket connections open at once on this server (more: the upgrade is refused
+    /// with 503).
+    #[arg(long, env = "IUC_WS_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub ws_max_connections: usize,
+
+    /// Most operations (subscriptions, queries, mutations) in flight on one WebSocket
+    /// connection; more are refused with `TOO_MANY_SUBSCRIPTIONS`.
+    #[arg(long, env = "IUC_WS_MAX_SUBSCRIPTIONS", default_value_t = 20)]
+    pub ws_max_subscriptions: usize,
+
+    /// Seconds a WebSocket client has to send `connection_init` (later: closed with 4408).
+    #[arg(long, env = "IUC_WS_INIT_TIMEOUT", default_value_t = 5)]
+    pub ws_init_timeout: u64,
+
+    /// Seconds between the server's `ping` messages on a WebSocket connection.
+    #[arg(long, env = "IUC_WS_PING_INTERVAL", default_value_t = 15)]
+    pub ws_ping_interval: u64,
+
+    /// Seconds a WebSocket connection may stay silent (not even a `pong`) before it is closed.
+    #[arg(long, env = "IUC_WS_IDLE_TIMEOUT", default_value_t = 60)]
+    pub ws_idle_timeout: u64,
+
+    /// Messages waiting to be sent on one WebSocket connection; a client that lets more pile
+    /// up (it does not read) is closed with 1013.
+    #[arg(long, env = "IUC_WS_SEND_QUEUE", default_value_t = 256)]
+    pub ws_send_queue: usize,
 }
 
 impl Default for ServeArgs {
@@ -335,6 +362,12 @@ impl Default for ServeArgs {
             trusted_documents: None,
             cors_origins: String::new(),
             trusted_proxies: String::new(),
+            ws_max_connections: 10_000,
+            ws_max_subscriptions: 20,
+            ws_init_timeout: 5,
+            ws_ping_interval: 15,
+            ws_idle_timeout: 60,
+            ws_send_queue: 256,
         }
     }
 }

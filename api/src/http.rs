@@ -4,6 +4,7 @@
 
 mod export;
 mod graphql;
+mod ws;
 
 use std::time::{Duration, Instant};
 
@@ -173,9 +174,12 @@ async fn request_span(State(state): State<AppState>, mut request: Request, next:
     response
 }
 
-/// A browser asking for a page (and sending no query) gets GraphiQL; anything else is a
-/// GraphQL request over GET.
+/// A WebSocket upgrade is GraphQL over WebSocket (`ws.rs`); a browser asking for a page (and
+/// sending no query) gets GraphiQL; anything else is a GraphQL request over GET.
 async fn graphql_get(State(state): State<AppState>, request: Request) -> Response {
+    if ws::is_upgrade(request.headers()) {
+        return ws::upgrade(state, request).await;
+    }
     let wants_html = request
         .headers()
         .get(header::ACCEPT)

@@ -154,6 +154,10 @@ pub struct Metrics {
     pub operations: AtomicU64,
     /// Requests whose handling panicked (answered with a masked 500).
     pub panics: AtomicU64,
+    /// GraphQL-over-WebSocket connections open now.
+    pub websocket_connections: AtomicU64,
+    /// Operations (subscriptions, queries, mutations) in flight on WebSocket connections now.
+    pub websocket_operations: AtomicU64,
 }
 
 impl Metrics {
@@ -173,6 +177,8 @@ impl Metrics {
             }),
             operations: AtomicU64::new(0),
             panics: AtomicU64::new(0),
+            websocket_connections: AtomicU64::new(0),
+            websocket_operations: AtomicU64::new(0),
         }
     }
 
@@ -285,7 +291,17 @@ impl Metrics {
             render_work(&mut out, inner);
         });
         let (size, idle, max) = pool_use(db);
-        let gauges: [(&str, &str, u64); 3] = [
+        let gauges: [(&str, &str, u64); 5] = [
+            (
+                "iuc_websocket_connections",
+                "GraphQL-over-WebSocket connections open now.",
+                self.websocket_connections.load(Ordering::Relaxed),
+            ),
+            (
+                "iuc_websocket_operations",
+                "Operations in flight on WebSocket connections now (subscriptions included).",
+                self.websocket_operations.load(Ordering::Relaxed),
+            ),
             (
                 "iuc_db_pool_connections",
                 "Open connections in the database pool.",

@@ -51,6 +51,28 @@ pub struct Settings {
     pub cors_origins: Vec<String>,
     /// Proxies whose forwarding headers name the client (rate limits, logs).
     pub trusted_proxies: TrustedProxies,
+    /// GraphQL over WebSocket (`http/ws.rs`).
+    pub websocket: WsSettings,
+}
+
+/// The limits of GraphQL over WebSocket.
+#[derive(Debug, Clone)]
+pub struct WsSettings {
+    /// WebSocket connections open at once on this server.
+    pub max_connections: usize,
+    /// Operations in flight on one connection.
+    pub max_operations: usize,
+    /// Time to send `connection_init`.
+    pub init_timeout: Duration,
+    /// Between two server `ping`s.
+    pub ping_interval: Duration,
+    /// Silence after which a connection is closed.
+    pub idle_timeout: Duration,
+    /// Messages queued for sending on one connection.
+    pub send_queue: usize,
+    /// Time to write the close frame (and what is queued before it) to a client that does not
+    /// read: past it the socket is dropped without one. Not a flag: tests shorten it.
+    pub close_timeout: Duration,
 }
 
 impl Default for Settings {
@@ -116,6 +138,15 @@ impl Settings {
                 .map(str::to_owned)
                 .collect(),
             trusted_proxies: TrustedProxies::default(),
+            websocket: WsSettings {
+                max_connections: args.ws_max_connections.max(1),
+                max_operations: args.ws_max_subscriptions.max(1),
+                init_timeout: Duration::from_secs(args.ws_init_timeout.max(1)),
+                ping_interval: Duration::from_secs(args.ws_ping_interval.max(1)),
+                idle_timeout: Duration::from_secs(args.ws_idle_timeout.max(1)),
+                send_queue: args.ws_send_queue.max(1),
+                close_timeout: Duration::from_secs(5),
+            },
         }
     }
 }
@@ -136,6 +167,8 @@ pub struct AppState {
     pub documents: Arc<DocumentCache>,
     /// Turns to execute GraphQL requests (none: no limit); fair, so first come first served.
     pub executions: Option<Arc<tokio::sync::Semaphore>>,
+    /// One permit per open WebSocket connection (`WsSettings::max_connections`).
+    pub websockets: Arc<tokio::sync::Semaphore>,
 }
 
 impl AppState {
@@ -171,6 +204,9 @@ impl AppState {
                     settings.max_concurrent_requests,
                 ))
             }),
+            websockets: Arc::new(tokio::sync::Semaphore::new(
+                settings.websocket.max_connections,
+            )),
             metrics: Arc::new(Metrics::new(
                 settings
                     .trusted_documents

@@ -113,15 +113,15 @@ fn reject(status: StatusCode, media: MediaType, code: &str, message: &str) -> Re
 }
 
 /// The parameters of one GraphQL request, checked for their types.
-struct Params {
-    query: Option<String>,
+pub(super) struct Params {
+    pub(super) query: Option<String>,
     operation_name: Option<String>,
     variables: Map<String, Value>,
     extensions: Map<String, Value>,
 }
 
 /// Reads a request object; the error says which parameter is wrong.
-fn params(object: &Value) -> Result<Params, String> {
+pub(super) fn params(object: &Value) -> Result<Params, String> {
     let Value::Object(object) = object else {
         return Err("a GraphQL request is a JSON object".into());
     };
@@ -264,7 +264,7 @@ impl Operation {
 }
 
 /// One operation of the request, ready to run or already answered.
-enum Operation {
+pub(super) enum Operation {
     Run {
         request: Box<async_graphql::Request>,
         analysis: Option<Analysis>,
@@ -279,13 +279,13 @@ enum Operation {
 }
 
 /// What came of one operation.
-struct Answer {
+pub(super) struct Answer {
     /// The operation's response, as JSON text.
-    body: String,
-    name: String,
-    outcome: Outcome,
+    pub(super) body: String,
+    pub(super) name: String,
+    pub(super) outcome: Outcome,
     /// Ran (a GraphQL response) rather than a request error.
-    executed: bool,
+    pub(super) executed: bool,
     refusal: Option<Refusal>,
     unavailable: bool,
 }
@@ -476,7 +476,8 @@ fn admit_all(
         .collect()
 }
 
-fn admit_one(state: &AppState, gate: &Gate<'_>, p: Params) -> Operation {
+/// Admits one operation (`guard::admit`) after finding its document (persisted or sent).
+pub(super) fn admit_one(state: &AppState, gate: &Gate<'_>, p: Params) -> Operation {
     let name = p.operation_name.clone();
     let query = match resolve_document(state, &p) {
         Ok(query) => query,
@@ -879,7 +880,7 @@ async fn run(state: &AppState, auth: &Arc<RequestAuth>, operations: Vec<Operatio
 
 /// Executes one operation under its output budget: when the loaders have handed out as much
 /// as the answer may hold, execution stops and the answer is one `RESPONSE_TOO_LARGE` error.
-async fn execute(
+pub(super) async fn execute(
     state: &AppState,
     auth: &Arc<RequestAuth>,
     request: async_graphql::Request,
@@ -912,7 +913,7 @@ fn too_large(limit: u64) -> async_graphql::ServerError {
 }
 
 /// Shapes one executed operation's answer: its outcome, and its body as JSON text.
-fn answer(
+pub(super) fn answer(
     state: &AppState,
     mut response: async_graphql::Response,
     cost: Option<u64>,
