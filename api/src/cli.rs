@@ -23,7 +23,7 @@ async fn run_inner(config: Config) -> Result<(), String> {
     let command = config
         .command
         .clone()
-        .unwrap_or_else(|| Command::Serve(config.serve.clone()));
+        .unwrap_or_else(|| Command::Serve(Box::new(config.serve.clone())));
     if let Command::PrintSchema = command {
         print!("{}", crate::graphql::sdl());
         return Ok(());
@@ -41,7 +41,7 @@ async fn run_inner(config: Config) -> Result<(), String> {
         Command::Export(args) => export(&conn, args).await,
         Command::Import { file, dry_run } => import(&conn, &file, dry_run).await,
         Command::Keys(command) => keys(&conn, command).await,
-        Command::Serve(args) => serve(conn, statements, args).await,
+        Command::Serve(args) => serve(conn, statements, *args).await,
     }
 }
 

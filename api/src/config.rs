@@ -63,7 +63,7 @@ pub struct Config {
 #[derive(Debug, Clone, Subcommand)]
 pub enum Command {
     /// Run the migrations, seed if asked, and serve GraphQL (the default).
-    Serve(ServeArgs),
+    Serve(Box<ServeArgs>),
     /// Run the migrations and stop.
     Migrate,
     /// Load a dataset file (default: the seed dataset built into the binary). Idempotent: a

@@ -123,9 +123,9 @@ pub fn parse(text: &str, max_nesting: usize) -> Result<ClientMessage, String> {
             let id = id(&kind, &message)?;
             let payload = message.remove("payload").unwrap_or(Value::Null);
             if !payload.is_object() {
-                return Err(format!(
-                    "\"subscribe\" message expects the 'payload' property to be an object"
-                ));
+                return Err(
+                    "\"subscribe\" message expects the 'payload' property to be an object".into(),
+                );
             }
             let params = params(&payload).map_err(|e| format!("\"subscribe\" payload: {e}"))?;
             Ok(ClientMessage::Subscribe {
