@@ -600,3 +600,16 @@ async fn a_message_over_the_size_limit_closes_with_1009() {
         assert_eq!(code, 1009, "{reason}");
     }
 }
+
+#[tokio::test]
+async fn shutdown_closes_websocket_connections_with_1001() {
+    for mut server in Server::all(settings).await {
+        let mut socket = server.ready(json!({})).await;
+        if let Some(stop) = server.stop.take() {
+            stop.send(()).unwrap();
+        }
+        let (code, reason) = closed(&mut socket).await;
+        assert_eq!(code, 1001, "{reason}");
+        assert!(reason.contains("shutting down"), "{reason}");
+    }
+}

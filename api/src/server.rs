@@ -1,5 +1,5 @@
 //! Binding and serving, with graceful shutdown on SIGINT and SIGTERM: in-flight requests
-//! finish, new connections are refused.
+//! finish, new connections are refused, WebSocket connections are closed with 1001.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -38,7 +38,7 @@ pub async fn serve_until(
 ) -> std::io::Result<()> {
     let read_timeout = state.settings.read_timeout;
     let connections = Arc::new(Semaphore::new(state.settings.max_connections.max(1)));
-    let router = app(state);
+    let router = app(state.clone());
     let graceful = GracefulShutdown::new();
     let mut shutdown = std::pin::pin!(shutdown);
     loop {
@@ -81,7 +81,27 @@ pub async fn serve_until(
     drop(listener);
     tracing::info!("finishing {} open connection(s)", graceful.count());
     graceful.shutdown().await;
+    close_websockets(&state).await;
     Ok(())
+}
+
+/// Closes the open WebSocket connections (1001, "going away": graphql-ws clients reconnect,
+/// to another instance), and waits for them within their close timeout.
+async fn close_websockets(state: &AppState) {
+    state.shutting_down.send_replace(true);
+    let all = state.settings.websocket.max_connections;
+    let open = all - state.websockets.available_permits();
+    if open == 0 {
+        return;
+    }
+    tracing::info!("closing {open} WebSocket connection(s)");
+    let wait = state.settings.websocket.close_timeout + Duration::from_secs(1);
+    let closed = state
+        .websockets
+        .acquire_many(u32::try_from(all).unwrap_or(u32::MAX));
+    if tokio::time::timeout(wait, closed).await.is_err() {
+        tracing::warn!("WebSocket connections still open at shutdown were dropped");
+    }
 }
 
 /// The router as one connection's hyper service, with the client's address in every request.

@@ -169,6 +169,9 @@ pub struct AppState {
     pub executions: Option<Arc<tokio::sync::Semaphore>>,
     /// One permit per open WebSocket connection (`WsSettings::max_connections`).
     pub websockets: Arc<tokio::sync::Semaphore>,
+    /// Set when the server shuts down: WebSocket connections close with 1001 (hyper's
+    /// graceful shutdown no longer sees a connection once it is upgraded).
+    pub shutting_down: Arc<tokio::sync::watch::Sender<bool>>,
 }
 
 impl AppState {
@@ -207,6 +210,7 @@ impl AppState {
             websockets: Arc::new(tokio::sync::Semaphore::new(
                 settings.websocket.max_connections,
             )),
+            shutting_down: Arc::new(tokio::sync::watch::channel(false).0),
             metrics: Arc::new(Metrics::new(
                 settings
                     .trusted_documents

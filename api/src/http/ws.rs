@@ -34,7 +34,7 @@
 //! | 4408 | `Connection initialisation timeout` | no `connection_init` within `IUC_WS_INIT_TIMEOUT` | retries |
 //! | 4409 | `Subscriber for <id> already exists` | `subscribe` with the id of an operation in flight | fatal |
 //! | 4429 | `Too many initialisation requests` | a second `connection_init` | fatal |
-//! | 1001 | `idle: …` | nothing received for `IUC_WS_IDLE_TIMEOUT` | retries |
+//! | 1001 | `idle: …` / `the server is shutting down …` | nothing received for `IUC_WS_IDLE_TIMEOUT`; the server shuts down (SIGTERM) | retries |
 //! | 1009 | `the message is larger than …` | a message larger than `IUC_MAX_BODY_BYTES` | fatal |
 //! | 1013 | `the client does not read …` / `the service is unavailable …` | the send queue is full (slow consumer), or the database could not check the key | retries |
 //!

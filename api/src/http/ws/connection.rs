@@ -139,9 +139,14 @@ impl Connection {
             settings.ping_interval,
         );
         pings.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        let mut shutdown = self.state.shutting_down.subscribe();
         loop {
             let flow = tokio::select! {
                 _ = ended.changed() => return,
+                () = async { drop(shutdown.wait_for(|down| *down).await) } => Flow::close(
+                    code::GOING_AWAY,
+                    "the server is shutting down: reconnect",
+                ),
                 frame = stream.next() => {
                     last_heard = Instant::now();
                     self.on_frame(frame).await
@@ -284,12 +289,15 @@ impl Connection {
             outbox: self.outbox.clone(),
             id: id.clone(),
         };
-        let finished = self.finished.clone();
-        let reported = id.clone();
+        let report = Report {
+            finished: self.finished.clone(),
+            id: id.clone(),
+            generation,
+        };
         let task = tokio::spawn(
             async move {
+                let _report = report;
                 op.run(params).await;
-                let _ = finished.send((reported, generation));
             }
             .instrument(tracing::Span::current()),
         );
@@ -301,6 +309,22 @@ impl Connection {
             },
         );
         Flow::Continue
+    }
+}
+
+/// Tells the connection that an operation's task ended, when dropped: also when the task
+/// panicked, so that its id never keeps a place among the connection's operations.
+struct Report {
+    finished: mpsc::UnboundedSender<(String, u64)>,
+    id: String,
+    generation: u64,
+}
+
+impl Drop for Report {
+    fn drop(&mut self) {
+        let _ = self
+            .finished
+            .send((std::mem::take(&mut self.id), self.generation));
     }
 }
 

@@ -82,8 +82,8 @@ pub mod code {
     pub const SUBSCRIBER_EXISTS: u16 = 4409;
     /// A second `connection_init` (graphql-ws: `TooManyInitialisationRequests`).
     pub const TOO_MANY_INITS: u16 = 4429;
-    /// Idle: nothing arrived within the idle timeout (RFC 6455 "going away"; graphql-ws's
-    /// client reconnects).
+    /// Idle: nothing arrived within the idle timeout, or the server shuts down (RFC 6455
+    /// "going away"; graphql-ws's client reconnects).
     pub const GOING_AWAY: u16 = 1001;
     /// A message larger than the most allowed (RFC 6455 "message too big"; fatal for
     /// graphql-ws's client, which does not resend it).
