@@ -323,10 +323,15 @@ pub struct ServeArgs {
     #[arg(long, env = "IUC_WS_IDLE_TIMEOUT", default_value_t = 60)]
     pub ws_idle_timeout: u64,
 
-    /// Messages waiting to be sent on one WebSocket connection; a client that lets more pile
-    /// up (it does not read) is closed with 1013.
+    /// Messages waiting to be sent on one WebSocket connection; when it is full, operations
+    /// wait for the client to read.
     #[arg(long, env = "IUC_WS_SEND_QUEUE", default_value_t = 256)]
     pub ws_send_queue: usize,
+
+    /// Seconds an operation's message may wait for room in the send queue; longer, the client
+    /// does not read, and the connection is closed with 1013.
+    #[arg(long, env = "IUC_WS_SEND_TIMEOUT", default_value_t = 10)]
+    pub ws_send_timeout: u64,
 }
 
 impl Default for ServeArgs {
@@ -368,6 +373,7 @@ impl Default for ServeArgs {
             ws_ping_interval: 15,
             ws_idle_timeout: 60,
             ws_send_queue: 256,
+            ws_send_timeout: 10,
         }
     }
 }

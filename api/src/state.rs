@@ -70,6 +70,9 @@ pub struct WsSettings {
     pub idle_timeout: Duration,
     /// Messages queued for sending on one connection.
     pub send_queue: usize,
+    /// How long an operation's message waits for room in the queue before the client is
+    /// closed as too slow.
+    pub send_timeout: Duration,
     /// Time to write the close frame (and what is queued before it) to a client that does not
     /// read: past it the socket is dropped without one. Not a flag: tests shorten it.
     pub close_timeout: Duration,
@@ -145,6 +148,7 @@ impl Settings {
                 ping_interval: Duration::from_secs(args.ws_ping_interval.max(1)),
                 idle_timeout: Duration::from_secs(args.ws_idle_timeout.max(1)),
                 send_queue: args.ws_send_queue.max(1),
+                send_timeout: Duration::from_secs(args.ws_send_timeout.max(1)),
                 close_timeout: Duration::from_secs(5),
             },
         }

@@ -19,8 +19,10 @@
 //!   `IUC_MAX_BODY_BYTES`. The server sends `ping` every `IUC_WS_PING_INTERVAL` and closes a
 //!   connection from which nothing (not even `pong`) arrived for `IUC_WS_IDLE_TIMEOUT`; a
 //!   client's `ping` gets a `pong`.
-//! - Each connection has a bounded send queue (`IUC_WS_SEND_QUEUE` messages): a client that
-//!   does not read is closed instead of its messages piling up in memory (`outbox.rs`).
+//! - Each connection has a bounded send queue (`IUC_WS_SEND_QUEUE` messages): operations
+//!   wait for room (a burst is paced by the socket), at most `IUC_WS_SEND_TIMEOUT`; a client
+//!   that does not read for that long is closed instead of its messages piling up in memory
+//!   (`outbox.rs`).
 //! - `complete` from the client drops the operation's stream; closing the socket drops them all.
 //!
 //! Close codes:
@@ -36,7 +38,7 @@
 //! | 4429 | `Too many initialisation requests` | a second `connection_init` | fatal |
 //! | 1001 | `idle: …` / `the server is shutting down …` | nothing received for `IUC_WS_IDLE_TIMEOUT`; the server shuts down (SIGTERM) | retries |
 //! | 1009 | `the message is larger than …` | a message larger than `IUC_MAX_BODY_BYTES` | fatal |
-//! | 1013 | `the client does not read …` / `the service is unavailable …` | the send queue is full (slow consumer), or the database could not check the key | retries |
+//! | 1013 | `the client does not read …` / `the service is unavailable …` | the send queue stayed full for `IUC_WS_SEND_TIMEOUT` (slow consumer), or the database could not check the key | retries |
 //!
 //! The 44xx codes and their reasons are graphql-ws's own (`CloseCode` in its `common.ts`). The
 //! others are RFC 6455's; 1013 ("try again later") is one graphql-ws's client does not treat as

@@ -41,10 +41,9 @@ pub async fn serve(
     let _open = Gauge::up(&state.metrics, |m| &m.websocket_connections);
     let settings = state.settings.websocket.clone();
     let (sink, stream) = socket.split();
-    let (outbox, messages, ended) = Outbox::new(settings.send_queue);
+    let (outbox, queues) = Outbox::new(settings.send_queue, settings.send_timeout);
     let writer = tokio::spawn(
-        outbox::write(sink, messages, ended, settings.close_timeout)
-            .instrument(tracing::Span::current()),
+        outbox::write(sink, queues, settings.close_timeout).instrument(tracing::Span::current()),
     );
     if client.accepted {
         Connection::new(state, client, outbox.clone())
@@ -162,7 +161,7 @@ impl Connection {
                     "Connection initialisation timeout",
                 ),
                 _ = pings.tick(), if self.acknowledged => {
-                    self.outbox.send(protocol::ping());
+                    self.outbox.control(protocol::ping());
                     Flow::Continue
                 }
                 () = sleep_until(last_heard + settings.idle_timeout) => idle(settings.idle_timeout),
@@ -198,7 +197,7 @@ impl Connection {
         match message {
             ClientMessage::ConnectionInit(payload) => self.on_init(payload).await,
             ClientMessage::Ping(payload) => {
-                self.outbox.send(protocol::pong(payload));
+                self.outbox.control(protocol::pong(payload));
                 Flow::Continue
             }
             ClientMessage::Pong => Flow::Continue,
@@ -251,7 +250,7 @@ impl Connection {
         }
         self.key = key;
         self.acknowledged = true;
-        self.outbox.send(protocol::ack());
+        self.outbox.control(protocol::ack());
         Flow::Continue
     }
 
@@ -277,7 +276,7 @@ impl Connection {
                 most as u64,
                 most as u64 + 1,
             );
-            self.outbox.send(protocol::error(&id, json!([error])));
+            self.outbox.control(protocol::error(&id, json!([error])));
             return Flow::Continue;
         }
         self.generations += 1;

@@ -77,7 +77,10 @@ impl Op {
                 body,
                 name,
                 refusal,
-            } => self.refused(&body, name.unwrap_or_default(), refusal, charged),
+            } => {
+                self.refused(&body, name.unwrap_or_default(), refusal, charged)
+                    .await
+            }
             Operation::Run {
                 request,
                 analysis,
@@ -93,7 +96,7 @@ impl Op {
                 } else {
                     let cost = analysis.filter(|_| report_cost).map(|a: Analysis| a.cost);
                     let answered = self.single(*request, &auth, cost, name).await;
-                    self.answered(answered, charged, started, &scope);
+                    self.answered(answered, charged, started, &scope).await;
                 }
             }
         }
@@ -121,14 +124,16 @@ impl Op {
                     "the service is unavailable: try again later",
                     "SERVICE_UNAVAILABLE",
                 );
-                self.outbox.send(protocol::error(&self.id, json!([error])));
+                self.outbox
+                    .send(protocol::error(&self.id, json!([error])))
+                    .await;
                 None
             }
         }
     }
 
     /// A refusal before execution: an `error` message; the connection stays.
-    fn refused(&self, body: &str, name: String, refusal: Option<Refusal>, charged: Charged) {
+    async fn refused(&self, body: &str, name: String, refusal: Option<Refusal>, charged: Charged) {
         let outcome = match refusal {
             Some(Refusal::Limit) => Outcome::Refused,
             Some(Refusal::RateLimited { .. }) => Outcome::RateLimited,
@@ -138,7 +143,9 @@ impl Op {
         if outcome == Outcome::RateLimited {
             self.state.metrics.rate_limited(charged.kind);
         }
-        self.outbox.send(protocol::error(&self.id, errors_of(body)));
+        self.outbox
+            .send(protocol::error(&self.id, errors_of(body)))
+            .await;
     }
 
     /// A query or mutation: its answer within the request timeout (`None` past it), after its
@@ -165,7 +172,7 @@ impl Op {
     }
 
     /// Sends a query's or mutation's answer (`next` + `complete`, or `error`) and counts it.
-    fn answered(
+    async fn answered(
         &self,
         answered: Result<Answer, String>,
         charged: Charged,
@@ -184,19 +191,26 @@ impl Op {
                     format!("the operation took longer than {seconds} s and was cancelled"),
                     "TIMEOUT",
                 );
-                self.outbox.send(protocol::error(&self.id, json!([error])));
+                self.outbox
+                    .send(protocol::error(&self.id, json!([error])))
+                    .await;
                 return;
             }
         };
         metrics.operation(&answer.name, answer.outcome, charged.sender);
         metrics.request(&answer.name, started.elapsed().as_secs_f64(), statements);
         if answer.executed {
-            if self.outbox.send(protocol::next(&self.id, &answer.body)) {
-                self.outbox.send(protocol::complete(&self.id));
+            if self
+                .outbox
+                .send(protocol::next(&self.id, &answer.body))
+                .await
+            {
+                self.outbox.send(protocol::complete(&self.id)).await;
             }
         } else {
             self.outbox
-                .send(protocol::error(&self.id, errors_of(&answer.body)));
+                .send(protocol::error(&self.id, errors_of(&answer.body)))
+                .await;
         }
     }
 
@@ -225,11 +239,16 @@ impl Op {
                     .operation(&name, event.outcome, charged.sender);
                 if !event.executed {
                     self.outbox
-                        .send(protocol::error(&self.id, errors_of(&event.body)));
+                        .send(protocol::error(&self.id, errors_of(&event.body)))
+                        .await;
                     return;
                 }
             }
-            if !self.outbox.send(protocol::next(&self.id, &event.body)) {
+            if !self
+                .outbox
+                .send(protocol::next(&self.id, &event.body))
+                .await
+            {
                 return;
             }
         }
@@ -238,7 +257,7 @@ impl Op {
                 .metrics
                 .operation(&name, Outcome::Ok, charged.sender);
         }
-        self.outbox.send(protocol::complete(&self.id));
+        self.outbox.send(protocol::complete(&self.id)).await;
     }
 }
 

@@ -1,24 +1,34 @@
-//! What a connection sends: a bounded queue of messages, a writer task that drains it into the
-//! socket, and the close request that ends both.
+//! What a connection sends: two bounded queues (the operations' results, and the
+//! connection's own control messages), a writer task that drains them into the socket, and
+//! the close request that ends it all.
 //!
-//! Producers (the connection loop, each operation's task) never wait for the client: they
-//! `try_send` into the queue. A full queue means the client does not read what it asked for,
-//! so the connection is closed (1013, retryable) instead of buffering without end: memory per
-//! connection is bounded by the queue's length. Writing the close frame is bounded too: a
-//! client that reads nothing cannot hold the writer (and its socket) past the close timeout.
+//! An operation waits for room in the results queue, so a burst (a subscription replaying
+//! thousands of events) is paced by the socket instead of piling up; but it waits at most
+//! `IUC_WS_SEND_TIMEOUT`: a queue that stays full that long means the client does not read
+//! what it asked for, and the connection is closed (1013, retryable) instead of buffering
+//! without end. The connection loop never waits (it must keep reading): its control messages
+//! (`connection_ack`, `pong`, `ping`, refusals) go into a small queue of their own, and a
+//! client that lets even that fill up is closed the same way. Memory per connection is bounded
+//! by the two queues and one waiting message per operation. Writing the close frame is bounded
+//! too: a client that reads nothing cannot hold the writer (and its socket) past the close
+//! timeout.
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message};
 use futures_util::{Sink, SinkExt};
+use tokio::sync::mpsc::error::{SendTimeoutError, TrySendError};
 use tokio::sync::{mpsc, watch};
 
 use super::protocol::{Close, code};
 
+/// Control messages waiting to be sent (a client sending pings without reading the pongs
+/// fills it).
+const CONTROL_QUEUE: usize = 16;
+
 /// The close request of one connection: set once (the first reason wins), watched by the
-/// connection loop and the writer. `None` inside `Some` would be meaningless, so a request to
-/// end without a close frame (the peer is gone) is `Ending::Silently`.
+/// connection loop and the writer.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Ending {
     /// Send this close frame, then end.
@@ -30,8 +40,18 @@ pub enum Ending {
 /// The sending side of a connection, cloned into every operation's task.
 #[derive(Clone)]
 pub struct Outbox {
-    queue: mpsc::Sender<Message>,
+    results: mpsc::Sender<Message>,
+    control: mpsc::Sender<Message>,
+    /// How long an operation waits for room in `results`.
+    send_timeout: Duration,
     ending: Arc<watch::Sender<Option<Ending>>>,
+}
+
+/// The receiving side, for the writer.
+pub struct Queues {
+    results: mpsc::Receiver<Message>,
+    control: mpsc::Receiver<Message>,
+    ended: watch::Receiver<Option<Ending>>,
 }
 
 /// The reason of the slow-consumer close.
@@ -41,41 +61,64 @@ pub const SLOW_CONSUMER: Close = Close::new(
 );
 
 impl Outbox {
-    /// An outbox with room for `capacity` messages, and the receiving ends for the writer.
-    pub fn new(
-        capacity: usize,
-    ) -> (
-        Self,
-        mpsc::Receiver<Message>,
-        watch::Receiver<Option<Ending>>,
-    ) {
-        let (queue, messages) = mpsc::channel(capacity.max(1));
+    /// An outbox whose results queue holds `capacity` messages, each waiting at most
+    /// `send_timeout` for room; and the queues for the writer.
+    pub fn new(capacity: usize, send_timeout: Duration) -> (Self, Queues) {
+        let (results, results_rx) = mpsc::channel(capacity.max(1));
+        let (control, control_rx) = mpsc::channel(CONTROL_QUEUE);
         let (ending, ended) = watch::channel(None);
         (
             Self {
-                queue,
+                results,
+                control,
+                send_timeout,
                 ending: Arc::new(ending),
             },
-            messages,
-            ended,
+            Queues {
+                results: results_rx,
+                control: control_rx,
+                ended,
+            },
         )
     }
 
-    /// Queues a text message; false when it cannot be (the connection is ending, or the queue
-    /// is full, which ends the connection as a slow consumer).
-    pub fn send(&self, text: String) -> bool {
+    /// Queues an operation's message, waiting for room; false when it cannot be (the
+    /// connection is ending, or the queue stayed full for the send timeout, which ends the
+    /// connection as a slow consumer).
+    pub async fn send(&self, text: String) -> bool {
         if self.is_ending() {
             return false;
         }
-        match self.queue.try_send(Message::Text(text.into())) {
+        let message = Message::Text(text.into());
+        match self.results.send_timeout(message, self.send_timeout).await {
             Ok(()) => true,
-            Err(mpsc::error::TrySendError::Full(_)) => {
-                tracing::info!("closing a WebSocket connection whose client does not read");
-                self.end(Ending::Close(SLOW_CONSUMER));
+            Err(SendTimeoutError::Timeout(_)) => {
+                self.slow();
                 false
             }
-            Err(mpsc::error::TrySendError::Closed(_)) => false,
+            Err(SendTimeoutError::Closed(_)) => false,
         }
+    }
+
+    /// Queues a control message of the connection loop, which never waits; false when it
+    /// cannot be (ending, or the control queue is full: a slow consumer).
+    pub fn control(&self, text: String) -> bool {
+        if self.is_ending() {
+            return false;
+        }
+        match self.control.try_send(Message::Text(text.into())) {
+            Ok(()) => true,
+            Err(TrySendError::Full(_)) => {
+                self.slow();
+                false
+            }
+            Err(TrySendError::Closed(_)) => false,
+        }
+    }
+
+    fn slow(&self) {
+        tracing::info!("closing a WebSocket connection whose client does not read");
+        self.end(Ending::Close(SLOW_CONSUMER));
     }
 
     /// Asks the connection to end (the first request wins).
@@ -99,28 +142,29 @@ impl Outbox {
     }
 }
 
-/// Writes the queued messages to `sink` until the connection ends, then the close frame; the
-/// close (and whatever must be flushed before it) gets `close_timeout` at most.
+/// Writes the queued messages to `sink` (control messages first) until the connection ends,
+/// then the close frame; the close (and whatever must be flushed before it) gets
+/// `close_timeout` at most.
 ///
 /// A message being written when the end comes is abandoned mid-way: the sink (tungstenite)
 /// keeps a message it has accepted whole in its buffer, so the close frame still follows a
 /// complete frame.
-pub async fn write<S>(
-    mut sink: S,
-    mut messages: mpsc::Receiver<Message>,
-    mut ended: watch::Receiver<Option<Ending>>,
-    close_timeout: Duration,
-) where
+pub async fn write<S>(mut sink: S, queues: Queues, close_timeout: Duration)
+where
     S: Sink<Message> + Unpin,
 {
+    let Queues {
+        mut results,
+        mut control,
+        mut ended,
+    } = queues;
     loop {
         let message = tokio::select! {
             biased;
             _ = ended.changed() => break,
-            message = messages.recv() => match message {
-                Some(message) => message,
-                None => break,
-            },
+            Some(message) = control.recv() => message,
+            Some(message) = results.recv() => message,
+            else => break,
         };
         tokio::select! {
             biased;
@@ -185,47 +229,83 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_client_that_does_not_read_is_closed_and_the_writer_ends_in_time() {
-        let (outbox, messages, ended) = Outbox::new(4);
-        let sink = Stuck {
+    async fn a_burst_waits_for_the_socket_and_a_client_that_does_not_read_is_closed_in_time() {
+        let (outbox, queues) = Outbox::new(4, Duration::from_millis(200));
+        // A client that reads: a burst far beyond the queue goes through, paced by the socket.
+        let reading = Stuck {
+            room: 1000,
+            taken: Arc::default(),
+        };
+        let writer = tokio::spawn(write(reading.clone(), queues, Duration::from_millis(100)));
+        for i in 0..100 {
+            assert!(outbox.send(format!("m{i}")).await, "m{i}");
+        }
+        assert!(outbox.control("c".into()));
+        for _ in 0..100 {
+            if reading.taken.lock().unwrap().len() == 101 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert_eq!(reading.taken.lock().unwrap().len(), 101);
+        outbox.end(Ending::Silently);
+        writer.await.unwrap();
+
+        // A client that stops reading after two messages.
+        let (outbox, queues) = Outbox::new(4, Duration::from_millis(200));
+        let stuck = Stuck {
             room: 2,
             taken: Arc::default(),
         };
-        let writer = tokio::spawn(write(
-            sink.clone(),
-            messages,
-            ended,
-            Duration::from_millis(100),
-        ));
+        let writer = tokio::spawn(write(stuck.clone(), queues, Duration::from_millis(100)));
+        let started = tokio::time::Instant::now();
         let mut sent = 0;
-        while outbox.send(format!("m{sent}")) {
+        while outbox.send(format!("m{sent}")).await {
             sent += 1;
-            tokio::task::yield_now().await;
             assert!(sent < 100, "the queue must fill");
         }
-        // Two went to the socket, one is held by the stuck write, four waited in the queue.
-        assert!((4..=7).contains(&sent), "{sent}");
+        // Two went to the socket, one is held by the stuck write, four waited in the queue;
+        // the next waited for the send timeout.
+        assert_eq!(sent, 7);
+        assert!(started.elapsed() >= Duration::from_millis(200));
         assert_eq!(
             *outbox.subscribe().borrow(),
             Some(Ending::Close(SLOW_CONSUMER))
         );
-        assert!(!outbox.send("late".into()), "nothing is queued once ending");
+        assert!(
+            !outbox.send("late".into()).await,
+            "nothing is queued once ending"
+        );
+        assert!(!outbox.control("late".into()));
         tokio::time::timeout(Duration::from_secs(2), writer)
             .await
             .expect("the writer ends within the close timeout")
             .unwrap();
-        assert_eq!(sink.taken.lock().unwrap().len(), 2);
+        assert_eq!(stuck.taken.lock().unwrap().len(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_full_control_queue_closes_at_once() {
+        let (outbox, _queues) = Outbox::new(4, Duration::from_secs(60));
+        for _ in 0..CONTROL_QUEUE {
+            assert!(outbox.control("pong".into()));
+        }
+        assert!(!outbox.control("pong".into()));
+        assert_eq!(
+            *outbox.subscribe().borrow(),
+            Some(Ending::Close(SLOW_CONSUMER))
+        );
     }
 
     #[tokio::test]
     async fn the_close_frame_follows_the_messages_and_the_first_reason_wins() {
-        let (outbox, messages, ended) = Outbox::new(8);
+        let (outbox, queues) = Outbox::new(8, Duration::from_secs(1));
         let sink = Stuck {
             room: 100,
             taken: Arc::default(),
         };
-        let writer = tokio::spawn(write(sink.clone(), messages, ended, Duration::from_secs(1)));
-        assert!(outbox.send("a".into()));
+        let writer = tokio::spawn(write(sink.clone(), queues, Duration::from_secs(1)));
+        assert!(outbox.send("a".into()).await);
         tokio::time::sleep(Duration::from_millis(50)).await;
         outbox.end(Ending::Close(Close::new(4409, "first")));
         outbox.end(Ending::Close(Close::new(4400, "second")));
