@@ -148,8 +148,8 @@ impl Op {
             .await;
     }
 
-    /// A query or mutation: its answer within the request timeout (`None` past it), after its
-    /// turn among the executions, as over HTTP.
+    /// A query or mutation: its answer within the request timeout (past it, `Err` with the
+    /// operation's name), after its turn among the executions, as over HTTP.
     async fn single(
         &self,
         request: async_graphql::Request,
@@ -219,7 +219,13 @@ impl Op {
     ///
     /// The loaders' output budget is off (0): it would be charged across every event of a
     /// subscription that may run for hours. Each event's text is still held to
-    /// `IUC_MAX_RESPONSE_BYTES` by `answer`.
+    /// `IUC_MAX_RESPONSE_BYTES` by `answer`. The loaders are built once per subscription
+    /// (async-graphql gives every event the request's data): a subscription field that resolved
+    /// records through them would get rows cached at their first load. The change feed's
+    /// events carry their own data and load nothing.
+    ///
+    /// Subscriptions take no execution turn (`IUC_MAX_CONCURRENT_REQUESTS`): they are
+    /// long-lived and would starve HTTP requests; their cost was charged at admission.
     async fn stream(
         &self,
         request: async_graphql::Request,
