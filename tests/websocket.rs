@@ -613,3 +613,52 @@ async fn shutdown_closes_websocket_connections_with_1001() {
         assert!(reason.contains("shutting down"), "{reason}");
     }
 }
+
+#[tokio::test]
+async fn persisted_documents_and_the_rate_limit_apply_per_operation() {
+    let limited = || Settings {
+        rate_limits: api::ratelimit::RateLimits {
+            anonymous: 2,
+            ..Settings::default().rate_limits
+        },
+        ..Settings::default()
+    };
+    for server in Server::all(limited).await {
+        let mut socket = server.ready(json!({})).await;
+        let query = "{ __typename }";
+        let hash = api::persisted::sha256(query);
+        let persisted = |id: &str, query: Option<&str>| {
+            json!({ "id": id, "type": "subscribe", "payload": {
+                "query": query,
+                "extensions": { "persistedQuery": { "version": 1, "sha256Hash": hash } },
+            } })
+        };
+        // An unknown hash: the error Apollo clients answer with the full query.
+        send(&mut socket, persisted("p1", None)).await;
+        let refused = message(&mut socket).await;
+        assert_eq!(refused["type"], "error", "{refused}");
+        assert_eq!(
+            refused["payload"][0]["extensions"]["code"],
+            "PERSISTED_QUERY_NOT_FOUND"
+        );
+        // The query with its hash registers it; the hash alone then runs it.
+        send(&mut socket, persisted("p2", Some(query))).await;
+        assert_eq!(message(&mut socket).await["type"], "next");
+        assert_eq!(message(&mut socket).await["type"], "complete");
+        send(&mut socket, persisted("p3", None)).await;
+        let answered = message(&mut socket).await;
+        assert_eq!(
+            answered["payload"]["data"]["__typename"], "QueryRoot",
+            "{answered}"
+        );
+        assert_eq!(message(&mut socket).await["type"], "complete");
+        // Each operation is charged (at least 1): the budget of 2 is spent by now.
+        subscribe(&mut socket, "p4", query).await;
+        let refused = message(&mut socket).await;
+        assert_eq!(refused["type"], "error", "{refused}");
+        assert_eq!(refused["payload"][0]["extensions"]["code"], "RATE_LIMITED");
+        // The connection stays: a ping still gets its pong.
+        send(&mut socket, json!({ "type": "ping" })).await;
+        assert_eq!(message(&mut socket).await, json!({ "type": "pong" }));
+    }
+}
