@@ -25,6 +25,7 @@
 //!   turns that refusal into the error the check would have given (`constraint`).
 
 pub mod activity;
+pub mod cascade;
 pub mod dependents;
 pub mod links;
 pub mod lookup;
@@ -49,6 +50,7 @@ use serde_json::{Map, Value as Json};
 
 use crate::auth::{Organisation, Principal};
 use crate::constraint;
+use crate::service::changes::{self, Change};
 use crate::error::AppError;
 
 /// Who is writing, as the audit trail records it.
@@ -148,7 +150,7 @@ pub enum Action {
 }
 
 impl Action {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Action::Create => "create",
             Action::Update => "update",
@@ -190,8 +192,8 @@ pub fn diff(before: Option<&Json>, after: Option<&Json>) -> Map<String, Json> {
     changes
 }
 
-/// Records one write in the audit trail (inside the write's transaction). An update that
-/// changed nothing is not recorded.
+/// Records one write in the audit trail and, for a public record, in the change feed (both
+/// inside the write's transaction). An update that changed nothing is not recorded.
 #[allow(clippy::too_many_arguments)]
 pub async fn audit(
     db: &impl ConnectionTrait,
@@ -207,7 +209,25 @@ pub async fn audit(
     if action == Action::Update && changes.is_empty() {
         return Ok(());
     }
-    audit_changes(db, actor, entity, record_id, record_key, action, changes).await
+    // The public feed's event: the version the record has now (for a delete, the one it had).
+    let version = after
+        .or(before)
+        .and_then(|snapshot| snapshot.get("version"))
+        .and_then(Json::as_i64)
+        .unwrap_or(0);
+    let feed = Change {
+        entity,
+        record_id,
+        action: action.as_str(),
+        version: i32::try_from(version).unwrap_or(i32::MAX),
+        // A delete changes no field: the record is gone.
+        fields: match action {
+            Action::Delete => Vec::new(),
+            _ => changes::field_names(changes.keys()),
+        },
+    };
+    audit_changes(db, actor, entity, record_id, record_key, action, changes).await?;
+    changes::record(db, feed).await
 }
 
 /// Records one audit event with the given `changes` object.
@@ -452,6 +472,7 @@ where
     if let Some(version) = version {
         check_version(record, version)?;
     }
+    let gone = cascade::cascaded(db, M::ENTITY, record.id()).await?;
     let result = E::delete_many()
         .filter(Expr::col(Alias::new("id")).eq(record.id()))
         .filter(Expr::col(Alias::new("version")).eq(record.version()))
@@ -475,7 +496,55 @@ where
         Some(&before),
         None,
     )
-    .await
+    .await?;
+    for (entity, record_id, version) in gone {
+        let change = Change {
+            entity,
+            record_id,
+            action: Action::Delete.as_str(),
+            version,
+            fields: Vec::new(),
+        };
+        changes::record(db, change).await?;
+    }
+    Ok(())
+}
+
+/// Records that an import changed the children of a record it did not otherwise create
+/// (participants, links, sections; `fields` names them as the audit trail does, e.g.
+/// `theme_ids`): the record's version goes up, as an API update's would, and the audit trail
+/// (when `actor` is given) and the change feed name the children. Returns the record as
+/// stored now.
+pub async fn touch<E, M, A>(
+    db: &impl ConnectionTrait,
+    actor: Option<&Actor>,
+    record: &M,
+    fields: &[&str],
+) -> Result<M, AppError>
+where
+    E: EntityTrait<Model = M>,
+    M: Record + ModelTrait<Entity = E> + IntoActiveModel<A>,
+    A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let after = update_row(db, record, record.version(), record.clone()).await?;
+    let Some(actor) = actor else {
+        return Ok(after);
+    };
+    // The children's details are in the import's summary event.
+    let changes: Map<String, Json> = fields
+        .iter()
+        .map(|f| ((*f).to_owned(), Json::Object(Map::new())))
+        .collect();
+    let change = Change {
+        entity: M::ENTITY,
+        record_id: after.id(),
+        action: Action::Update.as_str(),
+        version: after.version(),
+        fields: changes::field_names(changes.keys()),
+    };
+    audit_changes(db, actor, M::ENTITY, after.id(), after.key(), Action::Update, changes).await?;
+    changes::record(db, change).await?;
+    Ok(after)
 }
 
 fn check_version<M: Record>(record: &M, version: i32) -> Result<(), AppError> {
