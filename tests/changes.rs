@@ -48,15 +48,28 @@ async fn write(router: &axum::Router, key: &str, query: &str, variables: Value) 
         .header(header::AUTHORIZATION, format!("Bearer {key}"))
         .body(Body::from(body))
         .expect("request");
-    let response = router.clone().oneshot(request).await.expect("router answers");
-    let bytes = response.into_body().collect().await.expect("body").to_bytes();
+    let response = router
+        .clone()
+        .oneshot(request)
+        .await
+        .expect("router answers");
+    let bytes = response
+        .into_body()
+        .collect()
+        .await
+        .expect("body")
+        .to_bytes();
     let value: Value = serde_json::from_slice(&bytes).expect("JSON");
     assert!(value.get("errors").is_none(), "errors: {value}");
     value["data"].clone()
 }
 
 /// Reads the whole feed after `after`, page by page, with pages of `first`.
-async fn read_all(app: &TestApp, after: Option<String>, first: i64) -> (Vec<Value>, Option<String>) {
+async fn read_all(
+    app: &TestApp,
+    after: Option<String>,
+    first: i64,
+) -> (Vec<Value>, Option<String>) {
     let mut events = Vec::new();
     let mut cursor = after;
     loop {
@@ -66,7 +79,10 @@ async fn read_all(app: &TestApp, after: Option<String>, first: i64) -> (Vec<Valu
         let page = &data["changes"];
         events.extend(page["nodes"].as_array().expect("nodes").iter().cloned());
         cursor = page["pageInfo"]["endCursor"].as_str().map(str::to_owned);
-        if !page["pageInfo"]["hasNextPage"].as_bool().expect("hasNextPage") {
+        if !page["pageInfo"]["hasNextPage"]
+            .as_bool()
+            .expect("hasNextPage")
+        {
             return (events, cursor);
         }
     }
@@ -83,7 +99,13 @@ async fn every_committed_write_is_in_the_feed_once_and_a_refused_one_is_not() {
         assert!(before.is_empty(), "[{backend:?}] {before:?}");
         let created = write(&router, &key, CREATE_CITY, city("feedville")).await;
         let id = created["createCity"]["city"]["id"].clone();
-        write(&router, &key, UPDATE_CITY, json!({ "id": id, "v": 1, "p": 1200 })).await;
+        write(
+            &router,
+            &key,
+            UPDATE_CITY,
+            json!({ "id": id, "v": 1, "p": 1200 }),
+        )
+        .await;
         // Refused (stale version): rolled back, so not in the feed.
         let stale = app
             .graphql_as(Some(&key), UPDATE_CITY, json!({ "id": id, "v": 1, "p": 5 }))
@@ -160,7 +182,13 @@ async fn changed_columns_are_named_as_the_schema_names_fields() {
         for column in columns
             .iter()
             .filter(|c| !hidden.contains(&c.as_str()))
-            .chain(children.iter().map(|c| c.to_string()).collect::<Vec<_>>().iter())
+            .chain(
+                children
+                    .iter()
+                    .map(|c| c.to_string())
+                    .collect::<Vec<_>>()
+                    .iter(),
+            )
         {
             let Some(field) = api::service::changes::field_name(column) else {
                 continue;
@@ -197,7 +225,12 @@ async fn concurrent_writers_leave_no_gap_and_no_repeat_for_a_reader() {
                 let mut ids = Vec::new();
                 for i in 0..EACH {
                     let data = write(&router, &key, CREATE_CITY, city(&format!("c-{w}-{i}"))).await;
-                    ids.push(data["createCity"]["city"]["id"].as_str().unwrap().to_owned());
+                    ids.push(
+                        data["createCity"]["city"]["id"]
+                            .as_str()
+                            .unwrap()
+                            .to_owned(),
+                    );
                 }
                 ids
             })
@@ -216,7 +249,10 @@ async fn concurrent_writers_leave_no_gap_and_no_repeat_for_a_reader() {
             written.iter().map(String::as_str).collect::<HashSet<_>>(),
             "[{backend:?}] the reader missed changes"
         );
-        assert!(seen.windows(2).all(|w| w[0].0 < w[1].0), "[{backend:?}] out of order");
+        assert!(
+            seen.windows(2).all(|w| w[0].0 < w[1].0),
+            "[{backend:?}] out of order"
+        );
         assert_eq!(seen.len(), WRITERS * EACH);
     }
 }
@@ -234,7 +270,12 @@ async fn follow(router: &axum::Router, done: &std::sync::atomic::AtomicBool) -> 
             .body(Body::from(body.to_string()))
             .expect("request");
         let response = router.clone().oneshot(request).await.expect("answer");
-        let bytes = response.into_body().collect().await.expect("body").to_bytes();
+        let bytes = response
+            .into_body()
+            .collect()
+            .await
+            .expect("body")
+            .to_bytes();
         let value: Value = serde_json::from_slice(&bytes).expect("JSON");
         let page = &value["data"]["changes"];
         let nodes = page["nodes"].as_array().expect("nodes");
@@ -258,7 +299,8 @@ async fn second_instance(db: &TestDb) -> AppState {
     AppState::new(conn, statements, false)
 }
 
-const SUBSCRIBE: &str = "subscription($after: String) { changes(after: $after) { cursor record action fields } }";
+const SUBSCRIBE: &str =
+    "subscription($after: String) { changes(after: $after) { cursor record action fields } }";
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_subscriber_on_one_instance_sees_writes_made_on_another_and_resumes_without_loss() {
@@ -271,9 +313,8 @@ async fn a_subscriber_on_one_instance_sees_writes_made_on_another_and_resumes_wi
         // Subscribe on instance A from the start: the replay brings the first write, the
         // live part the next ones, made through instance B.
         let mut stream = app.state.schema.execute_stream(
-            async_graphql::Request::new(SUBSCRIBE).variables(async_graphql::Variables::from_json(
-                json!({ "after": "0" }),
-            )),
+            async_graphql::Request::new(SUBSCRIBE)
+                .variables(async_graphql::Variables::from_json(json!({ "after": "0" }))),
         );
         let replayed = next(&mut stream, backend).await;
         assert_eq!(replayed["record"], first_id);
@@ -286,15 +327,29 @@ async fn a_subscriber_on_one_instance_sees_writes_made_on_another_and_resumes_wi
         drop(stream);
         let third = write(&other, &key, CREATE_CITY, city("missed-1")).await;
         let id3 = third["createCity"]["city"]["id"].clone();
-        write(&other, &key, UPDATE_CITY, json!({ "id": id3, "v": 1, "p": 7 })).await;
-        let mut resumed = app.state.schema.execute_stream(
-            async_graphql::Request::new(SUBSCRIBE)
-                .variables(async_graphql::Variables::from_json(json!({ "after": cursor }))),
-        );
+        write(
+            &other,
+            &key,
+            UPDATE_CITY,
+            json!({ "id": id3, "v": 1, "p": 7 }),
+        )
+        .await;
+        let mut resumed =
+            app.state
+                .schema
+                .execute_stream(async_graphql::Request::new(SUBSCRIBE).variables(
+                    async_graphql::Variables::from_json(json!({ "after": cursor })),
+                ));
         let a = next(&mut resumed, backend).await;
         let b = next(&mut resumed, backend).await;
-        assert_eq!((a["record"].clone(), a["action"].clone()), (id3.clone(), json!("CREATE")));
-        assert_eq!((b["record"].clone(), b["fields"].clone()), (id3, json!(["population"])));
+        assert_eq!(
+            (a["record"].clone(), a["action"].clone()),
+            (id3.clone(), json!("CREATE"))
+        );
+        assert_eq!(
+            (b["record"].clone(), b["fields"].clone()),
+            (id3, json!(["population"]))
+        );
     }
 }
 
@@ -310,4 +365,49 @@ async fn next(
     assert!(response.errors.is_empty(), "{:?}", response.errors);
     let data = response.data.into_json().expect("JSON");
     data["changes"].clone()
+}
+
+/// The case the numbering must survive: a change numbered first but committed last. Writer 1
+/// numbers its change and waits; writer 2 numbers and commits after it; a reader reads in
+/// between; then writer 1 commits. The reader, following its cursor, must see both.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_numbered_first_and_committed_last_is_not_skipped() {
+    use api::service::changes::{self, Change, Filter};
+    use sea_orm::TransactionTrait;
+    let change = |record_id| Change {
+        entity: "City",
+        record_id,
+        action: "update",
+        version: 2,
+        fields: vec!["population".into()],
+    };
+    for db in TestDb::all().await {
+        let backend = db.backend;
+        let first = api::db::begin_write(&db.conn).await.expect("begin 1");
+        changes::record(&first, change(1)).await.expect("record 1");
+        let conn = db.conn.clone();
+        let second = tokio::spawn(async move {
+            let txn = api::db::begin_write(&conn).await.expect("begin 2");
+            changes::record(&txn, change(2)).await.expect("record 2");
+            txn.commit().await.expect("commit 2");
+        });
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let mut seen = changes::page(&db.conn, 0, 100, &Filter::default())
+            .await
+            .expect("read");
+        let cursor = seen.last().map_or(0, |e| e.position);
+        first.commit().await.expect("commit 1");
+        second.await.expect("writer 2");
+        seen.extend(
+            changes::page(&db.conn, cursor, 100, &Filter::default())
+                .await
+                .expect("read"),
+        );
+        let records: Vec<i32> = seen.iter().map(|e| e.record_id).collect();
+        assert_eq!(
+            records,
+            vec![1, 2],
+            "[{backend:?}] the reader saw {records:?}"
+        );
+    }
 }

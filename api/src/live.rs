@@ -71,11 +71,7 @@ impl Live {
         filter: Filter,
     ) -> Result<impl Stream<Item = Result<Arc<change_event::Model>, AppError>> + use<>, AppError>
     {
-        let sender = self
-            .started
-            .get_or_try_init(|| self.start())
-            .await?
-            .clone();
+        let sender = self.started.get_or_try_init(|| self.start()).await?.clone();
         let follower = Follower {
             db: self.db.clone(),
             live: sender.subscribe(),
@@ -193,8 +189,7 @@ impl Follower {
                 return Some(Ok(Arc::new(event)));
             }
             if self.replaying {
-                let page = match changes::page(&self.db, self.position, BATCH, &self.filter).await
-                {
+                let page = match changes::page(&self.db, self.position, BATCH, &self.filter).await {
                     Ok(page) => page,
                     Err(e) => return Some(Err(e)),
                 };

@@ -202,7 +202,11 @@ fn refused(e: AppError) -> DbErr {
 
 /// Deletes a record the file no longer lists: through the write path (audit, change feed,
 /// and the records the database's cascade takes with it) when the import is audited.
-async fn remove<E, M>(txn: &impl ConnectionTrait, audit: Option<&Actor>, old: M) -> Result<(), DbErr>
+async fn remove<E, M>(
+    txn: &impl ConnectionTrait,
+    audit: Option<&Actor>,
+    old: M,
+) -> Result<(), DbErr>
 where
     E: EntityTrait<Model = M>,
     M: write::Record + ModelTrait<Entity = E>,
@@ -326,7 +330,10 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
 
     /// How many rows of each child kind the import has written so far.
     fn counts(&self, children: &[(&'static str, &'static str)]) -> Vec<u64> {
-        children.iter().map(|(kind, _)| self.changes.of(kind)).collect()
+        children
+            .iter()
+            .map(|(kind, _)| self.changes.of(kind))
+            .collect()
     }
 
     /// After a record's children were synced: when the import changed some (the counts moved

@@ -166,7 +166,11 @@ impl ChangeConnection {
         PageInfo {
             has_next_page: self.has_next,
             has_previous_page: self.after.is_some_and(|a| a > 0),
-            start_cursor: self.events.first().map(|e| cursor(e.position)).or(after.clone()),
+            start_cursor: self
+                .events
+                .first()
+                .map(|e| cursor(e.position))
+                .or(after.clone()),
             end_cursor: self.events.last().map(|e| cursor(e.position)).or(after),
         }
     }
@@ -185,12 +189,16 @@ pub fn feed_args(
     use crate::error::AppError;
     let position = match after {
         None => 0,
-        Some(text) => text.parse::<i64>().ok().filter(|p| *p >= 0).ok_or_else(|| {
-            AppError::invalid(
-                "after",
-                "not a change feed cursor: pass a `cursor` or `endCursor` the feed returned",
-            )
-        })?,
+        Some(text) => text
+            .parse::<i64>()
+            .ok()
+            .filter(|p| *p >= 0)
+            .ok_or_else(|| {
+                AppError::invalid(
+                    "after",
+                    "not a change feed cursor: pass a `cursor` or `endCursor` the feed returned",
+                )
+            })?,
     };
     let mut filter = crate::service::changes::Filter::default();
     for entity in entities.unwrap_or_default() {

@@ -50,8 +50,8 @@ use serde_json::{Map, Value as Json};
 
 use crate::auth::{Organisation, Principal};
 use crate::constraint;
-use crate::service::changes::{self, Change};
 use crate::error::AppError;
+use crate::service::changes::{self, Change};
 
 /// Who is writing, as the audit trail records it.
 #[derive(Debug, Clone)]
@@ -542,7 +542,16 @@ where
         version: after.version(),
         fields: changes::field_names(changes.keys()),
     };
-    audit_changes(db, actor, M::ENTITY, after.id(), after.key(), Action::Update, changes).await?;
+    audit_changes(
+        db,
+        actor,
+        M::ENTITY,
+        after.id(),
+        after.key(),
+        Action::Update,
+        changes,
+    )
+    .await?;
     changes::record(db, change).await?;
     Ok(after)
 }
