@@ -411,3 +411,56 @@ async fn a_change_numbered_first_and_committed_last_is_not_skipped() {
         );
     }
 }
+
+#[tokio::test]
+async fn changed_after_lists_only_the_records_changed_since_a_cursor() {
+    for app in TestApp::all_seeded().await {
+        let backend = app.db.backend;
+        let key = admin_key(&app.db).await;
+        let router = api::http::app(app.state.clone());
+        let created = write(&router, &key, CREATE_CITY, city("synctown")).await;
+        let id = created["createCity"]["city"]["id"].clone();
+        let (_, cursor) = read_all(&app, None, 100).await;
+        let lists = "query($c: String) {
+          cities(filter: { changedAfter: $c }) { nodes { slug } }
+          pairings(filter: { changedAfter: $c }) { nodes { slug } }
+          regions(filter: { changedAfter: $c }) { nodes { slug } }
+          stakeholders(filter: { changedAfter: $c }) { nodes { slug } }
+          activities(filter: { changedAfter: $c }) { nodes { slug } }
+        }";
+        let everything = app.data(lists, json!({ "c": "0" })).await;
+        assert_eq!(
+            everything["cities"]["nodes"],
+            json!([{ "slug": "synctown" }]),
+            "[{backend:?}]"
+        );
+        let none = app.data(lists, json!({ "c": cursor })).await;
+        for list in [
+            "cities",
+            "pairings",
+            "regions",
+            "stakeholders",
+            "activities",
+        ] {
+            assert_eq!(none[list]["nodes"], json!([]), "[{backend:?}] {list}");
+        }
+        write(
+            &router,
+            &key,
+            UPDATE_CITY,
+            json!({ "id": id, "v": 1, "p": 99 }),
+        )
+        .await;
+        let since = app.data(lists, json!({ "c": cursor })).await;
+        assert_eq!(
+            since["cities"]["nodes"],
+            json!([{ "slug": "synctown" }]),
+            "[{backend:?}]"
+        );
+        let bad = app.graphql(lists, json!({ "c": "-1" })).await;
+        assert_eq!(
+            bad["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+            "{bad}"
+        );
+    }
+}

@@ -187,19 +187,7 @@ pub fn feed_args(
     ids: Option<&[ID]>,
 ) -> crate::error::Result<(i64, crate::service::changes::Filter)> {
     use crate::error::AppError;
-    let position = match after {
-        None => 0,
-        Some(text) => text
-            .parse::<i64>()
-            .ok()
-            .filter(|p| *p >= 0)
-            .ok_or_else(|| {
-                AppError::invalid(
-                    "after",
-                    "not a change feed cursor: pass a `cursor` or `endCursor` the feed returned",
-                )
-            })?,
-    };
+    let position = feed_position(after, "after")?.unwrap_or(0);
     let mut filter = crate::service::changes::Filter::default();
     for entity in entities.unwrap_or_default() {
         filter.entities.push(entity.type_name());
@@ -223,4 +211,18 @@ pub fn feed_args(
         filter.records.push((kind.name(), row));
     }
     Ok((position, filter))
+}
+
+/// The feed position a cursor argument names (`field` is the argument's path, for the error).
+pub fn feed_position(cursor: Option<&str>, field: &str) -> crate::error::Result<Option<i64>> {
+    let Some(text) = cursor else {
+        return Ok(None);
+    };
+    match text.parse::<i64>() {
+        Ok(position) if position >= 0 => Ok(Some(position)),
+        _ => Err(crate::error::AppError::invalid(
+            field,
+            "not a change feed cursor: pass a `cursor` or `endCursor` that `changes` returned",
+        )),
+    }
 }
