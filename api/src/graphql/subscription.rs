@@ -7,10 +7,12 @@ use crate::error::{AppError, Result};
 use crate::graphql::object::{ChangeEntity, ChangeEvent, feed_args};
 use crate::live::Live;
 
-/// Live updates of the IUC graph.
+/// Live updates of the IUC graph (see the `Subscription` impl).
 #[derive(Default)]
 pub struct SubscriptionRoot;
 
+/// Live updates of the IUC graph, over WebSocket (`/graphql`, subprotocol
+/// `graphql-transport-ws`).
 #[Subscription]
 impl SubscriptionRoot {
     /// The change feed, live: first the changes committed after `after` (replayed from the

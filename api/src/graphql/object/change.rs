@@ -74,8 +74,7 @@ pub enum ChangeAction {
     Delete,
 }
 
-/// One committed change to a public record. Who made it is not public (administrators see
-/// it in `auditEvents`).
+/// One committed change to a public record (see `ChangeEvent`).
 pub struct ChangeEvent(pub std::sync::Arc<change_event::Model>);
 
 /// The cursor of a feed position (opaque to clients; today the position's decimal digits).
@@ -83,6 +82,8 @@ pub fn cursor(position: i64) -> String {
     position.to_string()
 }
 
+/// One committed change to a public record. Who made it is not public (administrators see
+/// it in `auditEvents`).
 #[Object]
 impl ChangeEvent {
     /// This event's place in the feed: pass it as `after` to read (or subscribe to) what
@@ -132,7 +133,7 @@ pub struct ChangeEdge {
     pub node: ChangeEvent,
 }
 
-/// A page of the change feed, in commit order.
+/// A page of the change feed (see `ChangeConnection`).
 pub struct ChangeConnection {
     pub events: Vec<change_event::Model>,
     pub has_next: bool,
@@ -140,6 +141,7 @@ pub struct ChangeConnection {
     pub after: Option<i64>,
 }
 
+/// A page of the change feed, in commit order.
 #[Object]
 impl ChangeConnection {
     /// The events of this page, oldest first.
