@@ -474,6 +474,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             .and_then(|s| s.parse::<PartialDate>().ok());
         let model = pairing::Model {
             version: 1,
+            updated_at: write::now(),
             id: 0,
             slug: r.slug.clone(),
             kind: r.kind,
@@ -545,6 +546,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         };
         let model = ucap::Model {
             version: 1,
+            updated_at: write::now(),
             id: 0,
             pairing_id,
             status: r.status,
@@ -603,6 +605,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             wanted.insert(p.slug.clone());
             let model = project::Model {
                 version: 1,
+                updated_at: write::now(),
                 id: 0,
                 slug: p.slug.clone(),
                 ucap_id,
@@ -642,6 +645,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
     async fn stakeholder(&mut self, r: &dataset::StakeholderRecord) -> Result<(), DbErr> {
         let model = stakeholder::Model {
             version: 1,
+            updated_at: write::now(),
             id: 0,
             slug: r.slug.clone(),
             name: r.name.clone(),
@@ -690,6 +694,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             wanted.insert(target);
             let model = involvement::Model {
                 version: 1,
+                updated_at: write::now(),
                 id: 0,
                 stakeholder_id: id,
                 pairing_id: target.0,
@@ -721,6 +726,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         let date: PartialDate = r.date.parse().map_err(DbErr::Custom)?;
         let model = activity::Model {
             version: 1,
+            updated_at: write::now(),
             id: 0,
             slug: r.slug.clone(),
             date: date.start,
