@@ -23,4 +23,5 @@ mod schema;
 mod seed;
 mod statements;
 mod strict_input;
+mod updated_at;
 mod writes;
