@@ -464,3 +464,70 @@ async fn changed_after_lists_only_the_records_changed_since_a_cursor() {
         );
     }
 }
+
+/// An import's changes are in the feed like the API's: a pairing whose themes alone changed
+/// gets an update naming `themes` (and a new version), and a UCAP the file no longer has is
+/// deleted with, as events of their own, the projects the database deletes with it.
+#[tokio::test]
+async fn an_import_reports_children_changes_and_cascaded_deletes() {
+    for app in TestApp::all_seeded().await {
+        let backend = app.db.backend;
+        let (_, start) = read_all(&app, None, 100).await;
+        let mut data: Value = serde_json::from_str(api::service::seed::SEED_JSON).unwrap();
+        let pairing = data["pairings"]
+            .as_array_mut()
+            .and_then(|p| {
+                p.iter_mut()
+                    .find(|p| p["slug"] == json!("barnsley-liuzhou"))
+            })
+            .expect("in the seed");
+        let projects = pairing["ucap"]["projects"].as_array().unwrap().len();
+        pairing["themes"].as_array_mut().unwrap().pop();
+        pairing["ucap"] = Value::Null;
+        api::service::seed::import_text(
+            &app.db.conn,
+            "edited.json",
+            &data.to_string(),
+            api::service::seed::Mode::Apply,
+            api::service::write::Actor::command_line("cli import edited.json"),
+        )
+        .await
+        .expect("the import applies");
+        let (events, _) = read_all(&app, start, 100).await;
+        let kinds: Vec<(String, String, String)> = events
+            .iter()
+            .map(|e| {
+                (
+                    e["entity"].as_str().unwrap().to_owned(),
+                    e["action"].as_str().unwrap().to_owned(),
+                    e["fields"].to_string(),
+                )
+            })
+            .collect();
+        let count = |entity: &str, action: &str| {
+            kinds
+                .iter()
+                .filter(|k| k.0 == entity && k.1 == action)
+                .count()
+        };
+        assert!(
+            kinds.contains(&("PAIRING".into(), "UPDATE".into(), "[\"themes\"]".into())),
+            "[{backend:?}] {kinds:?}"
+        );
+        assert_eq!(count("UCAP", "DELETE"), 1, "[{backend:?}] {kinds:?}");
+        assert_eq!(
+            count("PROJECT", "DELETE"),
+            projects,
+            "[{backend:?}] {kinds:?}"
+        );
+        assert_eq!(count("PAIRING", "UPDATE"), 1, "[{backend:?}] {kinds:?}");
+        // The pairing's version moved with its themes, as an API update's would.
+        let page = app
+            .data(
+                "{ pairing(slug: \"barnsley-liuzhou\") { version } }",
+                json!({}),
+            )
+            .await;
+        assert_eq!(page["pairing"]["version"], 2, "[{backend:?}]");
+    }
+}

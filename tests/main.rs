@@ -24,4 +24,5 @@ mod schema;
 mod seed;
 mod statements;
 mod strict_input;
+mod updated_at;
 mod writes;

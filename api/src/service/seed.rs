@@ -338,8 +338,8 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
 
     /// After a record's children were synced: when the import changed some (the counts moved
     /// since `before`) of a record it did not create, the record's version goes up and the
-    /// audit trail and the change feed name them, as an API update would (`write::touch`).
-    async fn touch<E, M, A>(
+    /// audit trail and the change feed name them, as an API update would (`write::children_changed`).
+    async fn bump_if_children_changed<E, M, A>(
         &self,
         created: bool,
         record: M,
@@ -360,7 +360,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         if created || changed.is_empty() {
             return Ok(record);
         }
-        write::touch(self.txn, self.audit.as_ref(), &record, &changed)
+        write::children_changed(self.txn, self.audit.as_ref(), &record, &changed)
             .await
             .map_err(refused)
     }
@@ -540,6 +540,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             .and_then(|s| s.parse::<PartialDate>().ok());
         let model = pairing::Model {
             version: 1,
+            updated_at: write::now(),
             id: 0,
             slug: r.slug.clone(),
             kind: r.kind,
@@ -573,7 +574,9 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         ];
         let before = self.counts(&CHILDREN);
         self.pairing_children(id, r).await?;
-        let saved = self.touch(created, saved, &CHILDREN, before).await?;
+        let saved = self
+            .bump_if_children_changed(created, saved, &CHILDREN, before)
+            .await?;
         self.pairings.insert(r.slug.clone(), saved);
         self.pairing_ucap(id, r.ucap.as_ref()).await
     }
@@ -619,6 +622,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         };
         let model = ucap::Model {
             version: 1,
+            updated_at: write::now(),
             id: 0,
             pairing_id,
             status: r.status,
@@ -638,7 +642,9 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         const CHILDREN: [(&str, &str); 1] = [("ucap_section", "sections")];
         let before = self.counts(&CHILDREN);
         self.ucap_sections(ucap_id, r).await?;
-        let saved = self.touch(created, saved, &CHILDREN, before).await?;
+        let saved = self
+            .bump_if_children_changed(created, saved, &CHILDREN, before)
+            .await?;
         self.ucaps.insert(pairing_id, saved);
         self.ucap_projects(ucap_id, r).await
     }
@@ -681,6 +687,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             wanted.insert(p.slug.clone());
             let model = project::Model {
                 version: 1,
+                updated_at: write::now(),
                 id: 0,
                 slug: p.slug.clone(),
                 ucap_id,
@@ -720,6 +727,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
     async fn stakeholder(&mut self, r: &dataset::StakeholderRecord) -> Result<(), DbErr> {
         let model = stakeholder::Model {
             version: 1,
+            updated_at: write::now(),
             id: 0,
             slug: r.slug.clone(),
             name: r.name.clone(),
@@ -768,6 +776,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             wanted.insert(target);
             let model = involvement::Model {
                 version: 1,
+                updated_at: write::now(),
                 id: 0,
                 stakeholder_id: id,
                 pairing_id: target.0,
@@ -799,6 +808,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         let date: PartialDate = r.date.parse().map_err(DbErr::Custom)?;
         let model = activity::Model {
             version: 1,
+            updated_at: write::now(),
             id: 0,
             slug: r.slug.clone(),
             date: date.start,
@@ -829,7 +839,9 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         ];
         let before = self.counts(&CHILDREN);
         self.activity_links(id, r).await?;
-        let saved = self.touch(created, saved, &CHILDREN, before).await?;
+        let saved = self
+            .bump_if_children_changed(created, saved, &CHILDREN, before)
+            .await?;
         self.activities.insert(r.slug.clone(), saved);
         Ok(())
     }

@@ -38,7 +38,7 @@ pub mod ucap;
 
 use std::str::FromStr;
 
-use chrono::Utc;
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::audit_event;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use sea_orm::{
@@ -133,6 +133,9 @@ pub trait Record: Clone + Serialize + Send + Sync + 'static {
     fn id(&self) -> i32;
     fn version(&self) -> i32;
     fn set_version(&mut self, version: i32);
+    /// When the record last changed; the server sets it with every version bump (`touch`).
+    fn updated_at(&self) -> DateTime<Utc>;
+    fn set_updated_at(&mut self, at: DateTime<Utc>);
     /// The natural key (slug), when the record has one.
     fn key(&self) -> Option<String>;
     /// Recomputes derived columns (folded names, search text) from the others.
@@ -159,8 +162,9 @@ impl Action {
     }
 }
 
-/// Columns derived from others, left out of audit diffs.
-const DERIVED: [&str; 3] = ["name_folded", "search_text", "version"];
+/// Columns derived from others or kept by the server (the audit event has its own time), left
+/// out of audit diffs.
+const DERIVED: [&str; 4] = ["name_folded", "search_text", "version", "updated_at"];
 
 /// The fields that differ between two snapshots, as `{"field": {"before": …, "after": …}}`.
 /// A create has only `after`s, a delete only `before`s.
@@ -294,7 +298,7 @@ where
     A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
 {
     model.derive();
-    model.set_version(1);
+    touch(&mut model, 1);
     model.validate()?;
     let key = model.key();
     let mut active = model.into_active_model().reset_all();
@@ -375,7 +379,7 @@ where
 {
     check_version(before, version)?;
     after.derive();
-    after.set_version(version + 1);
+    touch(&mut after, version + 1);
     after.validate()?;
     let result = E::update_many()
         .set(after.clone().into_active_model().reset_all())
@@ -388,6 +392,19 @@ where
         return Err(stale(before));
     }
     Ok(after)
+}
+
+/// Gives a record its new version and the time of the change: every write that bumps the
+/// version goes through here, so that `updated_at` moves exactly when `version` does.
+fn touch<M: Record>(record: &mut M, version: i32) {
+    record.set_version(version);
+    record.set_updated_at(now());
+}
+
+/// The time of a write, to the microsecond: what PostgreSQL's TIMESTAMPTZ keeps, so that the
+/// record a mutation returns shows the time that later reads give.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }
 
 /// What an upsert did.
@@ -421,7 +438,10 @@ where
         return Ok((saved, Upserted::Inserted));
     };
     model.set(id_column::<E>()?, old.id().into());
+    // The stored version and time, so that an unchanged record compares equal and stays as it
+    // is; an update then bumps both.
     model.set_version(old.version());
+    model.set_updated_at(old.updated_at());
     model.derive();
     if model == *old {
         return Ok((model, Upserted::Unchanged));
@@ -515,7 +535,7 @@ where
 /// `theme_ids`): the record's version goes up, as an API update's would, and the audit trail
 /// (when `actor` is given) and the change feed name the children. Returns the record as
 /// stored now.
-pub async fn touch<E, M, A>(
+pub async fn children_changed<E, M, A>(
     db: &impl ConnectionTrait,
     actor: Option<&Actor>,
     record: &M,
