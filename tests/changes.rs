@@ -373,7 +373,6 @@ async fn next(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_change_numbered_first_and_committed_last_is_not_skipped() {
     use api::service::changes::{self, Change, Filter};
-    use sea_orm::TransactionTrait;
     let change = |record_id| Change {
         entity: "City",
         record_id,

@@ -161,6 +161,15 @@ impl ChangeConnection {
             })
             .collect()
     }
+    /// The cursor of the latest change in the whole feed (whatever the filters) at the time of
+    /// the request: where a client that just read the current state starts following.
+    async fn latest_cursor(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> crate::error::Result<String> {
+        let db = crate::graphql::context::db(ctx)?;
+        Ok(cursor(crate::service::changes::latest(db).await?))
+    }
     /// Paging: `endCursor` is the last event's cursor, or, on an empty page, the `after`
     /// asked with, so a reader can always keep `endCursor` and ask again later.
     async fn page_info(&self) -> PageInfo {
