@@ -25,25 +25,41 @@ use serde_json::{Value, json};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-/// What the mirror keeps of each kind of record (any selection works; these are examples).
-const FIELDS: &str = "
-  ... on City { slug name population country { code } }
-  ... on Region { slug name country { code } }
-  ... on Pairing { slug title status themes { slug } participants { side place { ... on City { slug } ... on Region { slug } } } }
-  ... on Ucap { status pairing { slug } sections { sectionType { name } body } }
-  ... on Project { slug title ucap { pairing { slug } } }
-  ... on Stakeholder { slug name helix }
-  ... on Involvement { role stakeholder { slug } }
-  ... on Activity { slug title date { text } }";
-
-/// The top-level lists the snapshot reads.
-const LISTS: [&str; 5] = [
-    "cities",
-    "regions",
-    "pairings",
-    "stakeholders",
-    "activities",
+/// What the mirror keeps of each kind of record, by type (any selection works; these are
+/// examples).
+const FIELDS: [(&str, &str); 8] = [
+    ("City", "slug name population country { code }"),
+    ("Region", "slug name country { code }"),
+    (
+        "Pairing",
+        "slug title status themes { slug } participants { side place { ... on City { slug } ... on Region { slug } } }",
+    ),
+    (
+        "Ucap",
+        "status pairing { slug } sections { sectionType { name } body }",
+    ),
+    ("Project", "slug title ucap { pairing { slug } }"),
+    ("Stakeholder", "slug name helix"),
+    ("Involvement", "role stakeholder { slug }"),
+    ("Activity", "slug title date { text }"),
 ];
+
+/// The top-level lists the snapshot reads, with their types.
+const LISTS: [(&str, &str); 5] = [
+    ("cities", "City"),
+    ("regions", "Region"),
+    ("pairings", "Pairing"),
+    ("stakeholders", "Stakeholder"),
+    ("activities", "Activity"),
+];
+
+/// The selection of type `name`.
+fn fields(name: &str) -> &'static str {
+    FIELDS
+        .iter()
+        .find(|(t, _)| *t == name)
+        .map_or("", |(_, f)| f)
+}
 
 struct Mirror {
     api: Api,
@@ -97,11 +113,12 @@ impl Mirror {
             .as_str()
             .expect("cursor")
             .to_owned();
-        for list in LISTS {
+        for (list, type_name) in LISTS {
             let query = format!(
                 "query($after: String) {{ {list}(first: 100, after: $after) {{
-                   nodes {{ __typename id version updatedAt {FIELDS} }}
-                   pageInfo {{ hasNextPage endCursor }} }} }}"
+                   nodes {{ __typename id version updatedAt {} }}
+                   pageInfo {{ hasNextPage endCursor }} }} }}",
+                fields(type_name)
             );
             let mut after = Value::Null;
             loop {
@@ -155,9 +172,12 @@ impl Mirror {
         if ids.is_empty() {
             return;
         }
-        let query = format!(
-            "query($ids: [ID!]!) {{ nodes(ids: $ids) {{ __typename id {VERSIONS} {FIELDS} }} }}"
-        );
+        let by_type: String = FIELDS
+            .iter()
+            .map(|(t, f)| format!(" ... on {t} {{ version updatedAt {f} }}"))
+            .collect();
+        let query =
+            format!("query($ids: [ID!]!) {{ nodes(ids: $ids) {{ __typename id{by_type} }} }}");
         let data = self.api.query(&query, json!({ "ids": ids })).await;
         for node in data["nodes"].as_array().expect("nodes") {
             if !node.is_null() {
@@ -193,12 +213,6 @@ impl Mirror {
         true
     }
 }
-
-/// `version` and `updatedAt` on every followed type (`nodes` returns the `Node` interface).
-const VERSIONS: &str = "... on City { version updatedAt } ... on Region { version updatedAt }
-  ... on Pairing { version updatedAt } ... on Ucap { version updatedAt }
-  ... on Project { version updatedAt } ... on Stakeholder { version updatedAt }
-  ... on Involvement { version updatedAt } ... on Activity { version updatedAt }";
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
