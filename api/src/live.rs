@@ -79,6 +79,7 @@ impl Live {
             filter,
             replaying: true,
             buffer: VecDeque::new(),
+            failed: false,
         };
         Ok(futures_util::stream::unfold(follower, |mut f| async move {
             let next = f.next().await;
@@ -179,10 +180,16 @@ struct Follower {
     /// Reading from the database (at the start, and after lagging behind the broadcast).
     replaying: bool,
     buffer: VecDeque<change_event::Model>,
+    /// A read failed: the error was delivered and the stream ends (the client resubscribes
+    /// from its last cursor), rather than retrying in a loop against a failing database.
+    failed: bool,
 }
 
 impl Follower {
     async fn next(&mut self) -> Option<Result<Arc<change_event::Model>, AppError>> {
+        if self.failed {
+            return None;
+        }
         loop {
             if let Some(event) = self.buffer.pop_front() {
                 self.position = event.position;
@@ -191,7 +198,10 @@ impl Follower {
             if self.replaying {
                 let page = match changes::page(&self.db, self.position, BATCH, &self.filter).await {
                     Ok(page) => page,
-                    Err(e) => return Some(Err(e)),
+                    Err(e) => {
+                        self.failed = true;
+                        return Some(Err(e));
+                    }
                 };
                 self.replaying = page.len() as u64 == BATCH;
                 self.buffer.extend(page);
