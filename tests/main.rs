@@ -3,6 +3,7 @@
 //! `IUC_TEST_POSTGRES_URL` is set, on PostgreSQL too, in a database of its own that is
 //! dropped afterwards.
 
+mod changes;
 mod common;
 mod decode;
 
@@ -23,5 +24,6 @@ mod schema;
 mod seed;
 mod statements;
 mod strict_input;
+mod updated_at;
 mod websocket;
 mod writes;

@@ -115,8 +115,9 @@ async fn constraints_reject_what_the_model_forbids() {
              VALUES ({pairing}, {rome}, NULL, 'european', 'lead', 9)"
         );
         let sdg = "INSERT INTO sdg (number, name) VALUES (18, 'x')".to_owned();
-        let dangling = "INSERT INTO city (slug, name, name_folded, kind, country_id, sources) \
-                        VALUES ('x', 'x', 'x', 'city', 999999, '[]')"
+        let dangling = "INSERT INTO city (slug, name, name_folded, kind, country_id, sources, \
+                        updated_at) VALUES ('x', 'x', 'x', 'city', 999999, '[]', \
+                        '2026-01-01T00:00:00+00:00')"
             .to_owned();
         for sql in [both, duplicate, sdg, dangling] {
             assert!(

@@ -89,8 +89,9 @@ async fn pages_walk_the_whole_list_forwards_and_backwards_with_stable_cursors() 
         assert!(region > 0);
         sea_orm::ConnectionTrait::execute_unprepared(
             &app.db.conn,
-            "INSERT INTO pairing (slug, kind, title, summary, search_text, programme_region_id, status, sources) \
-             SELECT 'aaa-new', 'city_to_city', 'AAA New pairing', 's', 's', MIN(id), 'active', '[]' FROM programme_region",
+            "INSERT INTO pairing (slug, kind, title, summary, search_text, programme_region_id, status, sources, updated_at) \
+             SELECT 'aaa-new', 'city_to_city', 'AAA New pairing', 's', 's', MIN(id), 'active', '[]', \
+             '2026-01-01T00:00:00+00:00' FROM programme_region",
         )
         .await
         .unwrap();

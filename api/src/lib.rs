@@ -15,6 +15,7 @@ pub mod graphql;
 pub mod http;
 pub mod id;
 pub mod json;
+pub mod live;
 pub mod metrics;
 pub mod partial_date;
 pub mod persisted;

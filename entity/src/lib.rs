@@ -7,6 +7,7 @@ pub mod activity_pairing;
 pub mod activity_stakeholder;
 pub mod api_key;
 pub mod audit_event;
+pub mod change_event;
 pub mod city;
 pub mod country;
 pub mod enums;

@@ -19,6 +19,9 @@ pub struct Model {
     pub position: i32,
     /// Bumped by every change; an update must name the version it read.
     pub version: i32,
+    /// When the record last changed: set by the server (in the writing transaction) with
+    /// every version bump.
+    pub updated_at: DateTimeUtc,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

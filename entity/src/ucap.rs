@@ -13,6 +13,9 @@ pub struct Model {
     pub status: UcapStatus,
     /// Bumped by every change; an update must name the version it read.
     pub version: i32,
+    /// When the record last changed: set by the server (in the writing transaction) with
+    /// every version bump.
+    pub updated_at: DateTimeUtc,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -9,6 +9,8 @@ mod m20261123_000003_partial_indexes_on_optional_keys;
 mod m20261123_000004_index_titles_with_ids;
 mod m20261123_000005_add_keys_audit_versions;
 mod m20261124_000006_theme_pairings_by_title;
+mod m20261205_000007_updated_at;
+mod m20261205_000008_change_feed;
 
 /// Every migration, in order. The binary runs them at start-up, before it binds.
 pub struct Migrator;
@@ -23,6 +25,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000004_index_titles_with_ids::Migration),
             Box::new(m20261123_000005_add_keys_audit_versions::Migration),
             Box::new(m20261124_000006_theme_pairings_by_title::Migration),
+            Box::new(m20261205_000007_updated_at::Migration),
+            Box::new(m20261205_000008_change_feed::Migration),
         ]
     }
 }

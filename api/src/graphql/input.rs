@@ -5,7 +5,9 @@
 use async_graphql::{Enum, InputObject};
 use chrono::NaiveDate;
 
-use super::object::{ActivityKind, CityKind, Helix, PairingKind, PairingStatus, Side};
+use super::object::{
+    ActivityKind, CityKind, Helix, PairingKind, PairingStatus, Side, feed_position,
+};
 use crate::error::{AppError, Result};
 use crate::service::search;
 
@@ -96,6 +98,10 @@ pub struct PairingFilter {
     pub start_year_to: Option<i32>,
     /// Words that must all occur in the title or summary (case- and accent-insensitive).
     pub search: Option<String>,
+    /// Only records changed after this change feed cursor (a `cursor` or `endCursor` from
+    /// `changes`, e.g. the one `/export` was taken at): what a client keeping a copy fetches
+    /// to catch up. Deletions are only in the feed.
+    pub changed_after: Option<String>,
 }
 
 impl PairingFilter {
@@ -119,6 +125,7 @@ impl PairingFilter {
             start_year_from: self.start_year_from,
             start_year_to: self.start_year_to,
             search: self.search,
+            changed_after: feed_position(self.changed_after.as_deref(), "filter.changedAfter")?,
         })
     }
 }
@@ -184,6 +191,10 @@ pub struct PlaceFilter {
     pub name_starts_with: Option<String>,
     /// Whose name contains this text, ignoring case and accents ("malmo" finds Malmö).
     pub name_contains: Option<String>,
+    /// Only records changed after this change feed cursor (a `cursor` or `endCursor` from
+    /// `changes`, e.g. the one `/export` was taken at): what a client keeping a copy fetches
+    /// to catch up. Deletions are only in the feed.
+    pub changed_after: Option<String>,
 }
 
 impl PlaceFilter {
@@ -197,6 +208,7 @@ impl PlaceFilter {
             population_max: self.population_max,
             name_starts_with: self.name_starts_with,
             name_contains: self.name_contains,
+            changed_after: feed_position(self.changed_after.as_deref(), "filter.changedAfter")?,
         })
     }
 }
@@ -291,6 +303,10 @@ pub struct StakeholderFilter {
     pub countries: Option<Vec<String>>,
     /// Words that must all occur in the name (case- and accent-insensitive).
     pub name_contains: Option<String>,
+    /// Only records changed after this change feed cursor (a `cursor` or `endCursor` from
+    /// `changes`, e.g. the one `/export` was taken at): what a client keeping a copy fetches
+    /// to catch up. Deletions are only in the feed.
+    pub changed_after: Option<String>,
 }
 
 impl StakeholderFilter {
@@ -305,6 +321,7 @@ impl StakeholderFilter {
             cities: self.cities.unwrap_or_default(),
             countries: country_codes("countries", self.countries)?,
             name_contains: self.name_contains,
+            changed_after: feed_position(self.changed_after.as_deref(), "filter.changedAfter")?,
         })
     }
 }
@@ -320,11 +337,17 @@ pub struct ActivityFilter {
     pub kinds: Option<Vec<ActivityKind>>,
     /// On the timeline of one of these pairings (pairing slugs).
     pub pairings: Option<Vec<String>>,
+    /// Only records changed after this change feed cursor (a `cursor` or `endCursor` from
+    /// `changes`, e.g. the one `/export` was taken at): what a client keeping a copy fetches
+    /// to catch up. Deletions are only in the feed.
+    pub changed_after: Option<String>,
 }
 
-impl From<ActivityFilter> for search::ActivityFilter {
-    fn from(f: ActivityFilter) -> Self {
-        search::ActivityFilter {
+impl ActivityFilter {
+    pub fn into_service(self) -> Result<search::ActivityFilter> {
+        let f = self;
+        Ok(search::ActivityFilter {
+            changed_after: feed_position(f.changed_after.as_deref(), "filter.changedAfter")?,
             from: f.from,
             to: f.to,
             kinds: f
@@ -334,6 +357,6 @@ impl From<ActivityFilter> for search::ActivityFilter {
                 .map(Into::into)
                 .collect(),
             pairings: f.pairings.unwrap_or_default(),
-        }
+        })
     }
 }

@@ -14,16 +14,18 @@ pub mod object;
 pub mod prescan;
 pub mod query;
 pub mod shape;
+pub mod subscription;
 
-use async_graphql::{EmptySubscription, Request, Schema};
+use async_graphql::{Request, Schema};
 use sea_orm::DatabaseConnection;
 
 pub use loader::Loaders;
 pub use mutation::MutationRoot;
 pub use query::QueryRoot;
+pub use subscription::SubscriptionRoot;
 
 /// The schema type served.
-pub type IucSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type IucSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// How the schema is built.
 #[derive(Debug, Clone)]
@@ -56,8 +58,9 @@ pub fn build_schema(
     let mut builder = Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
+    .data(std::sync::Arc::new(crate::live::Live::new(db.clone())))
     .data(db)
     .data(std::sync::Arc::new(
         crate::service::summary::SummaryCache::new(options.summary_ttl),
@@ -75,7 +78,7 @@ pub fn sdl() -> String {
     Schema::build(
         QueryRoot::default(),
         MutationRoot::default(),
-        EmptySubscription,
+        SubscriptionRoot,
     )
     .finish()
     .sdl()

@@ -19,6 +19,9 @@ use crate::error::AppError;
 use crate::service::export::{self, ExportFilter};
 use crate::state::AppState;
 
+/// The response header with the change feed's cursor at the time of the export.
+pub const CHANGES_CURSOR: header::HeaderName = header::HeaderName::from_static("x-changes-cursor");
+
 /// The export routes, merged into the application's router by `http::app`.
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -66,6 +69,10 @@ async fn run(
     principal.require_admin()?;
     let (filter, format) = parse_query(uri, fixed)?;
     let started = std::time::Instant::now();
+    // Read before the data: every change after it is in the feed, so a mirror that loads this
+    // export and then follows `changes(after:)` from it misses nothing (a change committed
+    // while the export ran may come both ways; its version tells).
+    let cursor = crate::service::changes::latest(&state.db).await?;
     let (body, content_type, file_name, pairings) = match format {
         Format::Json => {
             let data = export::export(&state.db, &filter)
@@ -110,6 +117,7 @@ async fn run(
             ),
             // Administrators' data: not for shared caches.
             (header::CACHE_CONTROL, HeaderValue::from_static("no-store")),
+            (CHANGES_CURSOR, HeaderValue::from(cursor)),
         ],
         body,
     )

@@ -1028,6 +1028,13 @@ impl Changes {
             *self.deleted.entry(kind).or_default() += n;
         }
     }
+    /// Rows of one kind inserted, updated and deleted.
+    pub fn of(&self, kind: &str) -> u64 {
+        [&self.inserted, &self.updated, &self.deleted]
+            .iter()
+            .filter_map(|m| m.get(kind))
+            .sum()
+    }
     /// Total rows inserted, updated and deleted.
     pub fn total(&self) -> u64 {
         self.inserted

@@ -12,7 +12,7 @@
 
 use std::collections::HashMap;
 
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
 use entity::enums::*;
 use entity::{
     activity, activity_pairing, activity_stakeholder, city, country, involvement, pairing,
@@ -459,6 +459,7 @@ async fn generate_in(db: &impl ConnectionTrait, options: Options) -> Result<Repo
         european_cities: Vec::new(),
         partner_cities: Vec::new(),
         city_names: HashMap::new(),
+        now: crate::service::write::now(),
         batches: Batches::new(),
     };
     // Cities: two per pairing, half on each side; pairings draw from the pools.
@@ -623,6 +624,8 @@ struct Generator {
     partner_cities: Vec<i32>,
     /// For pairing titles and activity places.
     city_names: HashMap<i32, String>,
+    /// The generated records' `updated_at`: one time for the run, as if written at once.
+    now: DateTime<Utc>,
     batches: Batches,
 }
 
@@ -660,6 +663,7 @@ impl Generator {
             sources: Set("[]".to_owned()),
             notes: NotSet,
             version: NotSet,
+            updated_at: Set(self.now),
         });
         self.city_names.insert(id, name);
         if european {
@@ -753,6 +757,7 @@ impl Generator {
             sources: Set("[]".to_owned()),
             notes: NotSet,
             version: NotSet,
+            updated_at: Set(self.now),
         });
     }
 
@@ -793,6 +798,7 @@ impl Generator {
             pairing_id: Set(pairing),
             status: Set(status),
             version: NotSet,
+            updated_at: Set(self.now),
         });
         let sections = self.rng.range(2, self.reference.sections.len() as u64) as usize;
         for section_type in self.reference.sections.iter().take(sections) {
@@ -825,6 +831,7 @@ impl Generator {
             region_id: NotSet,
             position: Set(position),
             version: NotSet,
+            updated_at: Set(self.now),
         });
         id
     }
@@ -847,6 +854,7 @@ impl Generator {
             sources: Set("[]".to_owned()),
             notes: NotSet,
             version: NotSet,
+            updated_at: Set(self.now),
         });
         let (pairing, project, role) = match project {
             Some(p) if self.rng.chance(30) => (None, Some(p), "runs the project"),
@@ -860,6 +868,7 @@ impl Generator {
             project_id: Set(project),
             role: Set(Some(role.to_owned())),
             version: NotSet,
+            updated_at: Set(self.now),
         });
         id
     }
@@ -885,6 +894,7 @@ impl Generator {
             sources: Set("[]".to_owned()),
             notes: NotSet,
             version: NotSet,
+            updated_at: Set(self.now),
         });
         self.batches
             .activity_pairing

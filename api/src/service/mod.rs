@@ -2,6 +2,7 @@
 
 pub mod access;
 pub mod catalog;
+pub mod changes;
 pub mod dataset;
 pub mod decode;
 pub mod export;

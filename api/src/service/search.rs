@@ -63,6 +63,18 @@ fn words(column: &str, text: &str) -> Option<Sql> {
     Some(sql)
 }
 
+/// Records of `entity` (a GraphQL type name) with a change in the feed after `position`
+/// (`changedAfter`): a range of the feed's primary key, so cheap when a client syncs often.
+fn changed_after(entity: &str, position: i64) -> Sql {
+    let mut sql = Sql::default();
+    sql.push("c.id IN (SELECT ce.record_id FROM change_event ce WHERE ce.position > ")
+        .bind(Value::BigInt(Some(position)))
+        .push(" AND ce.entity = ")
+        .bind(string(entity))
+        .push(")");
+    sql
+}
+
 fn ordering(name: &str, cols: Vec<SortCol>, descending: bool) -> Ordering {
     Ordering {
         name: name.to_owned(),
@@ -105,6 +117,8 @@ pub struct PairingFilter {
     pub start_year_from: Option<i32>,
     pub start_year_to: Option<i32>,
     pub search: Option<String>,
+    /// A change feed position.
+    pub changed_after: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -186,6 +200,9 @@ pub fn pairings(
     }
     pairing_link_filters(&mut source, filter);
     pairing_column_filters(&mut source, filter);
+    if let Some(position) = filter.changed_after {
+        source.and(changed_after("Pairing", position));
+    }
     (source, pairing_ordering(order, by_theme_title, direction))
 }
 
@@ -290,6 +307,8 @@ pub struct PlaceFilter {
     pub population_max: Option<i64>,
     pub name_starts_with: Option<String>,
     pub name_contains: Option<String>,
+    /// A change feed position.
+    pub changed_after: Option<i64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -331,6 +350,10 @@ fn places(
         source.and(compare("c.kind = ", enum_value(kind)));
     }
     place_column_filters(&mut source, filter);
+    if let Some(position) = filter.changed_after {
+        let entity = if cities { "City" } else { "Region" };
+        source.and(changed_after(entity, position));
+    }
     (source, place_ordering(key.as_str(), order, direction))
 }
 
@@ -560,6 +583,8 @@ pub struct StakeholderFilter {
     pub cities: Vec<String>,
     pub countries: Vec<String>,
     pub name_contains: Option<String>,
+    /// A change feed position.
+    pub changed_after: Option<i64>,
 }
 
 pub fn stakeholders(filter: &StakeholderFilter, direction: Direction) -> (Source, Ordering) {
@@ -594,6 +619,9 @@ pub fn stakeholders(filter: &StakeholderFilter, direction: Direction) -> (Source
     {
         source.and(part);
     }
+    if let Some(position) = filter.changed_after {
+        source.and(changed_after("Stakeholder", position));
+    }
     (
         source,
         ordering(
@@ -610,6 +638,8 @@ pub struct ActivityFilter {
     pub to: Option<NaiveDate>,
     pub kinds: Vec<ActivityKind>,
     pub pairings: Vec<String>,
+    /// A change feed position.
+    pub changed_after: Option<i64>,
 }
 
 pub fn activities(filter: &ActivityFilter, direction: Direction) -> (Source, Ordering) {
@@ -633,6 +663,9 @@ pub fn activities(filter: &ActivityFilter, direction: Direction) -> (Source, Ord
             .bind_list(filter.pairings.iter().map(|k| string(k)))
             .push("))");
         source.and(sql);
+    }
+    if let Some(position) = filter.changed_after {
+        source.and(changed_after("Activity", position));
     }
     (
         source,

@@ -121,7 +121,10 @@ pub async fn load_audited(
     loader.audit_summary(file).await?;
     let changes = loader.changes;
     match mode {
-        Mode::Apply => txn.commit().await?,
+        Mode::Apply => {
+            txn.commit().await?;
+            crate::live::committed();
+        }
         Mode::DryRun => txn.rollback().await?,
     }
     Ok(changes)
@@ -195,6 +198,32 @@ fn id_of<M: ModelTrait>(model: &M, id: <M::Entity as EntityTrait>::Column) -> Re
 /// A write the service refused, as the loader reports it.
 fn refused(e: AppError) -> DbErr {
     DbErr::Custom(format!("the write was refused: {e:?}"))
+}
+
+/// Deletes a record the file no longer lists: through the write path (audit, change feed,
+/// and the records the database's cascade takes with it) when the import is audited.
+async fn remove<E, M>(
+    txn: &impl ConnectionTrait,
+    audit: Option<&Actor>,
+    old: M,
+) -> Result<(), DbErr>
+where
+    E: EntityTrait<Model = M>,
+    M: write::Record + ModelTrait<Entity = E>,
+{
+    match audit {
+        Some(actor) => write::delete(txn, actor, &old, None, None)
+            .await
+            .map_err(refused),
+        None => E::delete_many()
+            .filter(sea_orm::sea_query::ExprTrait::eq(
+                sea_orm::sea_query::Expr::col("id"),
+                old.id(),
+            ))
+            .exec(txn)
+            .await
+            .map(|_| ()),
+    }
 }
 
 /// Adds what a link sync did to the import's counts.
@@ -297,6 +326,43 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         )
         .await
         .map_err(|e| DbErr::Custom(format!("writing the audit trail failed: {e:?}")))
+    }
+
+    /// How many rows of each child kind the import has written so far.
+    fn counts(&self, children: &[(&'static str, &'static str)]) -> Vec<u64> {
+        children
+            .iter()
+            .map(|(kind, _)| self.changes.of(kind))
+            .collect()
+    }
+
+    /// After a record's children were synced: when the import changed some (the counts moved
+    /// since `before`) of a record it did not create, the record's version goes up and the
+    /// audit trail and the change feed name them, as an API update would (`write::children_changed`).
+    async fn bump_if_children_changed<E, M, A>(
+        &self,
+        created: bool,
+        record: M,
+        children: &[(&'static str, &'static str)],
+        before: Vec<u64>,
+    ) -> Result<M, DbErr>
+    where
+        E: EntityTrait<Model = M>,
+        M: write::Record + ModelTrait<Entity = E> + IntoActiveModel<A>,
+        A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+    {
+        let changed: Vec<&str> = children
+            .iter()
+            .zip(before)
+            .filter(|((kind, _), n)| self.changes.of(kind) > *n)
+            .map(|((_, field), _)| *field)
+            .collect();
+        if created || changed.is_empty() {
+            return Ok(record);
+        }
+        write::children_changed(self.txn, self.audit.as_ref(), &record, &changed)
+            .await
+            .map_err(refused)
     }
 
     fn known_keys(&self) -> KnownKeys {
@@ -474,6 +540,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             .and_then(|s| s.parse::<PartialDate>().ok());
         let model = pairing::Model {
             version: 1,
+            updated_at: write::now(),
             id: 0,
             slug: r.slug.clone(),
             kind: r.kind,
@@ -489,6 +556,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             notes: r.notes.clone(),
         };
         let existing = self.pairings.get(&r.slug);
+        let created = existing.is_none();
         let saved = record(
             self.txn,
             self.audit.as_ref(),
@@ -499,8 +567,17 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         )
         .await?;
         let id = saved.id;
-        self.pairings.insert(r.slug.clone(), saved);
+        const CHILDREN: [(&str, &str); 3] = [
+            ("pairing_participant", "participants"),
+            ("pairing_theme", "theme_ids"),
+            ("pairing_sdg", "sdg_ids"),
+        ];
+        let before = self.counts(&CHILDREN);
         self.pairing_children(id, r).await?;
+        let saved = self
+            .bump_if_children_changed(created, saved, &CHILDREN, before)
+            .await?;
+        self.pairings.insert(r.slug.clone(), saved);
         self.pairing_ucap(id, r.ucap.as_ref()).await
     }
 
@@ -538,18 +615,20 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             if let Some(old) = self.ucaps.remove(&pairing_id) {
                 // Sections, projects and involvements go with it (ON DELETE CASCADE).
                 self.projects.retain(|_, p| p.ucap_id != old.id);
-                old.delete(self.txn).await?;
+                remove(self.txn, self.audit.as_ref(), old).await?;
                 self.changes.delete("ucap", 1);
             }
             return Ok(());
         };
         let model = ucap::Model {
             version: 1,
+            updated_at: write::now(),
             id: 0,
             pairing_id,
             status: r.status,
         };
         let existing = self.ucaps.get(&pairing_id);
+        let created = existing.is_none();
         let saved = self::record(
             self.txn,
             self.audit.as_ref(),
@@ -560,8 +639,13 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         )
         .await?;
         let ucap_id = saved.id;
-        self.ucaps.insert(pairing_id, saved);
+        const CHILDREN: [(&str, &str); 1] = [("ucap_section", "sections")];
+        let before = self.counts(&CHILDREN);
         self.ucap_sections(ucap_id, r).await?;
+        let saved = self
+            .bump_if_children_changed(created, saved, &CHILDREN, before)
+            .await?;
+        self.ucaps.insert(pairing_id, saved);
         self.ucap_projects(ucap_id, r).await
     }
 
@@ -603,6 +687,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             wanted.insert(p.slug.clone());
             let model = project::Model {
                 version: 1,
+                updated_at: write::now(),
                 id: 0,
                 slug: p.slug.clone(),
                 ucap_id,
@@ -633,7 +718,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             .collect();
         for old in stale {
             self.projects.remove(&old.slug);
-            old.delete(self.txn).await?;
+            remove(self.txn, self.audit.as_ref(), old).await?;
             self.changes.delete("project", 1);
         }
         Ok(())
@@ -642,6 +727,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
     async fn stakeholder(&mut self, r: &dataset::StakeholderRecord) -> Result<(), DbErr> {
         let model = stakeholder::Model {
             version: 1,
+            updated_at: write::now(),
             id: 0,
             slug: r.slug.clone(),
             name: r.name.clone(),
@@ -690,6 +776,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             wanted.insert(target);
             let model = involvement::Model {
                 version: 1,
+                updated_at: write::now(),
                 id: 0,
                 stakeholder_id: id,
                 pairing_id: target.0,
@@ -710,7 +797,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         }
         for (key, old) in &existing {
             if !wanted.contains(key) {
-                old.clone().delete(self.txn).await?;
+                remove(self.txn, self.audit.as_ref(), old.clone()).await?;
                 self.changes.delete("involvement", 1);
             }
         }
@@ -721,6 +808,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         let date: PartialDate = r.date.parse().map_err(DbErr::Custom)?;
         let model = activity::Model {
             version: 1,
+            updated_at: write::now(),
             id: 0,
             slug: r.slug.clone(),
             date: date.start,
@@ -734,6 +822,7 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
             notes: r.notes.clone(),
         };
         let existing = self.activities.get(&r.slug);
+        let created = existing.is_none();
         let saved = record(
             self.txn,
             self.audit.as_ref(),
@@ -744,7 +833,21 @@ impl<'t, C: ConnectionTrait> Loader<'t, C> {
         )
         .await?;
         let id = saved.id;
+        const CHILDREN: [(&str, &str); 2] = [
+            ("activity_pairing", "pairing_ids"),
+            ("activity_stakeholder", "stakeholder_ids"),
+        ];
+        let before = self.counts(&CHILDREN);
+        self.activity_links(id, r).await?;
+        let saved = self
+            .bump_if_children_changed(created, saved, &CHILDREN, before)
+            .await?;
         self.activities.insert(r.slug.clone(), saved);
+        Ok(())
+    }
+
+    /// An activity's pairings and stakeholders, written as the API writes them.
+    async fn activity_links(&mut self, id: i32, r: &dataset::ActivityRecord) -> Result<(), DbErr> {
         let pairings: Vec<i32> = r.pairings.iter().map(|s| self.pairing_id(s)).collect();
         let synced = write::activity::sync_pairings(self.txn, id, &pairings).await?;
         count_links(&mut self.changes, "activity_pairing", synced);

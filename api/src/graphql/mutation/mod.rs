@@ -59,9 +59,11 @@ impl Write {
         }
     }
 
-    /// Commits the transaction: the mutation's changes and its audit records become visible.
+    /// Commits the transaction: the mutation's changes, its audit records and its change feed
+    /// events become visible, and this process's live feed is told to read them.
     pub async fn commit(self) -> Result<()> {
         self.txn.commit().await?;
+        crate::live::committed();
         Ok(())
     }
 }

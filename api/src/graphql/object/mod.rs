@@ -13,6 +13,7 @@
 
 mod activity;
 mod audit;
+mod change;
 mod connection;
 mod enums;
 mod node;
@@ -24,6 +25,7 @@ mod ucap;
 
 pub use activity::*;
 pub use audit::*;
+pub use change::*;
 pub use connection::*;
 pub use enums::*;
 pub use node::*;

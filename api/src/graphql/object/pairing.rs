@@ -1,7 +1,8 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
-use chrono::NaiveDate;
+use chrono::{DateTime, NaiveDate, Utc};
+
 use entity::{pairing, pairing_participant};
 
 use super::*;
@@ -48,6 +49,14 @@ impl Pairing {
     /// else has changed the record since.
     async fn version(&self) -> i32 {
         self.0.version
+    }
+    /// When the record last changed: set by the server in the transaction that wrote it, on
+    /// its creation, on every update, and on every change to the rows it owns (a pairing's
+    /// participants, themes and SDGs, a UCAP's sections, an activity's links), like `version`.
+    /// It tells a reader that a record changed since a time; to follow changes exactly, use
+    /// the change feed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
     }
     /// Stable key for URLs, e.g. `rome-yantai`.
     async fn slug(&self) -> &str {

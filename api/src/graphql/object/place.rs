@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, SimpleObject, Union};
+use chrono::{DateTime, Utc};
 use entity::{city, country, programme_region, region};
 
 use super::*;
@@ -130,6 +131,14 @@ impl City {
     async fn version(&self) -> i32 {
         self.0.version
     }
+    /// When the record last changed: set by the server in the transaction that wrote it, on
+    /// its creation, on every update, and on every change to the rows it owns (a pairing's
+    /// participants, themes and SDGs, a UCAP's sections, an activity's links), like `version`.
+    /// It tells a reader that a record changed since a time; to follow changes exactly, use
+    /// the change feed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
     /// Stable key for URLs, e.g. `rome`.
     async fn slug(&self) -> &str {
         &self.0.slug
@@ -251,6 +260,14 @@ impl Region {
     /// else has changed the record since.
     async fn version(&self) -> i32 {
         self.0.version
+    }
+    /// When the record last changed: set by the server in the transaction that wrote it, on
+    /// its creation, on every update, and on every change to the rows it owns (a pairing's
+    /// participants, themes and SDGs, a UCAP's sections, an activity's links), like `version`.
+    /// It tells a reader that a record changed since a time; to follow changes exactly, use
+    /// the change feed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
     }
     /// Stable key for URLs, e.g. `minas-gerais`.
     async fn slug(&self) -> &str {

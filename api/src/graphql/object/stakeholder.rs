@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
 use entity::{involvement, stakeholder};
 
 use super::*;
@@ -22,6 +23,14 @@ impl Stakeholder {
     /// else has changed the record since.
     async fn version(&self) -> i32 {
         self.0.version
+    }
+    /// When the record last changed: set by the server in the transaction that wrote it, on
+    /// its creation, on every update, and on every change to the rows it owns (a pairing's
+    /// participants, themes and SDGs, a UCAP's sections, an activity's links), like `version`.
+    /// It tells a reader that a record changed since a time; to follow changes exactly, use
+    /// the change feed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
     }
     /// Stable key.
     async fn slug(&self) -> &str {
@@ -132,6 +141,14 @@ impl Involvement {
     /// else has changed the record since.
     async fn version(&self) -> i32 {
         self.0.version
+    }
+    /// When the record last changed: set by the server in the transaction that wrote it, on
+    /// its creation, on every update, and on every change to the rows it owns (a pairing's
+    /// participants, themes and SDGs, a UCAP's sections, an activity's links), like `version`.
+    /// It tells a reader that a record changed since a time; to follow changes exactly, use
+    /// the change feed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
     }
     /// The role the organisation plays, e.g. "signed the MoU".
     async fn role(&self) -> Option<&str> {

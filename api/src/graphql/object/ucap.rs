@@ -1,6 +1,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
+use chrono::{DateTime, Utc};
 use entity::{project, ucap, ucap_section, ucap_section_type};
 
 use super::*;
@@ -22,6 +23,14 @@ impl Ucap {
     /// else has changed the record since.
     async fn version(&self) -> i32 {
         self.0.version
+    }
+    /// When the record last changed: set by the server in the transaction that wrote it, on
+    /// its creation, on every update, and on every change to the rows it owns (a pairing's
+    /// participants, themes and SDGs, a UCAP's sections, an activity's links), like `version`.
+    /// It tells a reader that a record changed since a time; to follow changes exactly, use
+    /// the change feed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
     }
     /// Where the plan stands.
     async fn status(&self) -> UcapStatus {
@@ -134,6 +143,14 @@ impl Project {
     /// else has changed the record since.
     async fn version(&self) -> i32 {
         self.0.version
+    }
+    /// When the record last changed: set by the server in the transaction that wrote it, on
+    /// its creation, on every update, and on every change to the rows it owns (a pairing's
+    /// participants, themes and SDGs, a UCAP's sections, an activity's links), like `version`.
+    /// It tells a reader that a record changed since a time; to follow changes exactly, use
+    /// the change feed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
     }
     /// Stable key.
     async fn slug(&self) -> &str {

@@ -122,7 +122,7 @@ impl CatalogQuery {
         #[graphql(desc = "Return rows before this cursor.")] before: Option<String>,
     ) -> Result<ActivityConnection> {
         let args = page_args(first, after, last, before)?;
-        let filter = search::ActivityFilter::from(filter.unwrap_or_default());
+        let filter = filter.unwrap_or_default().into_service()?;
         let (source, ordering) = search::activities(&filter, direction.unwrap_or_default().into());
         let page = top_page(ctx, &source, &ordering, &args).await?;
         Ok(ActivityConnection::new(page, Total::Top(source)))

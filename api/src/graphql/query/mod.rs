@@ -2,6 +2,7 @@
 
 mod admin;
 mod catalog;
+mod changes;
 mod node;
 mod pairing;
 mod place;
@@ -24,6 +25,7 @@ pub struct QueryRoot(
     catalog::CatalogQuery,
     summary::SummaryQuery,
     admin::AdminQuery,
+    changes::ChangesQuery,
 );
 
 /// One page of a top-level list.

@@ -197,6 +197,7 @@ pub async fn create(
         sources: sources_text(&new.sources),
         notes: new.notes,
         version: 1,
+        updated_at: super::now(),
     };
     let saved = super::insert_row(w.db, model).await?;
     sync_pairings(w.db, saved.id, &new.pairings).await?;

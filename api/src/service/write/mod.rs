@@ -25,6 +25,7 @@
 //!   turns that refusal into the error the check would have given (`constraint`).
 
 pub mod activity;
+pub mod cascade;
 pub mod dependents;
 pub mod links;
 pub mod lookup;
@@ -37,7 +38,7 @@ pub mod ucap;
 
 use std::str::FromStr;
 
-use chrono::Utc;
+use chrono::{DateTime, SubsecRound, Utc};
 use entity::audit_event;
 use sea_orm::sea_query::{Alias, Expr, ExprTrait};
 use sea_orm::{
@@ -50,6 +51,7 @@ use serde_json::{Map, Value as Json};
 use crate::auth::{Organisation, Principal};
 use crate::constraint;
 use crate::error::AppError;
+use crate::service::changes::{self, Change};
 
 /// Who is writing, as the audit trail records it.
 #[derive(Debug, Clone)]
@@ -131,6 +133,9 @@ pub trait Record: Clone + Serialize + Send + Sync + 'static {
     fn id(&self) -> i32;
     fn version(&self) -> i32;
     fn set_version(&mut self, version: i32);
+    /// When the record last changed; the server sets it with every version bump (`touch`).
+    fn updated_at(&self) -> DateTime<Utc>;
+    fn set_updated_at(&mut self, at: DateTime<Utc>);
     /// The natural key (slug), when the record has one.
     fn key(&self) -> Option<String>;
     /// Recomputes derived columns (folded names, search text) from the others.
@@ -148,7 +153,7 @@ pub enum Action {
 }
 
 impl Action {
-    fn as_str(self) -> &'static str {
+    pub fn as_str(self) -> &'static str {
         match self {
             Action::Create => "create",
             Action::Update => "update",
@@ -157,8 +162,9 @@ impl Action {
     }
 }
 
-/// Columns derived from others, left out of audit diffs.
-const DERIVED: [&str; 3] = ["name_folded", "search_text", "version"];
+/// Columns derived from others or kept by the server (the audit event has its own time), left
+/// out of audit diffs.
+const DERIVED: [&str; 4] = ["name_folded", "search_text", "version", "updated_at"];
 
 /// The fields that differ between two snapshots, as `{"field": {"before": …, "after": …}}`.
 /// A create has only `after`s, a delete only `before`s.
@@ -190,8 +196,8 @@ pub fn diff(before: Option<&Json>, after: Option<&Json>) -> Map<String, Json> {
     changes
 }
 
-/// Records one write in the audit trail (inside the write's transaction). An update that
-/// changed nothing is not recorded.
+/// Records one write in the audit trail and, for a public record, in the change feed (both
+/// inside the write's transaction). An update that changed nothing is not recorded.
 #[allow(clippy::too_many_arguments)]
 pub async fn audit(
     db: &impl ConnectionTrait,
@@ -207,7 +213,25 @@ pub async fn audit(
     if action == Action::Update && changes.is_empty() {
         return Ok(());
     }
-    audit_changes(db, actor, entity, record_id, record_key, action, changes).await
+    // The public feed's event: the version the record has now (for a delete, the one it had).
+    let version = after
+        .or(before)
+        .and_then(|snapshot| snapshot.get("version"))
+        .and_then(Json::as_i64)
+        .unwrap_or(0);
+    let feed = Change {
+        entity,
+        record_id,
+        action: action.as_str(),
+        version: i32::try_from(version).unwrap_or(i32::MAX),
+        // A delete changes no field: the record is gone.
+        fields: match action {
+            Action::Delete => Vec::new(),
+            _ => changes::field_names(changes.keys()),
+        },
+    };
+    audit_changes(db, actor, entity, record_id, record_key, action, changes).await?;
+    changes::record(db, feed).await
 }
 
 /// Records one audit event with the given `changes` object.
@@ -274,7 +298,7 @@ where
     A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
 {
     model.derive();
-    model.set_version(1);
+    touch(&mut model, 1);
     model.validate()?;
     let key = model.key();
     let mut active = model.into_active_model().reset_all();
@@ -355,7 +379,7 @@ where
 {
     check_version(before, version)?;
     after.derive();
-    after.set_version(version + 1);
+    touch(&mut after, version + 1);
     after.validate()?;
     let result = E::update_many()
         .set(after.clone().into_active_model().reset_all())
@@ -368,6 +392,19 @@ where
         return Err(stale(before));
     }
     Ok(after)
+}
+
+/// Gives a record its new version and the time of the change: every write that bumps the
+/// version goes through here, so that `updated_at` moves exactly when `version` does.
+fn touch<M: Record>(record: &mut M, version: i32) {
+    record.set_version(version);
+    record.set_updated_at(now());
+}
+
+/// The time of a write, to the microsecond: what PostgreSQL's TIMESTAMPTZ keeps, so that the
+/// record a mutation returns shows the time that later reads give.
+pub fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
 }
 
 /// What an upsert did.
@@ -401,7 +438,10 @@ where
         return Ok((saved, Upserted::Inserted));
     };
     model.set(id_column::<E>()?, old.id().into());
+    // The stored version and time, so that an unchanged record compares equal and stays as it
+    // is; an update then bumps both.
     model.set_version(old.version());
+    model.set_updated_at(old.updated_at());
     model.derive();
     if model == *old {
         return Ok((model, Upserted::Unchanged));
@@ -452,6 +492,7 @@ where
     if let Some(version) = version {
         check_version(record, version)?;
     }
+    let gone = cascade::cascaded(db, M::ENTITY, record.id()).await?;
     let result = E::delete_many()
         .filter(Expr::col(Alias::new("id")).eq(record.id()))
         .filter(Expr::col(Alias::new("version")).eq(record.version()))
@@ -475,7 +516,64 @@ where
         Some(&before),
         None,
     )
-    .await
+    .await?;
+    for (entity, record_id, version) in gone {
+        let change = Change {
+            entity,
+            record_id,
+            action: Action::Delete.as_str(),
+            version,
+            fields: Vec::new(),
+        };
+        changes::record(db, change).await?;
+    }
+    Ok(())
+}
+
+/// Records that an import changed the children of a record it did not otherwise create
+/// (participants, links, sections; `fields` names them as the audit trail does, e.g.
+/// `theme_ids`): the record's version goes up, as an API update's would, and the audit trail
+/// (when `actor` is given) and the change feed name the children. Returns the record as
+/// stored now.
+pub async fn children_changed<E, M, A>(
+    db: &impl ConnectionTrait,
+    actor: Option<&Actor>,
+    record: &M,
+    fields: &[&str],
+) -> Result<M, AppError>
+where
+    E: EntityTrait<Model = M>,
+    M: Record + ModelTrait<Entity = E> + IntoActiveModel<A>,
+    A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    let after = update_row(db, record, record.version(), record.clone()).await?;
+    let Some(actor) = actor else {
+        return Ok(after);
+    };
+    // The children's details are in the import's summary event.
+    let changes: Map<String, Json> = fields
+        .iter()
+        .map(|f| ((*f).to_owned(), Json::Object(Map::new())))
+        .collect();
+    let change = Change {
+        entity: M::ENTITY,
+        record_id: after.id(),
+        action: Action::Update.as_str(),
+        version: after.version(),
+        fields: changes::field_names(changes.keys()),
+    };
+    audit_changes(
+        db,
+        actor,
+        M::ENTITY,
+        after.id(),
+        after.key(),
+        Action::Update,
+        changes,
+    )
+    .await?;
+    changes::record(db, change).await?;
+    Ok(after)
 }
 
 fn check_version<M: Record>(record: &M, version: i32) -> Result<(), AppError> {

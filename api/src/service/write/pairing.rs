@@ -369,6 +369,7 @@ pub async fn create(
         sources: sources_text(&new.sources),
         notes: new.notes,
         version: 1,
+        updated_at: super::now(),
     };
     let saved = super::insert_row(w.db, model).await?;
     sync_participants(w.db, saved.id, &new.participants).await?;

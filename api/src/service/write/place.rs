@@ -243,6 +243,7 @@ pub fn blank_city(kind: entity::enums::CityKind) -> city::Model {
         sources: String::new(),
         notes: None,
         version: 1,
+        updated_at: super::now(),
     }
 }
 
@@ -265,6 +266,7 @@ pub fn blank_region() -> region::Model {
         sources: String::new(),
         notes: None,
         version: 1,
+        updated_at: super::now(),
     }
 }
 

@@ -1,6 +1,7 @@
 //! What each record must satisfy to be written: the rules (`rules.rs`) that apply to it, each on
 //! the input field it is about.
 
+use chrono::{DateTime, Utc};
 use entity::*;
 
 use super::Record;
@@ -20,6 +21,12 @@ macro_rules! record {
             }
             fn set_version(&mut self, version: i32) {
                 self.version = version;
+            }
+            fn updated_at(&self) -> DateTime<Utc> {
+                self.updated_at
+            }
+            fn set_updated_at(&mut self, at: DateTime<Utc>) {
+                self.updated_at = at;
             }
             fn key(&self) -> Option<String> {
                 #[allow(clippy::redundant_closure_call)]

@@ -89,6 +89,7 @@ pub async fn create_stakeholder(
         sources: sources_text(&new.sources),
         notes: new.notes,
         version: 1,
+        updated_at: super::now(),
     };
     super::insert(w.db, w.actor, model, None).await
 }
@@ -215,6 +216,7 @@ pub async fn create_involvement(
         project_id: new.project_id,
         role: new.role,
         version: 1,
+        updated_at: super::now(),
     };
     model.validate()?;
     let pairing_id = involvement_pairing(w.db, &model).await?;

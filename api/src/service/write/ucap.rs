@@ -176,6 +176,7 @@ pub async fn create_ucap(
         pairing_id: pairing.id,
         status,
         version: 1,
+        updated_at: super::now(),
     };
     let saved = super::insert_row(w.db, model).await?;
     replace_sections(w.db, saved.id, &sections).await?;
@@ -303,6 +304,7 @@ pub async fn create_project(
         region_id: new.region_id,
         position,
         version: 1,
+        updated_at: super::now(),
     };
     super::insert(w.db, w.actor, model, None).await
 }
