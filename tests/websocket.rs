@@ -614,6 +614,195 @@ async fn shutdown_closes_websocket_connections_with_1001() {
     }
 }
 
+// ---- Subscriptions over the socket: the change feed (`changes`). ----
+
+const CHANGES: &str = "subscription($after: String) { changes(after: $after) { cursor record entity action version } }";
+const CREATE_CITY: &str =
+    "mutation($i: CreateCityInput!) { createCity(input: $i) { city { id version } } }";
+
+fn city(slug: &str) -> Value {
+    json!({ "i": { "slug": slug, "name": slug, "kind": "CITY", "country": "DK" } })
+}
+
+async fn subscribe_changes(socket: &mut Socket, id: &str, after: Option<&str>) {
+    send(
+        socket,
+        json!({ "id": id, "type": "subscribe", "payload": { "query": CHANGES, "variables": { "after": after } } }),
+    )
+    .await;
+}
+
+/// Creates a city over HTTP with `key`; its global id.
+async fn create_city(server: &Server, key: &str, slug: &str) -> String {
+    let response = server
+        .app
+        .graphql_as(Some(key), CREATE_CITY, city(slug))
+        .await;
+    assert!(response.get("errors").is_none(), "{response}");
+    response["data"]["createCity"]["city"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// The next `changes` event of subscription `id` (skipping other messages).
+async fn event(socket: &mut Socket, id: &str) -> Value {
+    loop {
+        let m = message(socket).await;
+        if m["id"] == id {
+            assert_eq!(m["type"], "next", "{m}");
+            assert!(m["payload"].get("errors").is_none(), "{m}");
+            return m["payload"]["data"]["changes"].clone();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_changes_subscription_receives_writes_made_over_http_and_resumes_from_its_cursor() {
+    for server in Server::all(settings).await {
+        let backend = server.backend();
+        let key = keys::create(&server.app.db.conn, "feed", Role::Admin, None, None)
+            .await
+            .unwrap_or_else(|e| panic!("key: {}", e.message()))
+            .secret;
+        // From the start of the feed (empty): the replay part is empty, then live.
+        let mut socket = server.ready(json!({})).await;
+        subscribe_changes(&mut socket, "feed", Some("0")).await;
+        let mut made = Vec::new();
+        let mut seen = Vec::new();
+        for i in 0..3 {
+            made.push(create_city(&server, &key, &format!("live-{i}")).await);
+            let change = event(&mut socket, "feed").await;
+            assert_eq!(change["entity"], "CITY", "[{backend:?}] {change}");
+            assert_eq!(change["action"], "CREATE");
+            seen.push(change);
+        }
+        let records: Vec<&Value> = seen.iter().map(|c| &c["record"]).collect();
+        assert_eq!(records, made.iter().collect::<Vec<_>>());
+        // Disconnect; writes go on meanwhile; reconnect after the last cursor: nothing is
+        // missed and nothing comes twice.
+        let last = seen.last().unwrap()["cursor"].as_str().unwrap().to_owned();
+        drop(socket);
+        let mut missed = Vec::new();
+        for i in 0..2 {
+            missed.push(create_city(&server, &key, &format!("away-{i}")).await);
+        }
+        let mut socket = server.ready(json!({})).await;
+        subscribe_changes(&mut socket, "again", Some(&last)).await;
+        let mut resumed = Vec::new();
+        for _ in 0..2 {
+            resumed.push(event(&mut socket, "again").await["record"].clone());
+        }
+        missed.push(create_city(&server, &key, "back").await);
+        resumed.push(event(&mut socket, "again").await["record"].clone());
+        assert_eq!(
+            resumed,
+            missed.iter().map(|m| json!(m)).collect::<Vec<_>>(),
+            "[{backend:?}]"
+        );
+        // Complete stops it: the next write sends nothing more on it.
+        send(&mut socket, json!({ "id": "again", "type": "complete" })).await;
+        wait_for(&server, "iuc_websocket_operations", 0).await;
+        create_city(&server, &key, "after-complete").await;
+        subscribe(&mut socket, "q", "{ __typename }").await;
+        assert_eq!(
+            message(&mut socket).await["id"],
+            "q",
+            "nothing came for `again`"
+        );
+    }
+}
+
+/// `n` change events written straight into the feed (a replay's worth of messages for a
+/// client that does not read).
+async fn fill_feed(db: &TestDb, n: i32) {
+    use sea_orm::{ActiveValue::Set, EntityTrait};
+    let rows = (1..=n).map(|i| entity::change_event::ActiveModel {
+        at: Set(chrono_now()),
+        entity: Set("City".into()),
+        record_id: Set(i),
+        action: Set("update".into()),
+        version: Set(i),
+        fields: Set(r#"["population"]"#.into()),
+        ..Default::default()
+    });
+    let rows: Vec<_> = rows.collect();
+    for chunk in rows.chunks(500) {
+        entity::change_event::Entity::insert_many(chunk.to_vec())
+            .exec(&db.conn)
+            .await
+            .expect("feed rows");
+    }
+}
+
+fn chrono_now() -> sea_orm::prelude::DateTimeUtc {
+    sea_orm::prelude::DateTimeUtc::from(std::time::SystemTime::now())
+}
+
+#[tokio::test]
+async fn a_client_that_does_not_read_is_closed_with_1013() {
+    let tiny = || Settings {
+        websocket: api::state::WsSettings {
+            send_queue: 4,
+            send_timeout: Duration::from_millis(300),
+            close_timeout: Duration::from_secs(30),
+            ..Settings::default().websocket
+        },
+        ..Settings::default()
+    };
+    for server in Server::all(tiny).await {
+        let backend = server.backend();
+        fill_feed(&server.app.db, 3000).await;
+        // A client that reads gets every event of a burst far beyond its queue: the replays
+        // wait for the socket rather than close it.
+        let mut reader = server.ready(json!({})).await;
+        for i in 0..5 {
+            subscribe_changes(&mut reader, &format!("r{i}"), Some("0")).await;
+        }
+        let mut received = 0;
+        while received < 5 * 3000 {
+            let m = message(&mut reader).await;
+            assert_eq!(m["type"], "next", "[{backend:?}] {m}");
+            received += 1;
+        }
+        drop(reader);
+        // A client with a small receive buffer, so that the kernel holds little for it.
+        let socket = tokio::net::TcpSocket::new_v4().unwrap();
+        socket.set_recv_buffer_size(4096).unwrap();
+        let stream = socket.connect(server.addr).await.unwrap();
+        let mut request = format!("ws://{}/graphql", server.addr)
+            .into_client_request()
+            .unwrap();
+        request.headers_mut().insert(
+            "sec-websocket-protocol",
+            HeaderValue::from_static("graphql-transport-ws"),
+        );
+        let (mut socket, _) =
+            tokio_tungstenite::client_async(request, MaybeTlsStream::Plain(stream))
+                .await
+                .unwrap();
+        init(&mut socket, json!({})).await;
+        for i in 0..10 {
+            subscribe_changes(&mut socket, &format!("s{i}"), Some("0")).await;
+        }
+        // Read nothing while the replays (30,000 events) pile up, then read what came.
+        tokio::time::sleep(Duration::from_secs(2)).await;
+        let mut nexts = 0;
+        let (code, reason) = loop {
+            match read(&mut socket).await {
+                Read::Message(m) if m["type"] == "next" => nexts += 1,
+                Read::Message(m) => panic!("[{backend:?}] {m}"),
+                Read::Closed(code, reason) => break (code, reason),
+            }
+        };
+        assert_eq!(code, 1013, "[{backend:?}] {reason}");
+        assert!(reason.contains("does not read"), "{reason}");
+        assert!(nexts < 30_000, "the server stopped sending: {nexts}");
+        wait_for_connections(&server, 0).await;
+        wait_for(&server, "iuc_websocket_operations", 0).await;
+    }
+}
+
 #[tokio::test]
 async fn persisted_documents_and_the_rate_limit_apply_per_operation() {
     let limited = || Settings {
