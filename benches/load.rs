@@ -27,7 +27,14 @@
 //!     cargo bench --bench load -- --soak --minutes 20 --backend sqlite
 //!
 //! (with --pairings N, first scale only, default 1000, and --clients C).
+//!
+//! Feed mode: mutations per second, the memory of idle `changes` subscribers and the time one
+//! change takes to reach them all (`load/feed.rs` says how):
+//!
+//!     cargo bench --bench load -- --feed --backend postgres --subscribers 1000
 
+#[path = "load/feed.rs"]
+mod feed;
 #[path = "load/soak.rs"]
 mod soak;
 mod support;
@@ -51,6 +58,9 @@ struct Options {
     server: Option<SocketAddr>,
     soak: bool,
     minutes: f64,
+    feed: bool,
+    subscribers: usize,
+    writes_only: bool,
 }
 
 fn options() -> Options {
@@ -65,6 +75,9 @@ fn options() -> Options {
         server: None,
         soak: false,
         minutes: 20.0,
+        feed: false,
+        subscribers: 1000,
+        writes_only: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -89,9 +102,14 @@ fn options() -> Options {
             }
             "--server" => o.server = Some(value.parse().expect("--server takes HOST:PORT")),
             "--minutes" => o.minutes = value.parse().expect("--minutes takes a number"),
-            "--matrix" | "--soak" => {
+            "--subscribers" => {
+                o.subscribers = value.parse().expect("--subscribers takes a number")
+            }
+            "--matrix" | "--soak" | "--feed" | "--writes-only" => {
                 o.matrix |= args[i] == "--matrix";
                 o.soak |= args[i] == "--soak";
+                o.feed |= args[i] == "--feed";
+                o.writes_only |= args[i] == "--writes-only";
                 i += 1;
                 continue;
             }
@@ -364,6 +382,19 @@ fn main() {
             postgres: o.postgres.clone(),
         };
         runtime.block_on(soak::soak(&plan));
+        return;
+    }
+    if o.feed {
+        let plan = feed::Plan {
+            backend: o.backend.clone(),
+            pairings: o.pairings[0],
+            clients: o.clients,
+            seconds: o.seconds,
+            subscribers: o.subscribers,
+            postgres: o.postgres.clone(),
+            writes_only: o.writes_only,
+        };
+        runtime.block_on(feed::feed(&plan));
         return;
     }
     if let Some(addr) = o.server {
