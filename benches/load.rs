@@ -102,9 +102,7 @@ fn options() -> Options {
             }
             "--server" => o.server = Some(value.parse().expect("--server takes HOST:PORT")),
             "--minutes" => o.minutes = value.parse().expect("--minutes takes a number"),
-            "--subscribers" => {
-                o.subscribers = value.parse().expect("--subscribers takes a number")
-            }
+            "--subscribers" => o.subscribers = value.parse().expect("--subscribers takes a number"),
             "--matrix" | "--soak" | "--feed" | "--writes-only" => {
                 o.matrix |= args[i] == "--matrix";
                 o.soak |= args[i] == "--soak";

@@ -851,3 +851,54 @@ async fn persisted_documents_and_the_rate_limit_apply_per_operation() {
         assert_eq!(message(&mut socket).await, json!({ "type": "pong" }));
     }
 }
+
+/// Two API instances over one database, each a real server: a client subscribed through
+/// instance A receives a write made through instance B (on PostgreSQL through LISTEN/NOTIFY;
+/// on SQLite, where both run in this process, through the process's own notice).
+#[tokio::test]
+async fn a_subscriber_on_one_instance_sees_a_write_made_through_another() {
+    for a in Server::all(settings).await {
+        let backend = a.backend();
+        let key = keys::create(&a.app.db.conn, "two", Role::Admin, None, None)
+            .await
+            .unwrap_or_else(|e| panic!("key: {}", e.message()))
+            .secret;
+        // Instance B: its own pool, state, live feed and port, over the same database.
+        let (conn, statements) = api::db::connect(&a.app.db.url, 5).await.unwrap();
+        let b = api::AppState::with_settings(conn, statements, settings());
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let b_addr = listener.local_addr().unwrap();
+        let (stop_b, stopped) = tokio::sync::oneshot::channel::<()>();
+        tokio::spawn(api::server::serve_until(listener, b, async {
+            let _ = stopped.await;
+        }));
+        // From the feed's current end, so that nothing written before counts and nothing
+        // written after the subscribe message is sent can be missed.
+        let start = a
+            .app
+            .data("{ changes(first: 0) { latestCursor } }", json!({}))
+            .await["changes"]["latestCursor"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let mut socket = a.ready(json!({})).await;
+        subscribe_changes(&mut socket, "a", Some(&start)).await;
+        let body = json!({ "query": CREATE_CITY, "variables": city("made-on-b") }).to_string();
+        let answer = raw_http(
+            b_addr,
+            &format!(
+                "POST /graphql HTTP/1.1\r\nHost: b\r\nContent-Type: application/json\r\n\
+                 Authorization: Bearer {key}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            ),
+        )
+        .await;
+        let made: Value = serde_json::from_str(answer.split("\r\n\r\n").nth(1).unwrap()).unwrap();
+        let id = made["data"]["createCity"]["city"]["id"].clone();
+        assert!(id.is_string(), "[{backend:?}] {answer}");
+        let change = event(&mut socket, "a").await;
+        assert_eq!(change["record"], id, "[{backend:?}] {change}");
+        assert_eq!(change["action"], "CREATE");
+        let _ = stop_b.send(());
+    }
+}

@@ -43,9 +43,12 @@ pub struct Plan {
 
 pub async fn feed(plan: &Plan) {
     let database = Database::create(&plan.backend, plan.pairings, &plan.postgres, "feed").await;
-    let key = run(&database.url, &["keys", "create", "--admin", "--name", "bench"])
-        .trim()
-        .to_owned();
+    let key = run(
+        &database.url,
+        &["keys", "create", "--admin", "--name", "bench"],
+    )
+    .trim()
+    .to_owned();
     let server = Server::start(&database.url, &[], Stdio::inherit()).await;
     let rate = writes(server.addr, &key, plan).await;
     println!();
@@ -98,7 +101,12 @@ async fn create_city(client: &mut Client, key: &str, slug: &str) {
     .to_string();
     let auth = format!("Bearer {key}");
     let response = client
-        .send("POST", "/graphql", &[("Authorization", &auth)], body.as_bytes())
+        .send(
+            "POST",
+            "/graphql",
+            &[("Authorization", &auth)],
+            body.as_bytes(),
+        )
         .await
         .expect("the server answers");
     let answer: Value = serde_json::from_slice(&response.body).expect("JSON");
@@ -145,7 +153,9 @@ async fn subscribers(server: &Server, key: &str, plan: &Plan) {
     medians.sort_by(f64::total_cmp);
     slowest.sort_by(f64::total_cmp);
     println!();
-    println!("| backend | subscribers | server RSS before → after | per subscriber | one change reaches all (median of 5) | half of them (median of 5) |");
+    println!(
+        "| backend | subscribers | server RSS before → after | per subscriber | one change reaches all (median of 5) | half of them (median of 5) |"
+    );
     println!("|---|---:|---:|---:|---:|---:|");
     println!(
         "| {} | {} | {:.1} → {:.1} MB | {:.1} KB | {:.1} ms | {:.1} ms |",
@@ -180,9 +190,10 @@ async fn subscribe(
         "Sec-WebSocket-Protocol",
         "graphql-transport-ws".parse().expect("header"),
     );
-    let (mut ws, _) = tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream))
-        .await
-        .expect("the upgrade is accepted");
+    let (mut ws, _) =
+        tokio_tungstenite::client_async(request, tokio_tungstenite::MaybeTlsStream::Plain(stream))
+            .await
+            .expect("the upgrade is accepted");
     send(&mut ws, json!({ "type": "connection_init" })).await;
     let ack = next_text(&mut ws).await;
     assert_eq!(ack["type"], "connection_ack", "{ack}");
