@@ -124,7 +124,7 @@ pub fn admit(
         return Err(Box::new((
             Refusal::MutationOverGet,
             coded(
-                "only queries can be sent over GET: send mutations with POST",
+                "only queries can be sent over GET: send mutations with POST, subscriptions over WebSocket",
                 "METHOD_NOT_ALLOWED",
             ),
         )));

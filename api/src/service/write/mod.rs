@@ -213,23 +213,59 @@ pub async fn audit(
     if action == Action::Update && changes.is_empty() {
         return Ok(());
     }
-    // The public feed's event: the version the record has now (for a delete, the one it had).
+    // The version the record has now (for a delete, the one it had).
     let version = after
         .or(before)
         .and_then(|snapshot| snapshot.get("version"))
         .and_then(Json::as_i64)
         .unwrap_or(0);
-    let feed = Change {
+    let written = Written {
         entity,
         record_id,
-        action: action.as_str(),
+        record_key,
+        action,
         version: i32::try_from(version).unwrap_or(i32::MAX),
+    };
+    record_write(db, actor, written, changes).await
+}
+
+/// One write of a record, as the audit trail and the change feed record it.
+pub struct Written<'a> {
+    pub entity: &'a str,
+    pub record_id: i32,
+    pub record_key: Option<String>,
+    pub action: Action,
+    /// The record's version after the write (for a delete, the one it had).
+    pub version: i32,
+}
+
+/// Records a write with its `changes` (`{"field": {…}}`) in the audit trail and, for a public
+/// record, in the change feed: the one place where the two are written, in the write's
+/// transaction.
+pub async fn record_write(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    written: Written<'_>,
+    changes: Map<String, Json>,
+) -> Result<(), AppError> {
+    let feed = Change {
+        entity: written.entity,
+        record_id: written.record_id,
+        action: written.action.as_str(),
+        version: written.version,
         // A delete changes no field: the record is gone.
-        fields: match action {
+        fields: match written.action {
             Action::Delete => Vec::new(),
             _ => changes::field_names(changes.keys()),
         },
     };
+    let Written {
+        entity,
+        record_id,
+        record_key,
+        action,
+        ..
+    } = written;
     audit_changes(db, actor, entity, record_id, record_key, action, changes).await?;
     changes::record(db, feed).await
 }
@@ -555,24 +591,14 @@ where
         .iter()
         .map(|f| ((*f).to_owned(), Json::Object(Map::new())))
         .collect();
-    let change = Change {
+    let written = Written {
         entity: M::ENTITY,
         record_id: after.id(),
-        action: Action::Update.as_str(),
+        record_key: after.key(),
+        action: Action::Update,
         version: after.version(),
-        fields: changes::field_names(changes.keys()),
     };
-    audit_changes(
-        db,
-        actor,
-        M::ENTITY,
-        after.id(),
-        after.key(),
-        Action::Update,
-        changes,
-    )
-    .await?;
-    changes::record(db, change).await?;
+    record_write(db, actor, written, changes).await?;
     Ok(after)
 }
 
