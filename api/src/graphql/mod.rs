@@ -97,3 +97,16 @@ pub fn prepare(
     let waves = loaders.waves.clone();
     (request.data(loaders).data(auth), waves)
 }
+
+/// Attaches what a subscription needs: the caller's credentials, and no loaders. A
+/// subscription lives for hours and async-graphql gives every event the request's data, so
+/// loaders would serve rows cached at their first load; and they were most of what an idle
+/// subscriber cost (60 KB each with them, measured with the load benchmark's feed mode). The
+/// subscription fields resolve without them (a change event carries its own data); a field
+/// that needed them would fail with an internal error, which the tests would show.
+pub fn prepare_subscription(
+    request: Request,
+    auth: std::sync::Arc<crate::auth::RequestAuth>,
+) -> Request {
+    request.data(auth)
+}

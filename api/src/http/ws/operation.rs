@@ -217,12 +217,8 @@ impl Op {
     /// A subscription: each event's result is a `next` (checked for size like an HTTP
     /// answer); errors before the first event (validation) are one `error`.
     ///
-    /// The loaders' output budget is off (0): it would be charged across every event of a
-    /// subscription that may run for hours. Each event's text is still held to
-    /// `IUC_MAX_RESPONSE_BYTES` by `answer`. The loaders are built once per subscription
-    /// (async-graphql gives every event the request's data): a subscription field that resolved
-    /// records through them would get rows cached at their first load. The change feed's
-    /// events carry their own data and load nothing.
+    /// A subscription has no loaders (`graphql::prepare_subscription` says why), so no output
+    /// budget either; each event's text is still held to `IUC_MAX_RESPONSE_BYTES` by `answer`.
     ///
     /// Subscriptions take no execution turn (`IUC_MAX_CONCURRENT_REQUESTS`): they are
     /// long-lived and would starve HTTP requests; their cost was charged at admission.
@@ -233,7 +229,7 @@ impl Op {
         name: String,
         charged: Charged,
     ) {
-        let (request, _waves) = crate::graphql::prepare(request, &self.state.db, auth.clone(), 0);
+        let request = crate::graphql::prepare_subscription(request, auth.clone());
         let mut events = self.state.schema.execute_stream(request);
         let mut counted = false;
         while let Some(response) = events.next().await {
