@@ -7,7 +7,8 @@
 //! - PostgreSQL notifies the feed's channel: every feed-writing transaction issues
 //!   `pg_notify` in the transaction (`service::changes`), so the notification arrives, on
 //!   every instance listening to the same database, only once the change committed;
-//! - this process committed a write (`committed`): on SQLite, where there is no notification;
+//! - this process committed a write (`service::changes::committed`): on SQLite, where there
+//!   is no notification;
 //! - a second passed: a write from another process on SQLite (the `import` command), or a
 //!   notification lost while the listening connection was being re-established.
 //!
@@ -16,7 +17,7 @@
 //! (`subscribe`), never from memory.
 
 use std::collections::VecDeque;
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use entity::change_event;
@@ -33,15 +34,6 @@ const BACKLOG: usize = 1024;
 const BATCH: u64 = 100;
 /// How often the pump looks at the feed without being told to.
 const POLL: Duration = Duration::from_secs(1);
-
-/// Bumped after every commit of this process that may have written to the feed.
-static COMMITS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
-
-/// Tells this process's pumps that a write committed (call it after every commit of a
-/// write transaction; cheap when nobody subscribes).
-pub fn committed() {
-    COMMITS.send_modify(|n| *n = n.wrapping_add(1));
-}
 
 /// An instance's live feed.
 pub struct Live {
@@ -127,7 +119,7 @@ impl Pump {
         mut listener: Option<sea_orm::sqlx::postgres::PgListener>,
         mut stop: watch::Receiver<()>,
     ) {
-        let mut commits = COMMITS.subscribe();
+        let mut commits = changes::commits();
         loop {
             let notified = async {
                 match listener.as_mut() {

@@ -20,6 +20,8 @@
 //! commits (PostgreSQL folds the identical notifications of one transaction into one): that
 //! is how every API instance learns of a change (`crate::live`).
 
+use std::sync::LazyLock;
+
 use chrono::Utc;
 use entity::change_event;
 use sea_orm::{
@@ -27,6 +29,8 @@ use sea_orm::{
     ConnectionTrait, DbBackend, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Statement,
     Value,
 };
+
+use tokio::sync::watch;
 
 use crate::error::AppError;
 use crate::id::NodeType;
@@ -36,6 +40,21 @@ pub const CHANNEL: &str = "iuc_graph_changes";
 
 /// The advisory lock that orders the feed's numbers (an arbitrary, fixed key).
 const FEED_LOCK: i64 = 0x1C_6A_F0_0D;
+
+/// Bumped after every commit of this process that may have written to the feed.
+static COMMITS: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::channel(0).0);
+
+/// Tells this process's live feeds (`crate::live`) that a write committed: call it after every
+/// commit of a write transaction (cheap when nobody subscribes). On SQLite it is how a
+/// subscriber learns of a write at once; PostgreSQL notifies every instance itself.
+pub fn committed() {
+    COMMITS.send_modify(|n| *n = n.wrapping_add(1));
+}
+
+/// Changes when this process commits a write (`committed`).
+pub fn commits() -> watch::Receiver<u64> {
+    COMMITS.subscribe()
+}
 
 /// The records the feed follows: the public, versioned ones, by GraphQL type name.
 pub const ENTITIES: [(&str, NodeType); 8] = [

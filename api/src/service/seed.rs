@@ -123,7 +123,7 @@ pub async fn load_audited(
     match mode {
         Mode::Apply => {
             txn.commit().await?;
-            crate::live::committed();
+            crate::service::changes::committed();
         }
         Mode::DryRun => txn.rollback().await?,
     }

@@ -63,7 +63,7 @@ impl Write {
     /// events become visible, and this process's live feed is told to read them.
     pub async fn commit(self) -> Result<()> {
         self.txn.commit().await?;
-        crate::live::committed();
+        crate::service::changes::committed();
         Ok(())
     }
 }
