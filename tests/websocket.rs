@@ -902,3 +902,28 @@ async fn a_subscriber_on_one_instance_sees_a_write_made_through_another() {
         let _ = stop_b.send(());
     }
 }
+
+/// A subscription passes the same limits as a query: one over the alias limit is refused with
+/// an `error` message and its code, and the connection goes on.
+#[tokio::test]
+async fn a_subscription_over_a_limit_is_refused_with_its_code() {
+    for server in Server::all(settings).await {
+        let backend = server.backend();
+        let mut socket = server.ready(json!({})).await;
+        let aliases: String = (0..40).map(|i| format!(" c{i}: cursor")).collect();
+        subscribe(
+            &mut socket,
+            "wide",
+            &format!("subscription {{ changes {{{aliases} }} }}"),
+        )
+        .await;
+        let refused = message(&mut socket).await;
+        assert_eq!(refused["type"], "error", "[{backend:?}] {refused}");
+        assert_eq!(
+            refused["payload"][0]["extensions"]["code"],
+            "TOO_MANY_ALIASES"
+        );
+        subscribe(&mut socket, "q", "{ __typename }").await;
+        assert_eq!(message(&mut socket).await["id"], "q", "[{backend:?}]");
+    }
+}
