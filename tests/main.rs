@@ -19,6 +19,7 @@ mod operations;
 mod ops_hardening;
 mod read_api;
 mod readme;
+mod response_order;
 mod rules;
 mod schema;
 mod seed;

@@ -11,6 +11,7 @@ pub mod limits;
 pub mod loader;
 pub mod mutation;
 pub mod object;
+pub mod order;
 pub mod prescan;
 pub mod query;
 pub mod shape;

@@ -883,15 +883,23 @@ async fn run(state: &AppState, auth: &Arc<RequestAuth>, operations: Vec<Operatio
 pub(super) async fn execute(
     state: &AppState,
     auth: &Arc<RequestAuth>,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
 ) -> async_graphql::Response {
+    // The answer's fields are put in selection order afterwards (`graphql::order`).
+    let document = request.parsed_query().ok().cloned();
+    let operation = request.operation_name.clone();
     // Loaders are built here, inside the request's scope.
     let limit = state.settings.max_response_bytes;
     let (request, waves) = crate::graphql::prepare(request, &state.db, auth.clone(), limit);
     let budget = waves.clone();
     let execution = waves.track(state.schema.execute(request));
     tokio::select! {
-        response = execution => response,
+        mut response = execution => {
+            if let Some(document) = &document {
+                crate::graphql::order::by_selection(&mut response.data, document, operation.as_deref());
+            }
+            response
+        }
         () = budget.budget.exceeded() => {
             tracing::warn!(limit_bytes = limit, "an answer grew past the output budget");
             async_graphql::Response::from_errors(vec![too_large(limit)])
