@@ -36,7 +36,8 @@ pub fn by_selection(data: &mut Value, document: &ExecutableDocument, operation: 
 /// the document (the size of the query), then applied to every object of the answer.
 struct Plan<'a> {
     keys: Vec<&'a Name>,
-    children: HashMap<&'a Name, Plan<'a>>,
+    /// The plan below each key (same index as `keys`), for keys with a selection set.
+    children: Vec<Option<Plan<'a>>>,
 }
 
 impl<'a> Plan<'a> {
@@ -44,14 +45,27 @@ impl<'a> Plan<'a> {
         let mut keys = Vec::new();
         let mut subs: HashMap<&'a Name, Vec<&'a SelectionSet>> = HashMap::new();
         collect(sets, document, &mut keys, &mut subs);
-        let children = subs
-            .into_iter()
-            .filter(|(_, sets)| sets.iter().any(|s| !s.items.is_empty()))
-            .map(|(key, sets)| (key, Plan::of(&sets, document)))
+        let children = keys
+            .iter()
+            .map(|key| {
+                let sets = subs.get(key)?;
+                let selects = sets.iter().any(|s| !s.items.is_empty());
+                selects.then(|| Plan::of(sets, document))
+            })
             .collect();
         Plan { keys, children }
     }
 
+    /// Where `key` goes (keys the query does not name go last).
+    fn place(&self, key: &Name) -> usize {
+        self.keys
+            .iter()
+            .position(|k| *k == key)
+            .unwrap_or(usize::MAX)
+    }
+
+    /// Orders `value` and everything below it. Most objects are in order already (those whose
+    /// fields resolve serially, see `object/mod.rs`): they are only walked, not sorted.
     fn apply(&self, value: &mut Value) {
         match value {
             Value::List(items) => {
@@ -60,17 +74,17 @@ impl<'a> Plan<'a> {
                 }
             }
             Value::Object(map) => {
-                let place = |key: &Name| {
-                    self.keys
-                        .iter()
-                        .position(|k| *k == key)
-                        .unwrap_or(usize::MAX)
-                };
-                map.sort_by(|a, _, b, _| place(a).cmp(&place(b)));
+                let (mut last, mut in_order) = (0, true);
                 for (key, child) in map.iter_mut() {
-                    if let Some(plan) = self.children.get(key) {
+                    let place = self.place(key);
+                    in_order &= place >= last;
+                    last = place;
+                    if let Some(Some(plan)) = self.children.get(place) {
                         plan.apply(child);
                     }
+                }
+                if !in_order {
+                    map.sort_by(|a, _, b, _| self.place(a).cmp(&self.place(b)));
                 }
             }
             _ => {}
