@@ -17,6 +17,7 @@ pub struct Model {
     pub description: Option<String>,
     pub place: Option<String>,
     pub city_id: Option<i32>,
+    pub status: ActivityStatus,
     pub sources: String,
     pub notes: Option<String>,
     /// Bumped by every change; an update must name the version it read.

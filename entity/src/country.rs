@@ -11,6 +11,8 @@ pub struct Model {
     pub code: String,
     pub name: String,
     pub notes: Option<String>,
+    /// Where the record comes from: a JSON array of source objects.
+    pub sources: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -301,3 +301,29 @@ pub enum DatePrecision {
     #[sea_orm(string_value = "year")]
     Year,
 }
+
+/// Whether an activity took place or was announced as to come, as the source tells it.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    Serialize,
+    Deserialize,
+    Default,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityStatus {
+    /// The source reports it as having taken place.
+    #[default]
+    #[sea_orm(string_value = "held")]
+    Held,
+    /// The source announces it as to come; whether it took place, the sources do not say.
+    #[sea_orm(string_value = "planned")]
+    Planned,
+}

@@ -22,6 +22,8 @@ pub struct Model {
     /// When the record last changed: set by the server (in the writing transaction) with
     /// every version bump.
     pub updated_at: DateTimeUtc,
+    /// Where the record comes from: a JSON array of source objects.
+    pub sources: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

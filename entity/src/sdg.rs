@@ -10,6 +10,8 @@ pub struct Model {
     #[sea_orm(unique)]
     pub number: i32,
     pub name: String,
+    /// Where the record comes from: a JSON array of source objects.
+    pub sources: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -13,6 +13,8 @@ pub struct Model {
     pub scheme: ThemeScheme,
     pub name: String,
     pub description: Option<String>,
+    /// Where the record comes from: a JSON array of source objects.
+    pub sources: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -11,6 +11,8 @@ pub struct Model {
     pub slug: String,
     pub name: String,
     pub position: i32,
+    /// Where the record comes from: a JSON array of source objects.
+    pub sources: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

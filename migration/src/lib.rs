@@ -11,6 +11,7 @@ mod m20261123_000005_add_keys_audit_versions;
 mod m20261124_000006_theme_pairings_by_title;
 mod m20261205_000007_updated_at;
 mod m20261205_000008_change_feed;
+mod m20261205_000009_provenance;
 
 /// Every migration, in order. The binary runs them at start-up, before it binds.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000006_theme_pairings_by_title::Migration),
             Box::new(m20261205_000007_updated_at::Migration),
             Box::new(m20261205_000008_change_feed::Migration),
+            Box::new(m20261205_000009_provenance::Migration),
         ]
     }
 }

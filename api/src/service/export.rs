@@ -40,12 +40,13 @@ use sea_orm::{
 
 use super::dataset::{
     self, ActivityRecord, ActivityStakeholderRecord, CityRecord, CountryRecord, DataErrors,
-    Dataset, InvolvementRecord, KnownKeys, PairingRecord, ParticipantRecord, ProgrammeRegionRecord,
+    Dataset, DocumentKind, DocumentRecord, InvolvementRecord, ProgrammeRecord, RuleRecord, KnownKeys, PairingRecord, ParticipantRecord, ProgrammeRegionRecord,
     ProjectRecord, RegionRecord, SdgRecord, SectionRecord, SectionTypeRecord, StakeholderRecord,
     ThemeRecord, UcapRecord,
 };
 use super::search::{self, Direction, PairingFilter, PairingOrder};
 use super::sql::Sql;
+use super::provenance::{self, Source};
 use crate::partial_date::PartialDate;
 
 /// The most values one kind of filter takes (each is bound as a parameter, in several
@@ -551,12 +552,13 @@ impl<V: Clone> Keys<V> {
     }
 }
 
-fn sources(text: &str, from: impl Display) -> Result<Vec<String>, ExportError> {
-    serde_json::from_str(text).map_err(|e| {
+fn sources(text: &str, from: impl Display) -> Result<Vec<Source>, ExportError> {
+    let _: Vec<serde_json::Value> = serde_json::from_str(text).map_err(|e| {
         ExportError::Inconsistent(format!(
-            "{from}: the stored sources {text:?} are not a JSON list of strings ({e})"
+            "{from}: the stored sources {text:?} are not a JSON list ({e})"
         ))
-    })
+    })?;
+    Ok(provenance::parse(text))
 }
 
 fn date(
@@ -654,6 +656,10 @@ struct Tables {
     themes: Vec<theme::Model>,
     sdgs: Vec<sdg::Model>,
     section_types: Vec<ucap_section_type::Model>,
+    documents: Vec<document::Model>,
+    rules: Vec<derivation_rule::Model>,
+    programme: Vec<programme::Model>,
+    programme_region_countries: Vec<programme_region_country::Model>,
 }
 
 async fn read_in(
@@ -766,6 +772,12 @@ impl Tables {
         self.sdgs = rows::<sdg::Entity>(db, None).await?;
         if all {
             self.section_types = rows::<ucap_section_type::Entity>(db, None).await?;
+            // What sources cite, and the programme: small, and read whole.
+            self.documents = rows::<document::Entity>(db, None).await?;
+            self.rules = rows::<derivation_rule::Entity>(db, None).await?;
+            self.programme = rows::<programme::Entity>(db, None).await?;
+            self.programme_region_countries =
+                rows::<programme_region_country::Entity>(db, None).await?;
         }
         Ok(())
     }
@@ -874,14 +886,31 @@ impl Tables {
             themes,
             sdgs,
             section_types,
+            documents,
+            rules,
+            programme,
+            programme_region_countries,
         } = self;
         let (cities, regions) = places(cities, regions, keys)?;
+        let region_ids: Vec<i32> = programme_regions.iter().map(|m| m.id).collect();
+        let mut programme_regions: Vec<ProgrammeRegionRecord> = records(programme_regions);
+        let mut covered = group(
+            programme_region_countries,
+            |l| l.programme_region_id,
+            |l| Ok(keys.country_code.get(l.country_id, "country", "programme region")?),
+        )?;
+        for (record, id) in programme_regions.iter_mut().zip(&region_ids) {
+            record.countries = covered.remove(id).unwrap_or_default();
+        }
         let children = PairingChildren::new(participants, pairing_themes, pairing_sdgs, keys)?;
         let ucaps = ucap_records(ucaps, sections, projects, keys)?;
         Ok(Dataset {
             format: dataset::FORMAT.to_owned(),
+            documents: records(documents),
+            rules: records(rules),
+            programme: programme.into_iter().next().map(programme_record).transpose()?,
             countries: records(countries),
-            programme_regions: records(programme_regions),
+            programme_regions,
             themes: records(themes),
             sdgs: records(sdgs),
             ucap_section_types: records(section_types),
@@ -909,6 +938,7 @@ impl From<country::Model> for CountryRecord {
             code: m.code,
             name: m.name,
             notes: m.notes,
+            sources: provenance::parse(&m.sources),
         }
     }
 }
@@ -919,6 +949,9 @@ impl From<programme_region::Model> for ProgrammeRegionRecord {
             slug: m.slug,
             name: m.name,
             description: m.description,
+            // Filled from the link table by `into_dataset`.
+            countries: Vec::new(),
+            sources: provenance::parse(&m.sources),
         }
     }
 }
@@ -930,6 +963,7 @@ impl From<theme::Model> for ThemeRecord {
             scheme: m.scheme,
             name: m.name,
             description: m.description,
+            sources: provenance::parse(&m.sources),
         }
     }
 }
@@ -939,6 +973,7 @@ impl From<sdg::Model> for SdgRecord {
         SdgRecord {
             number: m.number,
             name: m.name,
+            sources: provenance::parse(&m.sources),
         }
     }
 }
@@ -949,8 +984,50 @@ impl From<ucap_section_type::Model> for SectionTypeRecord {
             slug: m.slug,
             name: m.name,
             position: m.position,
+            sources: provenance::parse(&m.sources),
         }
     }
+}
+
+impl From<document::Model> for DocumentRecord {
+    fn from(m: document::Model) -> Self {
+        DocumentRecord {
+            key: m.key,
+            // The loader writes only the kinds the format knows.
+            kind: DocumentKind::parse(&m.kind).unwrap_or(DocumentKind::Dataset),
+            title: m.title,
+            url: m.url,
+            notes: m.notes,
+        }
+    }
+}
+
+impl From<derivation_rule::Model> for RuleRecord {
+    fn from(m: derivation_rule::Model) -> Self {
+        RuleRecord {
+            slug: m.slug,
+            description: m.description,
+        }
+    }
+}
+
+/// The programme's record: its JSON columns hold the seed format's lists.
+fn programme_record(m: programme::Model) -> Result<ProgrammeRecord, ExportError> {
+    fn read<T: serde::de::DeserializeOwned>(text: &str, what: &str) -> Result<T, ExportError> {
+        serde_json::from_str(text).map_err(|e| {
+            ExportError::Inconsistent(format!("the programme's stored {what} do not read ({e})"))
+        })
+    }
+    Ok(ProgrammeRecord {
+        components: read(&m.components, "components")?,
+        follow_up: m.follow_up.as_deref().map(|t| read(t, "follow-up")).transpose()?,
+        figures: read(&m.figures, "figures")?,
+        sources: provenance::parse(&m.sources),
+        slug: m.slug,
+        name: m.name,
+        description: m.description,
+        notes: m.notes,
+    })
 }
 
 /// The cities' and the regions' records.
@@ -1071,6 +1148,7 @@ fn ucap_records(
                 kind: p.kind,
                 title: p.title,
                 description: p.description,
+                sources: sources(&p.sources, &from)?,
             });
         }
         ucap_of.insert(
@@ -1079,6 +1157,7 @@ fn ucap_records(
                 status: u.status,
                 sections: sections_of.remove(&u.id).unwrap_or_default(),
                 projects: records,
+                sources: provenance::parse(&u.sources),
             },
         );
     }
@@ -1202,6 +1281,7 @@ fn activity_records(
         activity_records.push(ActivityRecord {
             date: PartialDate::new(m.date, m.date_precision).to_string(),
             city: keys.city_slug.get_opt(m.city_id, "city", &from)?,
+            status: m.status,
             sources: sources(&m.sources, &from)?,
             pairings: pairings_of.remove(&m.id).unwrap_or_default(),
             stakeholders: stakeholders_of.remove(&m.id).unwrap_or_default(),

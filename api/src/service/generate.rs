@@ -342,6 +342,10 @@ async fn keyed_ids(
         .collect()
 }
 
+/// Every generated record's sources: an editorial note that it is made up, so that its data
+/// is never taken for the programme's (and an export of it imports: every record has a source).
+const SYNTHETIC: &str = r#"[{"basis":"editorial","reason":"A synthetic record made by iuc-graph generate for tests and benchmarks: not programme data."}]"#;
+
 const SECTION_TYPES: [&str; 6] = [
     "overview",
     "areas-of-cooperation",
@@ -500,6 +504,7 @@ impl Reference {
             slug: Set(r.to_owned()),
             name: Set(format!("IUC {r}")),
             description: NotSet,
+            sources: Set(SYNTHETIC.to_owned()),
         });
         let region_ids = ensure(db, programme_region::Column::Slug, regions, &mut tables).await?;
         let themes = themes(db, tag, &mut tables).await?;
@@ -507,6 +512,7 @@ impl Reference {
             id: NotSet,
             number: Set(n),
             name: Set(format!("Goal {n}")),
+            sources: Set(SYNTHETIC.to_owned()),
         });
         let sdg_ids = ensure(db, sdg::Column::Number, sdgs, &mut tables).await?;
         let sections =
@@ -518,6 +524,7 @@ impl Reference {
                     slug: Set(slug.to_string()),
                     name: Set(slug.replace('-', " ")),
                     position: Set(position),
+                    sources: Set(SYNTHETIC.to_owned()),
                 });
         let section_ids =
             ensure(db, ucap_section_type::Column::Slug, sections, &mut tables).await?;
@@ -547,6 +554,7 @@ async fn countries(
         code: Set(c.clone()),
         name: Set(format!("Country {c}")),
         notes: NotSet,
+        sources: Set(SYNTHETIC.to_owned()),
     });
     let ids = ensure(db, country::Column::Code, rows, tables).await?;
     let ids_of = |codes: &[String]| codes.iter().map(|c| ids[c]).collect();
@@ -571,6 +579,7 @@ async fn themes(
                 scheme: Set(scheme),
                 name: Set(format!("Theme {prefix} {k}")),
                 description: NotSet,
+                sources: Set(SYNTHETIC.to_owned()),
             });
         }
     }
@@ -660,7 +669,7 @@ impl Generator {
             photo_credit: NotSet,
             wikidata: NotSet,
             geonames_id: NotSet,
-            sources: Set("[]".to_owned()),
+            sources: Set(SYNTHETIC.to_owned()),
             notes: NotSet,
             version: NotSet,
             updated_at: Set(self.now),
@@ -754,7 +763,7 @@ impl Generator {
             start_date: Set(Some(start)),
             start_precision: Set(Some(DatePrecision::Month)),
             status: Set(status),
-            sources: Set("[]".to_owned()),
+            sources: Set(SYNTHETIC.to_owned()),
             notes: NotSet,
             version: NotSet,
             updated_at: Set(self.now),
@@ -797,6 +806,7 @@ impl Generator {
             id: Set(id),
             pairing_id: Set(pairing),
             status: Set(status),
+            sources: Set(SYNTHETIC.to_owned()),
             version: NotSet,
             updated_at: Set(self.now),
         });
@@ -830,6 +840,7 @@ impl Generator {
             city_id: Set(Some(city)),
             region_id: NotSet,
             position: Set(position),
+            sources: Set(SYNTHETIC.to_owned()),
             version: NotSet,
             updated_at: Set(self.now),
         });
@@ -851,7 +862,7 @@ impl Generator {
             city_id: Set(Some(city)),
             country_id: NotSet,
             description: Set(Some("A synthetic organisation.".to_owned())),
-            sources: Set("[]".to_owned()),
+            sources: Set(SYNTHETIC.to_owned()),
             notes: NotSet,
             version: NotSet,
             updated_at: Set(self.now),
@@ -891,7 +902,8 @@ impl Generator {
             description: Set(None),
             place: Set(Some(self.city_names[&city].clone())),
             city_id: Set(Some(city)),
-            sources: Set("[]".to_owned()),
+            status: Set(ActivityStatus::Held),
+            sources: Set(SYNTHETIC.to_owned()),
             notes: NotSet,
             version: NotSet,
             updated_at: Set(self.now),

@@ -9,6 +9,7 @@ pub mod export;
 pub mod generate;
 pub mod keys;
 pub mod page;
+pub mod provenance;
 pub mod relations;
 pub mod search;
 pub mod seed;

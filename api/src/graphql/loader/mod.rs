@@ -6,6 +6,7 @@
 mod batcher;
 pub mod budget;
 mod by_id;
+mod catalog;
 mod children;
 mod json_size;
 mod linked;
@@ -19,6 +20,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 
 pub use batcher::{Batcher, Waves};
 pub use by_id::ById;
+pub use catalog::SourceCatalog;
 pub use children::Children;
 pub use linked::Linked;
 pub use page::{Counts, PageLoadError, Pages};
@@ -93,6 +95,8 @@ pub struct Loaders {
     pub participants_by_region: Batcher<Children<pairing_participant::Entity>>,
     pub themes_by_pairing: Batcher<Linked<pairing_theme::Entity, theme::Entity>>,
     pub sdgs_by_pairing: Batcher<Linked<pairing_sdg::Entity, sdg::Entity>>,
+    pub countries_by_programme_region:
+        Batcher<Linked<programme_region_country::Entity, country::Entity>>,
     pub ucap_by_pairing: Batcher<Children<ucap::Entity>>,
     pub sections_by_ucap: Batcher<Children<ucap_section::Entity>>,
     pub pairings_by_activity: Batcher<Children<activity_pairing::Entity>>,
@@ -107,6 +111,8 @@ pub struct Loaders {
     pub activity_pages: Batcher<Pages<activity::Model>>,
     pub project_pages: Batcher<Pages<project::Model>>,
     pub counts: Batcher<Counts>,
+    /// The documents and rules sources cite.
+    pub sources: SourceCatalog,
     /// What the batches share; `Waves::track` runs the request's execution.
     pub waves: Arc<Waves>,
 }
@@ -155,6 +161,11 @@ impl Loaders {
                 pairing_sdg::Column::SdgId,
                 sdg::Column::Id,
             ),
+            countries_by_programme_region: make.linked(
+                programme_region_country::Column::ProgrammeRegionId,
+                programme_region_country::Column::CountryId,
+                country::Column::Id,
+            ),
             ucap_by_pairing: make.children(ucap::Column::PairingId, None),
             sections_by_ucap: make.children(
                 ucap_section::Column::UcapId,
@@ -177,6 +188,7 @@ impl Loaders {
             activity_pages: make.pages(),
             project_pages: make.pages(),
             counts: make.batcher(Counts::new(db.clone())),
+            sources: SourceCatalog::new(db.clone()),
             waves,
         }
     }

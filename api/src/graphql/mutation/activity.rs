@@ -3,7 +3,7 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
 use super::*;
-use crate::graphql::object::{Activity, ActivityKind};
+use crate::graphql::object::{Activity, ActivityKind, ActivityStatus, SourceInput};
 use crate::service::write::activity::{self, ActivityChanges, NewActivity, StakeholderLink};
 
 /// A stakeholder taking part in an activity.
@@ -33,15 +33,18 @@ pub struct CreateActivityInput {
     pub place: Option<String>,
     /// The city where it took place.
     pub city: Option<ID>,
+    /// Whether it took place or is announced as to come (default `HELD`).
+    #[graphql(default_with = "ActivityStatus::Held")]
+    pub status: ActivityStatus,
     /// The pairings it belongs to (partners: at least one, all of them their own).
     #[graphql(default)]
     pub pairings: Vec<ID>,
     /// The stakeholders who took part.
     #[graphql(default)]
     pub stakeholders: Vec<ActivityStakeholderInput>,
-    /// Where the facts come from.
+    /// The sources you cite (your own `PARTNER` source is recorded by the server).
     #[graphql(default)]
-    pub sources: Vec<String>,
+    pub sources: Vec<SourceInput>,
     /// Editorial notes.
     pub notes: Option<String>,
 }
@@ -67,12 +70,14 @@ pub struct UpdateActivityInput {
     pub place: MaybeUndefined<String>,
     /// New city; `null` clears it.
     pub city: MaybeUndefined<ID>,
+    /// New status.
+    pub status: Option<ActivityStatus>,
     /// Replaces the pairings.
     pub pairings: Option<Vec<ID>>,
     /// Replaces the stakeholders.
     pub stakeholders: Option<Vec<ActivityStakeholderInput>>,
-    /// Replaces the list of sources.
-    pub sources: Option<Vec<String>>,
+    /// Replaces the sources you cite (your own `PARTNER` source is recorded by the server).
+    pub sources: Option<Vec<SourceInput>>,
     /// Editorial notes.
     pub notes: MaybeUndefined<String>,
 }
@@ -127,7 +132,8 @@ impl ActivityMutation {
             title: input.title,
             description: input.description,
             place: input.place,
-            sources: input.sources,
+            status: input.status.into(),
+            sources: SourceInput::all(input.sources),
             notes: input.notes,
         };
         let saved = activity::create(&w.writer(), new).await?;
@@ -159,7 +165,8 @@ impl ActivityMutation {
             title: input.title,
             description: input.description.into(),
             place: input.place.into(),
-            sources: input.sources,
+            status: input.status.map(Into::into),
+            sources: input.sources.map(SourceInput::all),
             notes: input.notes.into(),
         };
         let saved = activity::update(&w.writer(), id, input.version, changes).await?;

@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
 use super::*;
+use crate::graphql::object::SourceInput;
 use crate::graphql::object::{Pairing, PairingKind, PairingStatus, ParticipantRole, Side};
 use crate::service::write::pairing::{self, NewPairing, PairingChanges, Participant};
 use crate::service::write::rules;
@@ -48,9 +49,9 @@ pub struct CreatePairingInput {
     /// Numbers (1–17) of the Sustainable Development Goals it addresses.
     #[graphql(default)]
     pub sdgs: Vec<i32>,
-    /// Where the facts come from.
+    /// The sources you cite (your own `PARTNER` source is recorded by the server).
     #[graphql(default)]
-    pub sources: Vec<String>,
+    pub sources: Vec<SourceInput>,
     /// Editorial notes.
     pub notes: Option<String>,
 }
@@ -84,8 +85,8 @@ pub struct UpdatePairingInput {
     pub themes: Option<Vec<ID>>,
     /// Replaces the SDG links (numbers 1–17).
     pub sdgs: Option<Vec<i32>>,
-    /// Replaces the list of sources.
-    pub sources: Option<Vec<String>>,
+    /// Replaces the sources you cite (your own `PARTNER` source is recorded by the server).
+    pub sources: Option<Vec<SourceInput>>,
     /// Editorial notes; `null` clears them.
     pub notes: MaybeUndefined<String>,
 }
@@ -162,7 +163,7 @@ impl PairingMutation {
             start: input.start,
             status: input.status.into(),
             sdgs: input.sdgs,
-            sources: input.sources,
+            sources: SourceInput::all(input.sources),
             notes: input.notes,
         };
         let saved = pairing::create(&w.writer(), new).await?;
@@ -197,7 +198,7 @@ impl PairingMutation {
             start: input.start.into(),
             status: input.status.map(Into::into),
             sdgs: input.sdgs,
-            sources: input.sources,
+            sources: input.sources.map(SourceInput::all),
             notes: input.notes.into(),
         };
         let saved = pairing::update(&w.writer(), id, input.version, changes).await?;

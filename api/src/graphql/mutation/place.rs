@@ -4,6 +4,7 @@ use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObje
 use entity::{city, region};
 
 use super::*;
+use crate::graphql::object::SourceInput;
 use crate::graphql::object::{City, CityKind, Region};
 use crate::service::write::place::{self, PlaceChanges, place_fields};
 
@@ -36,7 +37,7 @@ pub struct CreateCityInput {
     pub geonames_id: Option<i64>,
     /// Where the facts come from (URLs or document names).
     #[graphql(default)]
-    pub sources: Vec<String>,
+    pub sources: Vec<SourceInput>,
     /// Editorial notes.
     pub notes: Option<String>,
 }
@@ -72,8 +73,8 @@ pub struct UpdateCityInput {
     pub wikidata: MaybeUndefined<String>,
     /// GeoNames id.
     pub geonames_id: MaybeUndefined<i64>,
-    /// Replaces the list of sources.
-    pub sources: Option<Vec<String>>,
+    /// Replaces the sources you cite (your own `PARTNER` source is recorded by the server).
+    pub sources: Option<Vec<SourceInput>>,
     /// Editorial notes.
     pub notes: MaybeUndefined<String>,
 }
@@ -103,9 +104,9 @@ pub struct CreateRegionInput {
     pub wikidata: Option<String>,
     /// GeoNames id.
     pub geonames_id: Option<i64>,
-    /// Where the facts come from.
+    /// The sources you cite (your own `PARTNER` source is recorded by the server).
     #[graphql(default)]
-    pub sources: Vec<String>,
+    pub sources: Vec<SourceInput>,
     /// Editorial notes.
     pub notes: Option<String>,
 }
@@ -139,8 +140,8 @@ pub struct UpdateRegionInput {
     pub wikidata: MaybeUndefined<String>,
     /// GeoNames id.
     pub geonames_id: MaybeUndefined<i64>,
-    /// Replaces the list of sources.
-    pub sources: Option<Vec<String>>,
+    /// Replaces the sources you cite (your own `PARTNER` source is recorded by the server).
+    pub sources: Option<Vec<SourceInput>>,
     /// Editorial notes.
     pub notes: MaybeUndefined<String>,
 }
@@ -174,7 +175,7 @@ macro_rules! place_changes {
             photo_credit: $input.photo_credit.into(),
             wikidata: $input.wikidata.into(),
             geonames_id: $input.geonames_id.into(),
-            sources: $input.sources,
+            sources: $input.sources.map(SourceInput::all),
             notes: $input.notes.into(),
         }
     };

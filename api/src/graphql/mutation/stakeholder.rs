@@ -4,6 +4,7 @@
 use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
 
 use super::*;
+use crate::graphql::object::SourceInput;
 use crate::graphql::object::{Helix, Involvement, Stakeholder};
 use crate::service::write::stakeholder::{
     self, NewInvolvement, NewStakeholder, StakeholderChanges,
@@ -24,9 +25,9 @@ pub struct CreateStakeholderInput {
     pub country: Option<String>,
     /// What it is and does.
     pub description: Option<String>,
-    /// Where the facts come from.
+    /// The sources you cite (your own `PARTNER` source is recorded by the server).
     #[graphql(default)]
-    pub sources: Vec<String>,
+    pub sources: Vec<SourceInput>,
     /// Editorial notes.
     pub notes: Option<String>,
 }
@@ -50,8 +51,8 @@ pub struct UpdateStakeholderInput {
     pub country: MaybeUndefined<String>,
     /// New description.
     pub description: MaybeUndefined<String>,
-    /// Replaces the list of sources.
-    pub sources: Option<Vec<String>>,
+    /// Replaces the sources you cite (your own `PARTNER` source is recorded by the server).
+    pub sources: Option<Vec<SourceInput>>,
     /// Editorial notes.
     pub notes: MaybeUndefined<String>,
 }
@@ -116,7 +117,7 @@ impl StakeholderMutation {
             helix: input.helix.into(),
             country: input.country,
             description: input.description,
-            sources: input.sources,
+            sources: SourceInput::all(input.sources),
             notes: input.notes,
         };
         let saved = stakeholder::create_stakeholder(&w.writer(), new).await?;
@@ -141,7 +142,7 @@ impl StakeholderMutation {
             helix: input.helix.map(Into::into),
             country: input.country.into(),
             description: input.description.into(),
-            sources: input.sources,
+            sources: input.sources.map(SourceInput::all),
             notes: input.notes.into(),
         };
         let saved =

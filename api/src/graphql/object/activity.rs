@@ -58,16 +58,16 @@ impl Activity {
     async fn place(&self) -> Option<&str> {
         self.0.place.as_deref()
     }
+    /// Whether it took place or was announced as to come, as its source tells it.
+    async fn status(&self) -> ActivityStatus {
+        self.0.status.into()
+    }
     /// The city it took place in, when that city is in the dataset.
     async fn city(&self, ctx: &Context<'_>) -> Result<Option<City>> {
         let Some(id) = self.0.city_id else {
             return Ok(None);
         };
         Ok(load_one(&loaders(ctx)?.city, id).await?.map(City))
-    }
-    /// The source documents this record was taken from.
-    async fn sources(&self) -> Vec<String> {
-        sources(&self.0.sources)
     }
     /// Editorial notes, e.g. how an approximate date was inferred.
     async fn notes(&self) -> Option<&str> {
@@ -88,6 +88,18 @@ impl Activity {
     async fn stakeholders(&self, ctx: &Context<'_>) -> Result<Vec<ActivityParticipation>> {
         let rows = load_children(&loaders(ctx)?.stakeholders_by_activity, self.0.id).await?;
         Ok(rows.into_iter().map(ActivityParticipation).collect())
+    }
+    /// Where this record and its fields come from: the documents, the quotes as printed, and
+    /// the basis of each fact (stated, derived by a rule, reference data, editorial, or a
+    /// partner's write).
+    async fn sources(
+        &self,
+        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        basis: Option<Vec<SourceBasis>>,
+        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        field: Option<String>,
+    ) -> Vec<Source> {
+        sources_of(&self.0.sources, basis, field)
     }
 }
 

@@ -45,9 +45,11 @@ pub enum PairingKind {
 #[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
 #[graphql(remote = "db::PairingStatus")]
 pub enum PairingStatus {
-    /// Cooperation under way.
+    /// Cooperation under way. Whether a source states this or it is derived, the pairing's
+    /// sources for the field `status` say.
     Active,
-    /// Cooperation concluded.
+    /// Cooperation concluded. Whether a source states this or it is derived (most often from
+    /// the end of the programme's first phase), the pairing's sources for `status` say.
     Completed,
     /// The sources do not say.
     Unknown,
@@ -146,4 +148,14 @@ pub enum DatePrecision {
     HalfYear,
     /// A year.
     Year,
+}
+
+/// Whether an activity took place, as its source tells it.
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[graphql(remote = "db::ActivityStatus")]
+pub enum ActivityStatus {
+    /// The source reports it as having taken place.
+    Held,
+    /// The source announces it as to come; whether it then took place, the sources do not say.
+    Planned,
 }

@@ -19,6 +19,8 @@ mod enums;
 mod node;
 mod pairing;
 mod place;
+mod programme;
+mod source;
 mod stakeholder;
 mod theme;
 mod ucap;
@@ -31,6 +33,8 @@ pub use enums::*;
 pub use node::*;
 pub use pairing::*;
 pub use place::*;
+pub use programme::*;
+pub use source::*;
 pub use stakeholder::*;
 pub use theme::*;
 pub use ucap::*;
@@ -89,7 +93,3 @@ pub(crate) fn required<T>(row: Option<T>, what: &str) -> Result<T> {
     row.ok_or_else(|| AppError::Internal(format!("dangling reference to {what}")))
 }
 
-/// The `sources` column: a JSON array of seed-file prefixes.
-pub(crate) fn sources(text: &str) -> Vec<String> {
-    serde_json::from_str(text).unwrap_or_default()
-}

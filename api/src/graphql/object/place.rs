@@ -67,6 +67,18 @@ impl Country {
         let args = page_args(first, after, last, before)?;
         nested(ctx, &COUNTRY_PAIRINGS, self.0.id, args).await
     }
+    /// Where this record and its fields come from: the documents, the quotes as printed, and
+    /// the basis of each fact (stated, derived by a rule, reference data, editorial, or a
+    /// partner's write).
+    async fn sources(
+        &self,
+        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        basis: Option<Vec<SourceBasis>>,
+        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        field: Option<String>,
+    ) -> Vec<Source> {
+        sources_of(&self.0.sources, basis, field)
+    }
 }
 
 pub struct ProgrammeRegion(pub Arc<programme_region::Model>);
@@ -90,6 +102,25 @@ impl ProgrammeRegion {
     /// What the component covers.
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
+    }
+    /// The countries the sources name for this programme region, by code.
+    async fn countries(&self, ctx: &Context<'_>) -> Result<Vec<Country>> {
+        let rows = load_children(&loaders(ctx)?.countries_by_programme_region, self.0.id).await?;
+        let mut countries: Vec<Country> = rows.into_iter().map(Country).collect();
+        countries.sort_by(|a, b| a.0.code.cmp(&b.0.code));
+        Ok(countries)
+    }
+    /// Where this record and its fields come from: the documents, the quotes as printed, and
+    /// the basis of each fact (stated, derived by a rule, reference data, editorial, or a
+    /// partner's write).
+    async fn sources(
+        &self,
+        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        basis: Option<Vec<SourceBasis>>,
+        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        field: Option<String>,
+    ) -> Vec<Source> {
+        sources_of(&self.0.sources, basis, field)
     }
 }
 
@@ -183,10 +214,6 @@ impl City {
     async fn geonames_id(&self) -> Option<i64> {
         self.0.geonames_id
     }
-    /// The source documents this record was taken from.
-    async fn sources(&self) -> Vec<String> {
-        sources(&self.0.sources)
-    }
     /// Editorial notes, e.g. the original spelling where the source was corrected.
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
@@ -243,6 +270,18 @@ impl City {
     ) -> Result<ParticipantConnection> {
         let args = page_args(first, after, last, before)?;
         nested(ctx, &CITY_PARTNERS, self.0.id, args).await
+    }
+    /// Where this record and its fields come from: the documents, the quotes as printed, and
+    /// the basis of each fact (stated, derived by a rule, reference data, editorial, or a
+    /// partner's write).
+    async fn sources(
+        &self,
+        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        basis: Option<Vec<SourceBasis>>,
+        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        field: Option<String>,
+    ) -> Vec<Source> {
+        sources_of(&self.0.sources, basis, field)
     }
 }
 
@@ -309,10 +348,6 @@ impl Region {
     async fn geonames_id(&self) -> Option<i64> {
         self.0.geonames_id
     }
-    /// The source documents this record was taken from.
-    async fn sources(&self) -> Vec<String> {
-        sources(&self.0.sources)
-    }
     /// Editorial notes.
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
@@ -345,6 +380,18 @@ impl Region {
     ) -> Result<ParticipantConnection> {
         let args = page_args(first, after, last, before)?;
         nested(ctx, &REGION_PARTNERS, self.0.id, args).await
+    }
+    /// Where this record and its fields come from: the documents, the quotes as printed, and
+    /// the basis of each fact (stated, derived by a rule, reference data, editorial, or a
+    /// partner's write).
+    async fn sources(
+        &self,
+        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        basis: Option<Vec<SourceBasis>>,
+        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        field: Option<String>,
+    ) -> Vec<Source> {
+        sources_of(&self.0.sources, basis, field)
     }
 }
 

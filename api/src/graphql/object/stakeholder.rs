@@ -70,10 +70,6 @@ impl Stakeholder {
     async fn description(&self) -> Option<&str> {
         self.0.description.as_deref()
     }
-    /// The source documents this record was taken from.
-    async fn sources(&self) -> Vec<String> {
-        sources(&self.0.sources)
-    }
     /// Editorial notes, e.g. judgement calls on the helix category.
     async fn notes(&self) -> Option<&str> {
         self.0.notes.as_deref()
@@ -125,6 +121,18 @@ impl Stakeholder {
     ) -> Result<ProjectConnection> {
         let args = page_args(first, after, last, before)?;
         nested(ctx, &STAKEHOLDER_PROJECTS, self.0.id, args).await
+    }
+    /// Where this record and its fields come from: the documents, the quotes as printed, and
+    /// the basis of each fact (stated, derived by a rule, reference data, editorial, or a
+    /// partner's write).
+    async fn sources(
+        &self,
+        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        basis: Option<Vec<SourceBasis>>,
+        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        field: Option<String>,
+    ) -> Vec<Source> {
+        sources_of(&self.0.sources, basis, field)
     }
 }
 

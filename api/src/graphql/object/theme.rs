@@ -71,6 +71,18 @@ impl Theme {
         let args = page_args(first, after, last, before)?;
         nested(ctx, &THEME_REGIONS, self.0.id, args).await
     }
+    /// Where this record and its fields come from: the documents, the quotes as printed, and
+    /// the basis of each fact (stated, derived by a rule, reference data, editorial, or a
+    /// partner's write).
+    async fn sources(
+        &self,
+        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        basis: Option<Vec<SourceBasis>>,
+        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        field: Option<String>,
+    ) -> Vec<Source> {
+        sources_of(&self.0.sources, basis, field)
+    }
 }
 
 pub struct Sdg(pub Arc<sdg::Model>);
@@ -102,5 +114,17 @@ impl Sdg {
     ) -> Result<PairingConnection> {
         let args = page_args(first, after, last, before)?;
         nested(ctx, &SDG_PAIRINGS, self.0.id, args).await
+    }
+    /// Where this record and its fields come from: the documents, the quotes as printed, and
+    /// the basis of each fact (stated, derived by a rule, reference data, editorial, or a
+    /// partner's write).
+    async fn sources(
+        &self,
+        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        basis: Option<Vec<SourceBasis>>,
+        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        field: Option<String>,
+    ) -> Vec<Source> {
+        sources_of(&self.0.sources, basis, field)
     }
 }

@@ -85,6 +85,18 @@ impl Ucap {
         let args = page_args(first, after, last, before)?;
         nested(ctx, &UCAP_INVOLVEMENTS, self.0.id, args).await
     }
+    /// Where this record and its fields come from: the documents, the quotes as printed, and
+    /// the basis of each fact (stated, derived by a rule, reference data, editorial, or a
+    /// partner's write).
+    async fn sources(
+        &self,
+        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        basis: Option<Vec<SourceBasis>>,
+        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        field: Option<String>,
+    ) -> Vec<Source> {
+        sources_of(&self.0.sources, basis, field)
+    }
 }
 
 pub struct UcapSectionType(pub Arc<ucap_section_type::Model>);
@@ -108,6 +120,18 @@ impl UcapSectionType {
     /// Place in the plan, from 1.
     async fn position(&self) -> i32 {
         self.0.position
+    }
+    /// Where this record and its fields come from: the documents, the quotes as printed, and
+    /// the basis of each fact (stated, derived by a rule, reference data, editorial, or a
+    /// partner's write).
+    async fn sources(
+        &self,
+        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        basis: Option<Vec<SourceBasis>>,
+        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        field: Option<String>,
+    ) -> Vec<Source> {
+        sources_of(&self.0.sources, basis, field)
     }
 }
 
@@ -198,5 +222,17 @@ impl Project {
     ) -> Result<InvolvementConnection> {
         let args = page_args(first, after, last, before)?;
         nested(ctx, &PROJECT_INVOLVEMENTS, self.0.id, args).await
+    }
+    /// Where this record and its fields come from: the documents, the quotes as printed, and
+    /// the basis of each fact (stated, derived by a rule, reference data, editorial, or a
+    /// partner's write).
+    async fn sources(
+        &self,
+        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        basis: Option<Vec<SourceBasis>>,
+        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        field: Option<String>,
+    ) -> Vec<Source> {
+        sources_of(&self.0.sources, basis, field)
     }
 }

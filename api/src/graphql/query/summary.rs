@@ -1,10 +1,11 @@
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, SimpleObject};
+use async_graphql::{ComplexObject, Context, Object, SimpleObject};
 
 use crate::error::Result;
-use crate::graphql::context::{db, summary_cache};
-use crate::graphql::object::{PairingKind, Side, Theme, ThemeScheme};
+use crate::graphql::context::{db, loaders, summary_cache};
+use crate::graphql::object::{PairingKind, Programme, PublishedFigure, Side, Theme, ThemeScheme};
+use crate::service::dataset::{FigureRecord, Measure};
 use crate::service::summary;
 
 /// The programme in figures.
@@ -13,10 +14,16 @@ pub struct SummaryQuery;
 
 #[Object]
 impl SummaryQuery {
-    /// Counts computed from the data: cities, regions, countries per side, pairings per kind,
-    /// and per theme the pairings and the cities and regions working on it.
+    /// Computed from this dataset's records (not the programme's published figures: see
+    /// `programme`): cities, regions, countries per side, pairings per kind, and per theme the
+    /// pairings and the cities and regions working on it.
     async fn summary(&self, ctx: &Context<'_>) -> Result<ProgrammeSummary> {
         Ok(ProgrammeSummary(summary_cache(ctx)?.get(db(ctx)?).await?))
+    }
+    /// The programme itself: its figures as published (with their sources) beside those
+    /// computed from this dataset, its components, regions and follow-up.
+    async fn programme(&self, ctx: &Context<'_>) -> Result<Option<Programme>> {
+        Ok(loaders(ctx)?.sources.programme().await?.map(Programme))
     }
 }
 
@@ -44,20 +51,45 @@ pub struct KindSummary {
     pub pairings: i64,
 }
 
-/// Who works on one theme.
+/// Who works on one theme, computed from this dataset's records.
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ThemeSummary {
     /// The theme.
     pub theme: Theme,
-    /// Pairings working on it.
+    /// Computed from this dataset: pairings working on it.
     pub pairings: i64,
-    /// Distinct cities in those pairings.
+    /// Computed from this dataset: distinct cities in those pairings.
     pub cities: i64,
-    /// Distinct regions in those pairings.
+    /// Computed from this dataset: distinct regions in those pairings.
     pub regions: i64,
-    /// Cities and regions together (the publication's "number of IUC cities and regions
-    /// working on each theme").
+    /// Computed from this dataset: cities and regions together. The dataset holds only the
+    /// pairings the sources describe, so for a thematic stream this is smaller than the
+    /// programme's own count: that one is `publishedCitiesAndRegions`.
     pub cities_and_regions: i64,
+}
+
+#[ComplexObject]
+impl ThemeSummary {
+    /// As published: the programme's own count of the cities and regions working on this
+    /// thematic stream, with its sources (null for themes the programme gives no count for).
+    async fn published_cities_and_regions(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<PublishedFigure>> {
+        let Some(programme) = loaders(ctx)?.sources.programme().await? else {
+            return Ok(None);
+        };
+        let figures: Vec<FigureRecord> =
+            serde_json::from_str(&programme.figures).unwrap_or_default();
+        Ok(figures
+            .into_iter()
+            .find(|f| {
+                f.measure == Measure::StreamCitiesAndRegions
+                    && f.theme.as_deref() == Some(self.theme.0.slug.as_str())
+            })
+            .map(PublishedFigure))
+    }
 }
 
 /// The programme in figures, computed from the data (cached for `IUC_SUMMARY_TTL` seconds).

@@ -1,7 +1,7 @@
 //! Activities on the timeline, linked to pairings and stakeholders. A partner may write an
 //! activity when it may change every pairing the activity is (and will be) linked to.
 
-use entity::enums::ActivityKind;
+use entity::enums::{ActivityKind, ActivityStatus};
 use entity::{activity, activity_pairing, activity_stakeholder, pairing, stakeholder};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr};
 use serde_json::{Map, Value as Json, json};
@@ -9,8 +9,9 @@ use serde_json::{Map, Value as Json, json};
 use super::dependents::{self, Dependent, Removal};
 use super::links::{Synced, tables};
 use super::lookup::{existing_city, find_for_write, require_existing};
-use super::{Patch, Writer, patch, sources_text};
+use super::{Patch, Writer, patch};
 use crate::error::AppError;
+use crate::service::provenance::{self, Source};
 use crate::id::NodeType;
 use crate::partial_date::PartialDate;
 use crate::service::access;
@@ -33,9 +34,10 @@ pub struct NewActivity {
     pub description: Option<String>,
     pub place: Option<String>,
     pub city_id: Option<i32>,
+    pub status: ActivityStatus,
     pub pairings: Vec<i32>,
     pub stakeholders: Vec<StakeholderLink>,
-    pub sources: Vec<String>,
+    pub sources: Vec<Source>,
     pub notes: Option<String>,
 }
 
@@ -49,9 +51,10 @@ pub struct ActivityChanges {
     pub description: Patch<String>,
     pub place: Patch<String>,
     pub city_id: Patch<i32>,
+    pub status: Option<ActivityStatus>,
     pub pairings: Option<Vec<i32>>,
     pub stakeholders: Option<Vec<StakeholderLink>>,
-    pub sources: Option<Vec<String>>,
+    pub sources: Option<Vec<Source>>,
     pub notes: Patch<String>,
 }
 
@@ -194,12 +197,13 @@ pub async fn create(
         description: new.description,
         place: new.place,
         city_id,
-        sources: sources_text(&new.sources),
+        status: new.status,
+        sources: provenance::to_text(&new.sources),
         notes: new.notes,
         version: 1,
         updated_at: super::now(),
     };
-    let saved = super::insert_row(w.db, model).await?;
+    let saved = super::create_row(w.db, w.actor, model).await?;
     sync_pairings(w.db, saved.id, &new.pairings).await?;
     sync_stakeholders(w.db, saved.id, &new.stakeholders).await?;
     let links = links_snapshot(w.db, saved.id).await?;
@@ -271,8 +275,11 @@ async fn apply_changes(
     if let Some(city_id) = changes.city_id {
         after.city_id = city(db, city_id).await?;
     }
+    if let Some(status) = changes.status {
+        after.status = status;
+    }
     if let Some(sources) = changes.sources {
-        after.sources = sources_text(&sources);
+        after.sources = provenance::to_text(&sources);
     }
     patch(&mut after.notes, changes.notes);
     Ok(())

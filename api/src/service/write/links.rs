@@ -99,7 +99,10 @@ impl<E: EntityTrait> Link<E> {
 
 /// The link tables the API writes.
 pub mod tables {
-    use entity::{activity_pairing, activity_stakeholder, pairing_sdg, pairing_theme};
+    use entity::{
+        activity_pairing, activity_stakeholder, pairing_sdg, pairing_theme,
+        programme_region_country,
+    };
 
     use super::Link;
 
@@ -112,6 +115,10 @@ pub mod tables {
     pub const ACTIVITY_PAIRINGS: Link<activity_pairing::Entity> = Link::new(
         activity_pairing::Column::ActivityId,
         activity_pairing::Column::PairingId,
+    );
+    pub const PROGRAMME_REGION_COUNTRIES: Link<programme_region_country::Entity> = Link::new(
+        programme_region_country::Column::ProgrammeRegionId,
+        programme_region_country::Column::CountryId,
     );
     pub const ACTIVITY_STAKEHOLDERS: Link<activity_stakeholder::Entity> = Link::new(
         activity_stakeholder::Column::ActivityId,

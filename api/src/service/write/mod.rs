@@ -52,6 +52,7 @@ use crate::auth::{Organisation, Principal};
 use crate::constraint;
 use crate::error::AppError;
 use crate::service::changes::{self, Change};
+use crate::service::provenance::{self, Source};
 
 /// Who is writing, as the audit trail records it.
 #[derive(Debug, Clone)]
@@ -66,6 +67,12 @@ pub struct Actor {
 }
 
 impl Actor {
+    /// Who a partner source names: the organisation, or for a key without one (an
+    /// administrator's) the key's name.
+    pub fn source_name(&self) -> &str {
+        self.organisation_name.as_deref().unwrap_or(&self.name)
+    }
+
     /// The actor behind a principal (one lookup of the organisation's name for partners).
     pub async fn new(db: &impl ConnectionTrait, principal: &Principal) -> Result<Self, AppError> {
         use entity::{city, region, stakeholder};
@@ -121,10 +128,6 @@ pub fn patch<T>(field: &mut Option<T>, value: Patch<T>) {
     }
 }
 
-/// `sources` as stored: a JSON array of strings.
-pub fn sources_text(sources: &[String]) -> String {
-    serde_json::to_string(sources).unwrap_or_else(|_| "[]".to_owned())
-}
 
 /// A record the API writes: validation, its natural key, and its version.
 pub trait Record: Clone + Serialize + Send + Sync + 'static {
@@ -133,6 +136,8 @@ pub trait Record: Clone + Serialize + Send + Sync + 'static {
     fn id(&self) -> i32;
     fn version(&self) -> i32;
     fn set_version(&mut self, version: i32);
+    /// The record's `sources` column, when it has one.
+    fn sources_mut(&mut self) -> Option<&mut String>;
     /// When the record last changed; the server sets it with every version bump (`touch`).
     fn updated_at(&self) -> DateTime<Utc>;
     fn set_updated_at(&mut self, at: DateTime<Utc>);
@@ -320,7 +325,7 @@ where
     M: Record + ModelTrait<Entity = E> + IntoActiveModel<A>,
     A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
 {
-    let saved = insert_row(db, model).await?;
+    let saved = create_row(db, actor, model).await?;
     audit_create(db, actor, &saved, extra).await?;
     Ok(saved)
 }
@@ -343,6 +348,27 @@ where
         .insert(db)
         .await
         .map_err(|e| refused::<E>(e, key.as_deref()))
+}
+
+/// `insert_row` for an API create: the record's sources are what the writer cites and the
+/// partner's write (`provenance::on_create`). (The dataset loader inserts with the file's
+/// sources as they are.)
+pub async fn create_row<E, M, A>(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    mut model: M,
+) -> Result<M, AppError>
+where
+    E: EntityTrait<Model = M>,
+    M: Record + ModelTrait<Entity = E> + IntoActiveModel<A>,
+    A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
+{
+    if let Some(sources) = model.sources_mut() {
+        let cited = provenance::parse(sources);
+        check_cited(db, &cited).await?;
+        *sources = provenance::to_text(&provenance::on_create(cited, actor.source_name(), now()));
+    }
+    insert_row(db, model).await
 }
 
 /// Audits the creation of a record; `extra` adds to its snapshot (children).
@@ -384,8 +410,9 @@ where
     M: Record + ModelTrait<Entity = E> + IntoActiveModel<A>,
     A: ActiveModelTrait<Entity = E> + ActiveModelBehavior + Send,
 {
-    let after = update_row(db, before, version, after).await?;
     let old = with_extra(snapshot(before), extra_before);
+    let after = partner_update(db, actor, before, after, &old, extra_after.as_ref()).await?;
+    let after = update_row(db, before, version, after).await?;
     let new = with_extra(snapshot(&after), extra_after);
     audit(
         db,
@@ -399,6 +426,76 @@ where
     )
     .await?;
     Ok(after)
+}
+
+/// An API update's sources: the changed fields' old sources go, the partner's write of each
+/// is recorded (`provenance::on_update`); a new list the writer gives replaces the cited ones.
+async fn partner_update<M: Record>(
+    db: &impl ConnectionTrait,
+    actor: &Actor,
+    before: &M,
+    mut after: M,
+    old: &Json,
+    extra_after: Option<&Map<String, Json>>,
+) -> Result<M, AppError> {
+    let mut previous = before.clone();
+    let (Some(was), Some(sources)) = (previous.sources_mut(), after.sources_mut()) else {
+        return Ok(after);
+    };
+    let cited = (*was != *sources).then(|| provenance::parse(sources));
+    if let Some(cited) = &cited {
+        check_cited(db, cited).await?;
+    }
+    let was = provenance::parse(was);
+    // The fields the write changes, by comparing the snapshots without their sources.
+    let mut plain = after.clone();
+    if let Some(s) = plain.sources_mut() {
+        *s = provenance::to_text(&was);
+    }
+    let new = with_extra(snapshot(&plain), extra_after.cloned());
+    let changed: Vec<String> = changes::field_names(diff(Some(old), Some(&new)).keys());
+    let updated = provenance::on_update(was, cited, &changed, actor.source_name(), now());
+    if let Some(s) = after.sources_mut() {
+        *s = provenance::to_text(&updated);
+    }
+    Ok(after)
+}
+
+/// Refuses sources that cite a document or a rule the database does not hold (one statement
+/// for each kind cited, none when the writer cites nothing).
+async fn check_cited(db: &impl ConnectionTrait, sources: &[Source]) -> Result<(), AppError> {
+    use entity::{derivation_rule, document};
+    use sea_orm::ColumnTrait;
+    let wanted = |f: fn(&Source) -> Option<&String>| -> Vec<String> {
+        sources.iter().filter_map(f).cloned().collect()
+    };
+    let documents = wanted(|s| s.document.as_ref());
+    if !documents.is_empty() {
+        let found = document::Entity::find()
+            .filter(document::Column::Key.is_in(documents.clone()))
+            .all(db)
+            .await?;
+        if let Some(missing) = documents.iter().find(|k| !found.iter().any(|d| &d.key == *k)) {
+            return Err(AppError::invalid(
+                "input.sources",
+                format!("no document has the key {missing:?}"),
+            ));
+        }
+    }
+    let rules = wanted(|s| s.rule.as_ref());
+    if !rules.is_empty() {
+        let found = derivation_rule::Entity::find()
+            .filter(derivation_rule::Column::Slug.is_in(rules.clone()))
+            .all(db)
+            .await?;
+        if let Some(missing) = rules.iter().find(|k| !found.iter().any(|r| &r.slug == *k)) {
+            return Err(AppError::invalid(
+                "input.sources",
+                format!("no derivation rule has the slug {missing:?}"),
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// Validates and writes an update (see `update`) without auditing it.

@@ -22,9 +22,10 @@ use serde_json::{Map, Value as Json, json};
 use super::dependents::{self, Dependent, Removal};
 use super::links::{Synced, tables};
 use super::lookup::{existing_ids, find_for_write, require_existing};
-use super::{Patch, Writer, constraint, patch, rules, sources_text};
+use super::{Patch, Writer, constraint, patch, rules};
 use crate::auth::{Organisation, Principal};
 use crate::error::AppError;
+use crate::service::provenance::{self, Source};
 use crate::id::NodeType;
 use crate::partial_date::PartialDate;
 use crate::service::access;
@@ -56,7 +57,7 @@ pub struct NewPairing {
     pub themes: Vec<i32>,
     /// SDG numbers (1–17).
     pub sdgs: Vec<i32>,
-    pub sources: Vec<String>,
+    pub sources: Vec<Source>,
     pub notes: Option<String>,
 }
 
@@ -74,7 +75,7 @@ pub struct PairingChanges {
     pub participants: Option<Vec<Participant>>,
     pub themes: Option<Vec<i32>>,
     pub sdgs: Option<Vec<i32>>,
-    pub sources: Option<Vec<String>>,
+    pub sources: Option<Vec<Source>>,
     pub notes: Patch<String>,
 }
 
@@ -366,12 +367,12 @@ pub async fn create(
         start_date: start.map(|s| s.start),
         start_precision: start.map(|s| s.precision),
         status: new.status,
-        sources: sources_text(&new.sources),
+        sources: provenance::to_text(&new.sources),
         notes: new.notes,
         version: 1,
         updated_at: super::now(),
     };
-    let saved = super::insert_row(w.db, model).await?;
+    let saved = super::create_row(w.db, w.actor, model).await?;
     sync_participants(w.db, saved.id, &new.participants).await?;
     sync_themes(w.db, saved.id, &new.themes).await?;
     sync_sdgs(w.db, saved.id, &sdgs).await?;
@@ -457,7 +458,7 @@ async fn apply_changes(
         after.status = status;
     }
     if let Some(sources) = changes.sources {
-        after.sources = sources_text(&sources);
+        after.sources = provenance::to_text(&sources);
     }
     patch(&mut after.notes, changes.notes);
     Ok(())

@@ -10,9 +10,10 @@ use sea_orm::{
 
 use super::dependents::{self, Dependent, Removal};
 use super::lookup::{country_id, find_for_write};
-use super::{Patch, Record, Writer, patch, sources_text};
+use super::{Patch, Record, Writer, patch};
 use crate::auth::Organisation;
 use crate::error::AppError;
+use crate::service::provenance::{self, Source};
 use crate::id::NodeType;
 use crate::service::access;
 
@@ -31,7 +32,7 @@ pub struct PlaceFields {
     pub photo_credit: Option<String>,
     pub wikidata: Option<String>,
     pub geonames_id: Option<i64>,
-    pub sources: Vec<String>,
+    pub sources: Vec<Source>,
     pub notes: Option<String>,
 }
 
@@ -51,7 +52,7 @@ macro_rules! place_fields {
             photo_credit: $input.photo_credit,
             wikidata: $input.wikidata,
             geonames_id: $input.geonames_id,
-            sources: $input.sources,
+            sources: $input.sources.into_iter().map(Into::into).collect(),
             notes: $input.notes,
         }
     };
@@ -72,7 +73,7 @@ pub struct PlaceChanges {
     pub photo_credit: Patch<String>,
     pub wikidata: Patch<String>,
     pub geonames_id: Patch<i64>,
-    pub sources: Option<Vec<String>>,
+    pub sources: Option<Vec<Source>>,
     pub notes: Patch<String>,
 }
 
@@ -135,7 +136,7 @@ impl PlaceColumns<'_> {
         patch(self.wikidata, changes.wikidata);
         patch(self.geonames_id, changes.geonames_id);
         if let Some(sources) = changes.sources {
-            *self.sources = sources_text(&sources);
+            *self.sources = provenance::to_text(&sources);
         }
         patch(self.notes, changes.notes);
     }

@@ -7,10 +7,14 @@ use entity::*;
 use super::Record;
 use super::rules::{self, Coordinate, Rule};
 use crate::error::AppError;
+use crate::service::provenance;
 use crate::text::fold;
 
 macro_rules! record {
     ($module:ident, $entity:literal, $key:expr) => {
+        record!($module, $entity, $key, self => Some(&mut self.sources));
+    };
+    ($module:ident, $entity:literal, $key:expr, $self:ident => $sources:expr) => {
         impl Record for $module::Model {
             const ENTITY: &'static str = $entity;
             fn id(&self) -> i32 {
@@ -21,6 +25,9 @@ macro_rules! record {
             }
             fn set_version(&mut self, version: i32) {
                 self.version = version;
+            }
+            fn sources_mut(&mut $self) -> Option<&mut String> {
+                $sources
             }
             fn updated_at(&self) -> DateTime<Utc> {
                 self.updated_at
@@ -54,7 +61,12 @@ record!(project, "Project", |m: &project::Model| Some(
 record!(stakeholder, "Stakeholder", |m: &stakeholder::Model| Some(
     m.slug.clone()
 ));
-record!(involvement, "Involvement", |_: &involvement::Model| None);
+record!(
+    involvement,
+    "Involvement",
+    |_: &involvement::Model| None,
+    self => None
+);
 record!(activity, "Activity", |m: &activity::Model| Some(
     m.slug.clone()
 ));
@@ -98,13 +110,20 @@ fn on(field: &str, rule: Rule) -> Result<(), AppError> {
     rule.map_err(|message| AppError::invalid(field, message))
 }
 
-/// Each source (stored as a JSON array of strings) says something.
-fn sources(stored: &str) -> Result<(), AppError> {
-    let sources: Vec<String> = serde_json::from_str(stored).unwrap_or_default();
+/// A record's sources hold what their basis needs (`provenance::problems`; whether the
+/// documents and rules they cite exist is checked against the database by the write).
+fn sources(kind: &str, stored: &str) -> Result<(), AppError> {
+    let sources = provenance::parse(stored);
+    let known = |_: provenance::Known, _: &str| true;
     for (i, source) in sources.iter().enumerate() {
-        on(&format!("input.sources[{i}]"), rules::non_empty(source))?;
+        if let Some((key, message)) = provenance::problems(kind, source, &known).pop() {
+            return Err(AppError::invalid(&format!("input.sources[{i}].{key}"), message));
+        }
     }
-    Ok(())
+    match provenance::list_problems(&sources) {
+        Some(message) => Err(AppError::invalid("input.sources", message)),
+        None => Ok(()),
+    }
 }
 
 /// A place's rules, for cities and regions alike (their models are separate types with the same
@@ -125,7 +144,7 @@ macro_rules! check_place {
                 if let Some(qid) = &self.wikidata {
                     on("input.wikidata", rules::wikidata(qid))?;
                 }
-                sources(&self.sources)
+                sources(<Self as Record>::ENTITY, &self.sources)
             }
         }
     )*};
@@ -153,7 +172,7 @@ impl Check for pairing::Model {
         on("input.slug", rules::slug(&self.slug))?;
         on("input.title", rules::non_empty(&self.title))?;
         on("input.summary", rules::non_empty(&self.summary))?;
-        sources(&self.sources)
+        sources(<Self as Record>::ENTITY, &self.sources)
     }
 }
 impl Check for ucap::Model {
@@ -176,7 +195,7 @@ impl Check for stakeholder::Model {
     fn check(&self) -> Result<(), AppError> {
         on("input.slug", rules::slug(&self.slug))?;
         on("input.name", rules::non_empty(&self.name))?;
-        sources(&self.sources)
+        sources(<Self as Record>::ENTITY, &self.sources)
     }
 }
 impl Check for involvement::Model {
@@ -192,6 +211,6 @@ impl Check for activity::Model {
     fn check(&self) -> Result<(), AppError> {
         on("input.slug", rules::slug(&self.slug))?;
         on("input.title", rules::non_empty(&self.title))?;
-        sources(&self.sources)
+        sources(<Self as Record>::ENTITY, &self.sources)
     }
 }

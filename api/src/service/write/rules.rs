@@ -29,6 +29,19 @@ pub fn slug(value: &str) -> Rule {
     }
 }
 
+/// A document's key: three digits for a source text (`"004"`), a slug for a dataset.
+pub fn document_key(value: &str) -> Rule {
+    let digits = value.len() == 3 && value.bytes().all(|b| b.is_ascii_digit());
+    if digits || slug(value).is_ok() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{value:?} is not a document key: three digits for a source text (\"004\") or a \
+             slug for a dataset (\"geonames\")"
+        ))
+    }
+}
+
 /// Text that must say something.
 pub fn non_empty(value: &str) -> Rule {
     if value.trim().is_empty() {

@@ -11,9 +11,10 @@ use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
 
 use super::dependents::{self, Dependent, Removal};
 use super::lookup::{country_id, existing_city, find_for_write};
-use super::{Patch, Record, Writer, patch, sources_text};
+use super::{Patch, Record, Writer, patch};
 use crate::auth::Organisation;
 use crate::error::AppError;
+use crate::service::provenance::{self, Source};
 use crate::id::NodeType;
 use crate::service::access;
 
@@ -27,7 +28,7 @@ pub struct NewStakeholder {
     /// ISO 3166-1 alpha-2 code.
     pub country: Option<String>,
     pub description: Option<String>,
-    pub sources: Vec<String>,
+    pub sources: Vec<Source>,
     pub notes: Option<String>,
 }
 
@@ -40,7 +41,7 @@ pub struct StakeholderChanges {
     pub city_id: Patch<i32>,
     pub country: Patch<String>,
     pub description: Patch<String>,
-    pub sources: Option<Vec<String>>,
+    pub sources: Option<Vec<Source>>,
     pub notes: Patch<String>,
 }
 
@@ -86,7 +87,7 @@ pub async fn create_stakeholder(
         city_id,
         country_id,
         description: new.description,
-        sources: sources_text(&new.sources),
+        sources: provenance::to_text(&new.sources),
         notes: new.notes,
         version: 1,
         updated_at: super::now(),
@@ -124,7 +125,7 @@ pub async fn update_stakeholder(
     }
     patch(&mut after.description, changes.description);
     if let Some(sources) = changes.sources {
-        after.sources = sources_text(&sources);
+        after.sources = provenance::to_text(&sources);
     }
     patch(&mut after.notes, changes.notes);
     super::update(w.db, w.actor, &before, version, after, None, None).await

@@ -175,10 +175,11 @@ pub async fn create_ucap(
         id: 0,
         pairing_id: pairing.id,
         status,
+        sources: "[]".to_owned(),
         version: 1,
         updated_at: super::now(),
     };
-    let saved = super::insert_row(w.db, model).await?;
+    let saved = super::create_row(w.db, w.actor, model).await?;
     replace_sections(w.db, saved.id, &sections).await?;
     let snapshot = sections_snapshot(w.db, saved.id).await?;
     super::audit_create(w.db, w.actor, &saved, Some(snapshot)).await?;
@@ -303,6 +304,7 @@ pub async fn create_project(
         city_id: new.city_id,
         region_id: new.region_id,
         position,
+        sources: "[]".to_owned(),
         version: 1,
         updated_at: super::now(),
     };
