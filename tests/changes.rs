@@ -129,7 +129,11 @@ async fn every_committed_write_is_in_the_feed_once_and_a_refused_one_is_not() {
         assert_eq!(summary.len(), 3, "[{backend:?}] {events:?}");
         assert_eq!((summary[0].0.as_str(), summary[0].2), ("CREATE", 1));
         assert!(summary[0].1.contains("\"name\"") && summary[0].1.contains("\"country\""));
-        assert_eq!(summary[1], ("UPDATE".into(), "[\"population\"]".into(), 2));
+        // The write changed the population; the server recorded the writer as its source.
+        assert_eq!(
+            summary[1],
+            ("UPDATE".into(), "[\"population\",\"sources\"]".into(), 2)
+        );
         assert_eq!(summary[2], ("DELETE".into(), "[]".into(), 2));
         // Read again from the end: nothing new, and the cursor is kept.
         let (none, same) = read_all(&app, end.clone(), 10).await;
@@ -348,7 +352,7 @@ async fn a_subscriber_on_one_instance_sees_writes_made_on_another_and_resumes_wi
         );
         assert_eq!(
             (b["record"].clone(), b["fields"].clone()),
-            (id3, json!(["population"]))
+            (id3, json!(["population", "sources"]))
         );
     }
 }

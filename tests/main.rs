@@ -17,6 +17,7 @@ mod limits;
 mod migrations;
 mod operations;
 mod ops_hardening;
+mod provenance;
 mod read_api;
 mod readme;
 mod response_order;

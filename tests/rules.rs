@@ -93,13 +93,18 @@ async fn a_bad_place_gets_the_same_message_through_graphql_and_through_import() 
                 json!({ "wikidata": "Q22a" }),
                 "\"Q22a\" is not a Wikidata QID such as \"Q220\"",
             ),
-            (json!({ "sources": ["  "] }), "must not be empty"),
         ] {
             let api = through_graphql(&app, &admin, &patch).await;
             let file = through_import(&app, &patch).await;
             assert_eq!(api.0, message, "[{:?}] {patch}", app.db.backend);
             assert_eq!(api, file, "[{:?}] {patch}", app.db.backend);
         }
+        // A source's rules, too (the enum is spelled in capitals in GraphQL only).
+        let source = |basis: &str| json!({ "sources": [{ "basis": basis, "reason": "  " }] });
+        let api = through_graphql(&app, &admin, &source("EDITORIAL")).await;
+        let file = through_import(&app, &source("editorial")).await;
+        assert_eq!(api.0, "is empty: omit it or give a value");
+        assert_eq!(api, file, "[{:?}]", app.db.backend);
     }
 }
 

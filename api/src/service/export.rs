@@ -10,7 +10,7 @@
 //!   (whose collations differ) write the same file, and two databases holding the same data
 //!   write the same bytes whatever order the rows went in. So export → import into an empty
 //!   database → export gives an identical file.
-//! - **Bounded.** One statement per table read (19 tables at most), whatever the number of
+//! - **Bounded.** One statement per table read (23 tables at most), whatever the number of
 //!   rows; a filtered export restricts each table in SQL with the filter as a subquery.
 //! - **Consistent.** All statements run in one read transaction (on PostgreSQL `REPEATABLE READ
 //!   READ ONLY`; SQLite's read transactions are snapshots already), so a write that commits
@@ -40,13 +40,14 @@ use sea_orm::{
 
 use super::dataset::{
     self, ActivityRecord, ActivityStakeholderRecord, CityRecord, CountryRecord, DataErrors,
-    Dataset, DocumentKind, DocumentRecord, InvolvementRecord, ProgrammeRecord, RuleRecord, KnownKeys, PairingRecord, ParticipantRecord, ProgrammeRegionRecord,
-    ProjectRecord, RegionRecord, SdgRecord, SectionRecord, SectionTypeRecord, StakeholderRecord,
-    ThemeRecord, UcapRecord,
+    Dataset, DocumentKind, DocumentRecord, InvolvementRecord, KnownKeys, PairingRecord,
+    ParticipantRecord, ProgrammeRecord, ProgrammeRegionRecord, ProjectRecord, RegionRecord,
+    RuleRecord, SdgRecord, SectionRecord, SectionTypeRecord, StakeholderRecord, ThemeRecord,
+    UcapRecord,
 };
+use super::provenance::{self, Source};
 use super::search::{self, Direction, PairingFilter, PairingOrder};
 use super::sql::Sql;
-use super::provenance::{self, Source};
 use crate::partial_date::PartialDate;
 
 /// The most values one kind of filter takes (each is bound as a parameter, in several
@@ -689,6 +690,8 @@ async fn read_in(
     tables.read_reference_data(db, all).await?;
     if !scope.whole() || !all {
         tables.retain_referenced_reference_data();
+        // The programme is the whole programme's record, not a part of some pairings.
+        tables.programme.clear();
     }
     let keys = NaturalKeys::new(&tables)?;
     tables.into_dataset(&keys)
@@ -786,19 +789,23 @@ impl Tables {
     /// filtered export or the pairings table).
     fn retain_referenced_reference_data(&mut self) {
         let used: HashSet<i32> = self
-            .cities
-            .iter()
-            .map(|c| c.country_id)
-            .chain(self.regions.iter().map(|r| r.country_id))
-            .chain(self.stakeholders.iter().filter_map(|s| s.country_id))
-            .collect();
-        self.countries.retain(|c| used.contains(&c.id));
-        let used: HashSet<i32> = self
             .pairings
             .iter()
             .map(|p| p.programme_region_id)
             .collect();
         self.programme_regions.retain(|r| used.contains(&r.id));
+        // A programme region comes whole, with its countries.
+        self.programme_region_countries
+            .retain(|l| used.contains(&l.programme_region_id));
+        let used: HashSet<i32> = self
+            .cities
+            .iter()
+            .map(|c| c.country_id)
+            .chain(self.regions.iter().map(|r| r.country_id))
+            .chain(self.stakeholders.iter().filter_map(|s| s.country_id))
+            .chain(self.programme_region_countries.iter().map(|l| l.country_id))
+            .collect();
+        self.countries.retain(|c| used.contains(&c.id));
         let used: HashSet<i32> = self.pairing_themes.iter().map(|t| t.theme_id).collect();
         self.themes.retain(|t| used.contains(&t.id));
         let used: HashSet<i32> = self.pairing_sdgs.iter().map(|s| s.sdg_id).collect();
@@ -897,7 +904,11 @@ impl Tables {
         let mut covered = group(
             programme_region_countries,
             |l| l.programme_region_id,
-            |l| Ok(keys.country_code.get(l.country_id, "country", "programme region")?),
+            |l| {
+                Ok(keys
+                    .country_code
+                    .get(l.country_id, "country", "programme region")?)
+            },
         )?;
         for (record, id) in programme_regions.iter_mut().zip(&region_ids) {
             record.countries = covered.remove(id).unwrap_or_default();
@@ -908,7 +919,11 @@ impl Tables {
             format: dataset::FORMAT.to_owned(),
             documents: records(documents),
             rules: records(rules),
-            programme: programme.into_iter().next().map(programme_record).transpose()?,
+            programme: programme
+                .into_iter()
+                .next()
+                .map(programme_record)
+                .transpose()?,
             countries: records(countries),
             programme_regions,
             themes: records(themes),
@@ -1020,7 +1035,11 @@ fn programme_record(m: programme::Model) -> Result<ProgrammeRecord, ExportError>
     }
     Ok(ProgrammeRecord {
         components: read(&m.components, "components")?,
-        follow_up: m.follow_up.as_deref().map(|t| read(t, "follow-up")).transpose()?,
+        follow_up: m
+            .follow_up
+            .as_deref()
+            .map(|t| read(t, "follow-up"))
+            .transpose()?,
         figures: read(&m.figures, "figures")?,
         sources: provenance::parse(&m.sources),
         slug: m.slug,

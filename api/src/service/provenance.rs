@@ -97,11 +97,51 @@ pub const FIELDS: &[(&str, &[&str])] = &[
     ("UcapSectionType", &["name", "position"]),
     ("City", &PLACE_FIELDS_WITH_KIND),
     ("Region", &PLACE_FIELDS),
-    ("Pairing", &["kind", "title", "summary", "description", "programmeRegion", "start", "status", "participants", "themes", "sdgs"]),
+    (
+        "Pairing",
+        &[
+            "kind",
+            "title",
+            "summary",
+            "description",
+            "programmeRegion",
+            "start",
+            "status",
+            "participants",
+            "themes",
+            "sdgs",
+        ],
+    ),
     ("Ucap", &["status", "sections"]),
-    ("Project", &["kind", "title", "description", "city", "region"]),
-    ("Stakeholder", &["name", "helix", "city", "country", "description", "involvements"]),
-    ("Activity", &["date", "kind", "title", "description", "place", "city", "status", "pairings", "stakeholders"]),
+    (
+        "Project",
+        &["kind", "title", "description", "city", "region"],
+    ),
+    (
+        "Stakeholder",
+        &[
+            "name",
+            "helix",
+            "city",
+            "country",
+            "description",
+            "involvements",
+        ],
+    ),
+    (
+        "Activity",
+        &[
+            "date",
+            "kind",
+            "title",
+            "description",
+            "place",
+            "city",
+            "status",
+            "pairings",
+            "stakeholders",
+        ],
+    ),
     ("Programme", &["name", "description"]),
     ("ProgrammeComponent", &["name", "description"]),
     ("FollowUpProgramme", &["name", "start"]),
@@ -176,7 +216,12 @@ pub fn problems(
     if let Some(field) = &s.field {
         if !fields_of(kind).contains(&field.as_str()) {
             let allowed = fields_of(kind).join(", ");
-            bad("field", &format!("a {kind} has no field `{field}` a source can support (one of: {allowed})"));
+            bad(
+                "field",
+                &format!(
+                    "a {kind} has no field `{field}` a source can support (one of: {allowed})"
+                ),
+            );
         }
     }
     document_problems(s, known, &mut bad);
@@ -202,7 +247,10 @@ fn document_problems(
         }
         Some(doc) if is_text_document(doc) => {
             if s.section.is_none() {
-                bad("section", "a source citing a text needs the section it is in");
+                bad(
+                    "section",
+                    "a source citing a text needs the section it is in",
+                );
             }
             if s.quote.is_none() {
                 bad("quote", "a source citing a text needs the quote as printed");
@@ -210,12 +258,18 @@ fn document_problems(
         }
         Some(_) => {
             if s.section.is_some() || s.quote.is_some() {
-                bad("quote", "a dataset is cited by `identifier`, not by section and quote");
+                bad(
+                    "quote",
+                    "a dataset is cited by `identifier`, not by section and quote",
+                );
             }
         }
         None => {
             if s.section.is_some() || s.quote.is_some() {
-                bad("document", "a section or quote needs the document it is from");
+                bad(
+                    "document",
+                    "a section or quote needs the document it is from",
+                );
             }
         }
     }
@@ -239,10 +293,14 @@ fn basis_problems(
         (_, Some(_)) => bad("rule", "only a derived fact names a rule"),
     }
     match (s.basis, &s.identifier) {
-        (Basis::Reference, None) => bad("identifier", "reference data needs its identifier in the dataset"),
-        (Basis::Reference, Some(_)) if s.document.as_deref().is_some_and(is_text_document) => {
-            bad("document", "reference data cites a dataset, not a source text")
-        }
+        (Basis::Reference, None) => bad(
+            "identifier",
+            "reference data needs its identifier in the dataset",
+        ),
+        (Basis::Reference, Some(_)) if s.document.as_deref().is_some_and(is_text_document) => bad(
+            "document",
+            "reference data cites a dataset, not a source text",
+        ),
         (Basis::Reference, Some(_)) | (_, None) => {}
         (_, Some(_)) => bad("identifier", "only reference data has an identifier"),
     }
@@ -260,7 +318,10 @@ fn basis_problems(
     }
     let partner = s.organisation.is_some() || s.at.is_some();
     if (s.basis == Basis::Partner) != partner {
-        bad("basis", "`organisation` and `at` are set on partner sources only, and always on those");
+        bad(
+            "basis",
+            "`organisation` and `at` are set on partner sources only, and always on those",
+        );
     }
 }
 
@@ -330,7 +391,11 @@ pub fn on_update(
         None => before,
     };
     sources.retain(|s| !s.field.as_ref().is_some_and(|f| changed.contains(f)));
-    sources.extend(changed.iter().map(|f| Source::partner(organisation, at, Some(f))));
+    sources.extend(
+        changed
+            .iter()
+            .map(|f| Source::partner(organisation, at, Some(f))),
+    );
     sources
 }
 
@@ -353,7 +418,10 @@ mod tests {
             document: Some("004".into()),
             ..Source::new(Basis::Stated)
         };
-        let keys: Vec<_> = problems("Pairing", &s, &all_known).into_iter().map(|p| p.0).collect();
+        let keys: Vec<_> = problems("Pairing", &s, &all_known)
+            .into_iter()
+            .map(|p| p.0)
+            .collect();
         assert_eq!(keys, ["section", "quote"]);
     }
 
@@ -395,8 +463,17 @@ mod tests {
             rule: Some("r".into()),
             ..stated.clone()
         };
-        let after = on_update(vec![stated.clone(), status], None, &["status".into()], "Org", at);
-        assert_eq!(after, vec![stated, Source::partner("Org", at, Some("status"))]);
+        let after = on_update(
+            vec![stated.clone(), status],
+            None,
+            &["status".into()],
+            "Org",
+            at,
+        );
+        assert_eq!(
+            after,
+            vec![stated, Source::partner("Org", at, Some("status"))]
+        );
     }
 
     #[test]

@@ -220,6 +220,7 @@ mod tests {
             scheme: entity::enums::ThemeScheme::Topic,
             name: "Climate action".into(),
             description: None,
+            sources: "[]".into(),
         };
         let weight = theme.weigh();
         let written = serde_json::to_string(&theme).unwrap().len() as u64;

@@ -35,7 +35,11 @@ impl SourceCatalog {
             .documents
             .get_or_try_init(|| async {
                 let rows = document::Entity::find().all(&self.db).await?;
-                Ok::<_, sea_orm::DbErr>(rows.into_iter().map(|d| (d.key.clone(), Arc::new(d))).collect())
+                Ok::<_, sea_orm::DbErr>(
+                    rows.into_iter()
+                        .map(|d| (d.key.clone(), Arc::new(d)))
+                        .collect(),
+                )
             })
             .await
             .map_err(Arc::new)?;
@@ -60,7 +64,11 @@ impl SourceCatalog {
             .rules
             .get_or_try_init(|| async {
                 let rows = derivation_rule::Entity::find().all(&self.db).await?;
-                Ok::<_, sea_orm::DbErr>(rows.into_iter().map(|r| (r.slug.clone(), Arc::new(r))).collect())
+                Ok::<_, sea_orm::DbErr>(
+                    rows.into_iter()
+                        .map(|r| (r.slug.clone(), Arc::new(r)))
+                        .collect(),
+                )
             })
             .await
             .map_err(Arc::new)?;

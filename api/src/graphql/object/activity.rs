@@ -94,9 +94,13 @@ impl Activity {
     /// partner's write).
     async fn sources(
         &self,
-        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        #[graphql(
+            desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state)."
+        )]
         basis: Option<Vec<SourceBasis>>,
-        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        #[graphql(
+            desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none."
+        )]
         field: Option<String>,
     ) -> Vec<Source> {
         sources_of(&self.0.sources, basis, field)

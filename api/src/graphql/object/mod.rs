@@ -92,4 +92,3 @@ where
 pub(crate) fn required<T>(row: Option<T>, what: &str) -> Result<T> {
     row.ok_or_else(|| AppError::Internal(format!("dangling reference to {what}")))
 }
-

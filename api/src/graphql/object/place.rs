@@ -72,9 +72,13 @@ impl Country {
     /// partner's write).
     async fn sources(
         &self,
-        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        #[graphql(
+            desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state)."
+        )]
         basis: Option<Vec<SourceBasis>>,
-        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        #[graphql(
+            desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none."
+        )]
         field: Option<String>,
     ) -> Vec<Source> {
         sources_of(&self.0.sources, basis, field)
@@ -115,9 +119,13 @@ impl ProgrammeRegion {
     /// partner's write).
     async fn sources(
         &self,
-        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        #[graphql(
+            desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state)."
+        )]
         basis: Option<Vec<SourceBasis>>,
-        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        #[graphql(
+            desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none."
+        )]
         field: Option<String>,
     ) -> Vec<Source> {
         sources_of(&self.0.sources, basis, field)
@@ -276,9 +284,13 @@ impl City {
     /// partner's write).
     async fn sources(
         &self,
-        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        #[graphql(
+            desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state)."
+        )]
         basis: Option<Vec<SourceBasis>>,
-        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        #[graphql(
+            desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none."
+        )]
         field: Option<String>,
     ) -> Vec<Source> {
         sources_of(&self.0.sources, basis, field)
@@ -386,9 +398,13 @@ impl Region {
     /// partner's write).
     async fn sources(
         &self,
-        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        #[graphql(
+            desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state)."
+        )]
         basis: Option<Vec<SourceBasis>>,
-        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        #[graphql(
+            desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none."
+        )]
         field: Option<String>,
     ) -> Vec<Source> {
         sources_of(&self.0.sources, basis, field)

@@ -123,15 +123,22 @@ impl Programme {
             .order_by_asc(entity::programme_region::Column::Slug)
             .all(db(ctx)?)
             .await?;
-        Ok(rows.into_iter().map(|r| ProgrammeRegion(r.into())).collect())
+        Ok(rows
+            .into_iter()
+            .map(|r| ProgrammeRegion(r.into()))
+            .collect())
     }
     /// Where this record and its fields come from: the documents, the quotes as printed, and
     /// the basis of each fact.
     async fn sources(
         &self,
-        #[graphql(desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state).")]
+        #[graphql(
+            desc = "Only sources of these bases (e.g. `[STATED]` for what the documents state)."
+        )]
         basis: Option<Vec<SourceBasis>>,
-        #[graphql(desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none.")]
+        #[graphql(
+            desc = "Only the sources of this field (its GraphQL name), or the record's own where the field has none."
+        )]
         field: Option<String>,
     ) -> Vec<Source> {
         sources_of(&self.0.sources, basis, field)
@@ -155,15 +162,44 @@ impl Programme {
 /// The figures this dataset can count, from the summary's snapshot.
 fn computed(s: &Snapshot) -> Vec<ComputedFigure> {
     use entity::enums::{PairingKind, ThemeScheme};
-    let kind = |k: PairingKind| s.kinds.iter().find(|(kind, _)| *kind == k).map_or(0, |(_, n)| *n);
+    let kind = |k: PairingKind| {
+        s.kinds
+            .iter()
+            .find(|(kind, _)| *kind == k)
+            .map_or(0, |(_, n)| *n)
+    };
     let mut out = vec![
-        ComputedFigure::of(Measure::CitiesAndTowns, s.totals.cities, "cities taking part in at least one pairing"),
-        ComputedFigure::of(Measure::CityPairings, kind(PairingKind::CityToCity), "city-to-city pairings"),
-        ComputedFigure::of(Measure::Regions, s.totals.regions, "regions taking part in at least one pairing"),
-        ComputedFigure::of(Measure::RegionPairings, kind(PairingKind::RegionToRegion), "region-to-region pairings"),
-        ComputedFigure::of(Measure::Countries, s.totals.countries, "countries with a participating city or region"),
+        ComputedFigure::of(
+            Measure::CitiesAndTowns,
+            s.totals.cities,
+            "cities taking part in at least one pairing",
+        ),
+        ComputedFigure::of(
+            Measure::CityPairings,
+            kind(PairingKind::CityToCity),
+            "city-to-city pairings",
+        ),
+        ComputedFigure::of(
+            Measure::Regions,
+            s.totals.regions,
+            "regions taking part in at least one pairing",
+        ),
+        ComputedFigure::of(
+            Measure::RegionPairings,
+            kind(PairingKind::RegionToRegion),
+            "region-to-region pairings",
+        ),
+        ComputedFigure::of(
+            Measure::Countries,
+            s.totals.countries,
+            "countries with a participating city or region",
+        ),
     ];
-    for t in s.themes.iter().filter(|t| t.theme.scheme == ThemeScheme::ThematicStream) {
+    for t in s
+        .themes
+        .iter()
+        .filter(|t| t.theme.scheme == ThemeScheme::ThematicStream)
+    {
         let mut figure = ComputedFigure::of(
             Measure::StreamCitiesAndRegions,
             t.cities + t.regions,

@@ -34,11 +34,11 @@ pub struct ProgrammeSummary(Arc<summary::Snapshot>);
 pub struct SideSummary {
     /// The side.
     pub side: Side,
-    /// Countries with a participant on this side.
+    /// Computed from this dataset: countries with a participant on this side.
     pub countries: i64,
-    /// Cities taking part on this side.
+    /// Computed from this dataset: cities taking part on this side.
     pub cities: i64,
-    /// Regions taking part on this side.
+    /// Computed from this dataset: regions taking part on this side.
     pub regions: i64,
 }
 
@@ -47,7 +47,7 @@ pub struct SideSummary {
 pub struct KindSummary {
     /// City-to-city or region-to-region.
     pub kind: PairingKind,
-    /// How many pairings.
+    /// Computed from this dataset: how many pairings.
     pub pairings: i64,
 }
 
@@ -92,22 +92,25 @@ impl ThemeSummary {
     }
 }
 
-/// The programme in figures, computed from the data (cached for `IUC_SUMMARY_TTL` seconds).
+/// The programme in figures, computed from this dataset's records (cached for
+/// `IUC_SUMMARY_TTL` seconds). The dataset holds the pairings the sources describe, not every
+/// pairing of the programme: the programme's own figures are `Query.programme`'s
+/// `publishedFigures`.
 #[Object]
 impl ProgrammeSummary {
-    /// Cities taking part in at least one pairing.
+    /// Computed from this dataset: cities taking part in at least one pairing.
     async fn cities(&self) -> i64 {
         self.0.totals.cities
     }
-    /// Regions taking part in at least one pairing.
+    /// Computed from this dataset: regions taking part in at least one pairing.
     async fn regions(&self) -> i64 {
         self.0.totals.regions
     }
-    /// Countries with at least one participating city or region.
+    /// Computed from this dataset: countries with at least one participating city or region.
     async fn countries(&self) -> i64 {
         self.0.totals.countries
     }
-    /// Pairings of every kind.
+    /// Computed from this dataset: pairings of every kind.
     async fn pairings(&self) -> i64 {
         self.0.totals.pairings
     }

@@ -9,18 +9,34 @@ use crate::service::provenance::{self, Known, Source};
 use crate::service::write::rules;
 
 /// The documents' and rules' keys: the file's and the database's.
-pub(super) fn documents_and_rules(c: &mut Checker, data: &Dataset, known: &KnownKeys) -> (HashSet<String>, HashSet<String>) {
+pub(super) fn documents_and_rules(
+    c: &mut Checker,
+    data: &Dataset,
+    known: &KnownKeys,
+) -> (HashSet<String>, HashSet<String>) {
     let documents = List {
         kind: "documents",
         key: "key",
         rule: rules::document_key,
     };
-    let docs = c.keyed(documents, &data.documents, |d| &d.key, &known.documents, |c, record, d| {
-        c.rule(record, "title", rules::non_empty(&d.title));
-    });
-    let rule_keys = c.keyed(slugged("rules"), &data.rules, |r| &r.slug, &known.rules, |c, record, r| {
-        c.rule(record, "description", rules::non_empty(&r.description));
-    });
+    let docs = c.keyed(
+        documents,
+        &data.documents,
+        |d| &d.key,
+        &known.documents,
+        |c, record, d| {
+            c.rule(record, "title", rules::non_empty(&d.title));
+        },
+    );
+    let rule_keys = c.keyed(
+        slugged("rules"),
+        &data.rules,
+        |r| &r.slug,
+        &known.rules,
+        |c, record, r| {
+            c.rule(record, "description", rules::non_empty(&r.description));
+        },
+    );
     (docs, rule_keys)
 }
 
@@ -53,7 +69,12 @@ pub(super) fn check(c: &mut Checker, data: &Dataset, keys: &KnownKeys) {
     for r in &data.pairings {
         each("Pairing", "pairings", &r.slug, &r.sources);
         if let Some(ucap) = &r.ucap {
-            each("Ucap", "pairings", &format!("{}\" ucap \"", r.slug), &ucap.sources);
+            each(
+                "Ucap",
+                "pairings",
+                &format!("{}\" ucap \"", r.slug),
+                &ucap.sources,
+            );
             for p in &ucap.projects {
                 each("Project", "projects", &p.slug, &p.sources);
             }
@@ -71,7 +92,14 @@ pub(super) fn check(c: &mut Checker, data: &Dataset, keys: &KnownKeys) {
         let mut seen = HashSet::new();
         for (i, code) in r.countries.iter().enumerate() {
             let field = format!("countries[{i}]");
-            c.reference_once(&mut seen, &keys.countries, &record, &field, "country code", code);
+            c.reference_once(
+                &mut seen,
+                &keys.countries,
+                &record,
+                &field,
+                "country code",
+                code,
+            );
         }
     }
 }
@@ -109,7 +137,13 @@ fn programme(c: &mut Checker, data: &Dataset, keys: &KnownKeys) {
         if let Some(start) = &follow_up.start {
             c.date("programme follow_up", "start", start);
         }
-        records(c, keys, "FollowUpProgramme", "programme follow_up", &follow_up.sources);
+        records(
+            c,
+            keys,
+            "FollowUpProgramme",
+            "programme follow_up",
+            &follow_up.sources,
+        );
     }
     for (i, figure) in p.figures.iter().enumerate() {
         let record = format!("programme figures[{i}]");

@@ -27,11 +27,11 @@ use sea_orm::{
 mod programme;
 
 use super::dataset::{self, Changes, DataErrors, Dataset, KnownKeys};
+use super::provenance;
 use super::write::activity::StakeholderLink;
 use super::write::links::Synced;
 use super::write::pairing::Participant;
 use super::write::place::{self, place_fields};
-use super::provenance;
 use super::write::{self, Actor, Upserted};
 use crate::error::AppError;
 use crate::partial_date::PartialDate;

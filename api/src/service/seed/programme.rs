@@ -22,8 +22,14 @@ impl<C: ConnectionTrait> Loader<'_, C> {
                 url: r.url.clone(),
                 notes: r.notes.clone(),
             };
-            let id = row(txn, changes, "document", self.documents.get(&r.key), model.clone())
-                .await?;
+            let id = row(
+                txn,
+                changes,
+                "document",
+                self.documents.get(&r.key),
+                model.clone(),
+            )
+            .await?;
             self.documents
                 .insert(r.key.clone(), document::Model { id, ..model });
         }
@@ -47,7 +53,14 @@ impl<C: ConnectionTrait> Loader<'_, C> {
         if let Some(p) = &data.programme {
             let existing = programme::Entity::find().all(self.txn).await?;
             let old = existing.iter().find(|m| m.slug == p.slug);
-            row(self.txn, &mut self.changes, "programme", old, programme_model(p)).await?;
+            row(
+                self.txn,
+                &mut self.changes,
+                "programme",
+                old,
+                programme_model(p),
+            )
+            .await?;
         }
         for r in &data.programme_regions {
             let id = self.programme_regions[&r.slug].id;
@@ -59,7 +72,9 @@ impl<C: ConnectionTrait> Loader<'_, C> {
                     country_id: self.country_id(code),
                 })
                 .collect();
-            let synced = PROGRAMME_REGION_COUNTRIES.sync(self.txn, id, wanted).await?;
+            let synced = PROGRAMME_REGION_COUNTRIES
+                .sync(self.txn, id, wanted)
+                .await?;
             count_links(&mut self.changes, "programme_region_country", synced);
         }
         Ok(())

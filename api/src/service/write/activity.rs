@@ -11,10 +11,10 @@ use super::links::{Synced, tables};
 use super::lookup::{existing_city, find_for_write, require_existing};
 use super::{Patch, Writer, patch};
 use crate::error::AppError;
-use crate::service::provenance::{self, Source};
 use crate::id::NodeType;
 use crate::partial_date::PartialDate;
 use crate::service::access;
+use crate::service::provenance::{self, Source};
 
 /// A stakeholder taking part in an activity, with the role it played.
 #[derive(Debug, Clone, PartialEq, Eq)]

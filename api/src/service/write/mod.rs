@@ -128,7 +128,6 @@ pub fn patch<T>(field: &mut Option<T>, value: Patch<T>) {
     }
 }
 
-
 /// A record the API writes: validation, its natural key, and its version.
 pub trait Record: Clone + Serialize + Send + Sync + 'static {
     /// The GraphQL type name, as the audit trail names the entity.
@@ -475,7 +474,10 @@ async fn check_cited(db: &impl ConnectionTrait, sources: &[Source]) -> Result<()
             .filter(document::Column::Key.is_in(documents.clone()))
             .all(db)
             .await?;
-        if let Some(missing) = documents.iter().find(|k| !found.iter().any(|d| &d.key == *k)) {
+        if let Some(missing) = documents
+            .iter()
+            .find(|k| !found.iter().any(|d| &d.key == *k))
+        {
             return Err(AppError::invalid(
                 "input.sources",
                 format!("no document has the key {missing:?}"),

@@ -25,10 +25,10 @@ use super::lookup::{existing_ids, find_for_write, require_existing};
 use super::{Patch, Writer, constraint, patch, rules};
 use crate::auth::{Organisation, Principal};
 use crate::error::AppError;
-use crate::service::provenance::{self, Source};
 use crate::id::NodeType;
 use crate::partial_date::PartialDate;
 use crate::service::access;
+use crate::service::provenance::{self, Source};
 
 /// A participant of a pairing: a city or a region (exactly one), on one side.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -13,9 +13,9 @@ use super::lookup::{country_id, find_for_write};
 use super::{Patch, Record, Writer, patch};
 use crate::auth::Organisation;
 use crate::error::AppError;
-use crate::service::provenance::{self, Source};
 use crate::id::NodeType;
 use crate::service::access;
+use crate::service::provenance::{self, Source};
 
 /// The columns cities and regions share, as a create (or a dataset record) gives them.
 #[derive(Debug, Clone)]

@@ -117,7 +117,10 @@ fn sources(kind: &str, stored: &str) -> Result<(), AppError> {
     let known = |_: provenance::Known, _: &str| true;
     for (i, source) in sources.iter().enumerate() {
         if let Some((key, message)) = provenance::problems(kind, source, &known).pop() {
-            return Err(AppError::invalid(&format!("input.sources[{i}].{key}"), message));
+            return Err(AppError::invalid(
+                &format!("input.sources[{i}].{key}"),
+                message,
+            ));
         }
     }
     match provenance::list_problems(&sources) {

@@ -14,9 +14,9 @@ use super::lookup::{country_id, existing_city, find_for_write};
 use super::{Patch, Record, Writer, patch};
 use crate::auth::Organisation;
 use crate::error::AppError;
-use crate::service::provenance::{self, Source};
 use crate::id::NodeType;
 use crate::service::access;
+use crate::service::provenance::{self, Source};
 
 /// A new stakeholder organisation.
 #[derive(Debug, Clone)]
