@@ -155,12 +155,12 @@ fn every_record_of_the_seed_has_sources_and_every_source_its_locator() {
                     "{kind} {key} sources[{i}]: quote not in {doc}: {quote:?}"
                 ));
             }
-            if let Some(printed) = &s.printed {
-                if !collapse(quote).contains(&collapse(printed)) {
-                    problems.push(format!(
-                        "{kind} {key} sources[{i}]: the quote does not show {printed:?}"
-                    ));
-                }
+            if let Some(printed) = &s.printed
+                && !collapse(quote).contains(&collapse(printed))
+            {
+                problems.push(format!(
+                    "{kind} {key} sources[{i}]: the quote does not show {printed:?}"
+                ));
             }
         }
     }

@@ -106,7 +106,8 @@ impl MigrationTrait for Migration {
             "derivation_rule",
             "document",
         ] {
-            db.execute_unprepared(&format!("DROP TABLE {table}")).await?;
+            db.execute_unprepared(&format!("DROP TABLE {table}"))
+                .await?;
         }
         Ok(())
     }

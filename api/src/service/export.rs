@@ -905,9 +905,8 @@ impl Tables {
             programme_region_countries,
             |l| l.programme_region_id,
             |l| {
-                Ok(keys
-                    .country_code
-                    .get(l.country_id, "country", "programme region")?)
+                keys.country_code
+                    .get(l.country_id, "country", "programme region")
             },
         )?;
         for (record, id) in programme_regions.iter_mut().zip(&region_ids) {

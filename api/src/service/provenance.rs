@@ -213,16 +213,14 @@ pub fn problems(
             bad(key, "is empty: omit it or give a value");
         }
     }
-    if let Some(field) = &s.field {
-        if !fields_of(kind).contains(&field.as_str()) {
-            let allowed = fields_of(kind).join(", ");
-            bad(
-                "field",
-                &format!(
-                    "a {kind} has no field `{field}` a source can support (one of: {allowed})"
-                ),
-            );
-        }
+    if let Some(field) = &s.field
+        && !fields_of(kind).contains(&field.as_str())
+    {
+        let allowed = fields_of(kind).join(", ");
+        bad(
+            "field",
+            &format!("a {kind} has no field `{field}` a source can support (one of: {allowed})"),
+        );
     }
     document_problems(s, known, &mut bad);
     basis_problems(s, known, &mut bad);

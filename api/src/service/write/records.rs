@@ -118,7 +118,7 @@ fn sources(kind: &str, stored: &str) -> Result<(), AppError> {
     for (i, source) in sources.iter().enumerate() {
         if let Some((key, message)) = provenance::problems(kind, source, &known).pop() {
             return Err(AppError::invalid(
-                &format!("input.sources[{i}].{key}"),
+                format!("input.sources[{i}].{key}"),
                 message,
             ));
         }
