@@ -32,9 +32,21 @@
 //! change takes to reach them all (`load/feed.rs` says how):
 //!
 //!     cargo bench --bench load -- --feed --backend postgres --subscribers 1000
+//!
+//! Peer mode: iuc-graph beside PostGraphile (one Node worker per core) on the same PostgreSQL
+//! data, each pair of equivalent queries checked to answer the same data, then measured
+//! interleaved (`load/peer.rs` says how; `--pairings` may be written `--scales`, default 10000):
+//!
+//!     cargo bench --bench load -- --peer postgraphile --scales 10000,100000 --seconds 8 --rounds 4
 
 #[path = "load/feed.rs"]
 mod feed;
+#[path = "load/peer.rs"]
+mod peer;
+#[path = "load/peer_data.rs"]
+mod peer_data;
+#[path = "load/peer_node.rs"]
+mod peer_node;
 #[path = "load/soak.rs"]
 mod soak;
 mod support;
@@ -61,6 +73,15 @@ struct Options {
     feed: bool,
     subscribers: usize,
     writes_only: bool,
+    /// `--peer NAME`: the peer comparison instead of the five operations.
+    peer: Option<String>,
+    /// Whether `--pairings`/`--scales` was given (the peer mode's default scale differs).
+    scales_given: bool,
+    /// Peer mode: measured seconds per server and query (`--seconds`, default 8 there),
+    /// split into `--rounds` slices, after `--warmup` seconds.
+    seconds_given: bool,
+    rounds: u64,
+    warmup: f64,
 }
 
 fn options() -> Options {
@@ -78,6 +99,11 @@ fn options() -> Options {
         feed: false,
         subscribers: 1000,
         writes_only: false,
+        peer: None,
+        scales_given: false,
+        seconds_given: false,
+        rounds: 4,
+        warmup: 3.0,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -85,13 +111,20 @@ fn options() -> Options {
         let value = args.get(i + 1).cloned().unwrap_or_default();
         match args[i].as_str() {
             "--backend" => o.backend = value,
-            "--pairings" => {
+            "--pairings" | "--scales" => {
+                o.scales_given = true;
                 o.pairings = value
                     .split(',')
                     .map(|n| n.trim().parse().expect("--pairings takes numbers"))
                     .collect()
             }
-            "--seconds" => o.seconds = value.parse().expect("--seconds takes a number"),
+            "--seconds" => {
+                o.seconds_given = true;
+                o.seconds = value.parse().expect("--seconds takes a number")
+            }
+            "--peer" => o.peer = Some(value),
+            "--rounds" => o.rounds = value.parse().expect("--rounds takes a number"),
+            "--warmup" => o.warmup = value.parse().expect("--warmup takes a number"),
             "--clients" => o.clients = value.parse().expect("--clients takes a number"),
             "--postgres" => o.postgres = value,
             "--only" => {
@@ -250,15 +283,23 @@ async fn measure(
         .map(|mut t| {
             t.latencies.sort_unstable();
             let n = t.latencies.len();
-            let pct = |p: f64| t.latencies[((n as f64 * p) as usize).min(n - 1)] as f64 / 1000.0;
             (
                 n as f64 / t.elapsed.as_secs_f64(),
-                pct(0.50),
-                pct(0.99),
+                percentile_ms(&t.latencies, 0.50),
+                percentile_ms(&t.latencies, 0.99),
                 t.statements as f64 / t.operations.max(1) as f64,
             )
         })
         .collect()
+}
+
+/// The `p` quantile of latencies in microseconds, sorted, in milliseconds (0 when empty).
+fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
+    let n = sorted.len();
+    if n == 0 {
+        return 0.0;
+    }
+    sorted[((n as f64 * p) as usize).min(n - 1)] as f64 / 1000.0
 }
 
 /// Drives `op` with `clients` connections for `time`; returns latencies in microseconds.
@@ -393,6 +434,26 @@ fn main() {
             writes_only: o.writes_only,
         };
         runtime.block_on(feed::feed(&plan));
+        return;
+    }
+    if let Some(name) = &o.peer {
+        let plan = peer::Plan {
+            scales: if o.scales_given {
+                o.pairings.clone()
+            } else {
+                vec![10_000]
+            },
+            seconds: if o.seconds_given {
+                o.seconds as f64
+            } else {
+                8.0
+            },
+            rounds: o.rounds,
+            warmup: o.warmup,
+            clients: o.clients,
+            postgres: o.postgres.clone(),
+        };
+        runtime.block_on(peer::peer(&plan, name));
         return;
     }
     if let Some(addr) = o.server {
