@@ -26,8 +26,12 @@
 //! the slices (other tenants, builds: the figures are worth little when it is high); then each
 //! server's peak resident memory per scale.
 
+use std::panic::AssertUnwindSafe;
+use std::path::Path;
 use std::process::Stdio;
 use std::time::{Duration, Instant};
+
+use futures_util::FutureExt;
 
 use crate::peer_data::{self, Pair};
 use crate::peer_node::{self, Peer};
@@ -57,6 +61,9 @@ struct Side {
     statements: u64,
 }
 
+/// One printed row: scale, pair, iuc-graph's figures, the peer's.
+type Row = (u64, &'static str, Figures, Figures);
+
 /// What one side measured, ready to print.
 struct Figures {
     rps: f64,
@@ -70,7 +77,7 @@ struct Figures {
 
 /// The two servers on one database, and what the CPU figures need to know about them.
 struct Servers {
-    iuc: Server,
+    iuc: Stopping,
     peer: Peer,
     database: String,
     tick: f64,
@@ -87,48 +94,71 @@ pub async fn peer(plan: &Plan, name: &str) {
     let load_before = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     for &pairings in &plan.scales {
         let database = Database::create("postgres", pairings, &plan.postgres, "peer").await;
-        let env = [("IUC_RATE_LIMIT_ANONYMOUS", "0")];
-        let iuc = Server::start(&database.url, &env, Stdio::inherit()).await;
-        let peer = Peer::start(&dir, &database.url).await;
-        let name = database
-            .url
-            .rsplit('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned();
-        let servers = Servers {
-            iuc,
-            peer,
-            database: name,
-            tick: peer_node::ticks_per_second(),
-        };
-        let pairs = peer_data::pairs(pairings);
-        for pair in &pairs {
-            check(pair, &servers).await;
-        }
-        eprintln!("[peer {pairings}] {}", peer_data::SUMMARY_SKIPPED);
-        for pair in &pairs {
-            let (iuc, pg) = measure(pair, &servers, plan, pairings).await;
-            rows.push((pairings, pair.name, iuc, pg));
-        }
-        memory.push((
-            pairings,
-            servers.iuc.peak_rss_kib(),
-            servers.peer.peak_rss_kib(),
-        ));
-        let Servers { iuc, peer, .. } = servers;
-        iuc.stop();
-        peer.stop();
+        // The database is dropped even when a check or a request fails (the servers are
+        // stopped by their guards as the panic unwinds).
+        let scale = AssertUnwindSafe(scale(plan, &dir, &database.url, pairings))
+            .catch_unwind()
+            .await;
         database.remove().await;
+        let (scale_rows, peaks) = scale.unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        rows.extend(scale_rows);
+        memory.push(peaks);
     }
     let load_after = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     print(plan, &rows, &memory, (&load_before, &load_after));
 }
 
+/// One scale: both servers on `url`, every pair checked, then measured. Returns the rows and
+/// the peak memory of each server (KiB).
+async fn scale(plan: &Plan, dir: &Path, url: &str, pairings: u64) -> (Vec<Row>, (u64, u64, u64)) {
+    let env = [("IUC_RATE_LIMIT_ANONYMOUS", "0")];
+    let iuc = Stopping(Some(Server::start(url, &env, Stdio::inherit()).await));
+    let peer = Peer::start(dir, url).await;
+    let servers = Servers {
+        iuc,
+        peer,
+        database: url.rsplit('/').next().unwrap_or_default().to_owned(),
+        tick: peer_node::ticks_per_second(),
+    };
+    let pairs = peer_data::pairs(pairings);
+    for pair in &pairs {
+        check(pair, &servers).await;
+    }
+    eprintln!("[peer {pairings}] {}", peer_data::SUMMARY_SKIPPED);
+    let mut rows = Vec::new();
+    for pair in &pairs {
+        let (iuc, pg) = measure(pair, &servers, plan, pairings).await;
+        rows.push((pairings, pair.name, iuc, pg));
+    }
+    let peaks = (
+        pairings,
+        servers.iuc.server().peak_rss_kib(),
+        servers.peer.peak_rss_kib(),
+    );
+    (rows, peaks)
+}
+
+/// The iuc-graph server, stopped when dropped (also when the benchmark panics).
+struct Stopping(Option<Server>);
+
+impl Stopping {
+    fn server(&self) -> &Server {
+        self.0.as_ref().expect("a running server")
+    }
+}
+
+impl Drop for Stopping {
+    fn drop(&mut self) {
+        if let Some(server) = self.0.take() {
+            server.stop();
+        }
+    }
+}
+
 /// Sends every variant of `pair` to both servers; stops the benchmark unless the normalised
 /// answers are equal.
 async fn check(pair: &Pair, servers: &Servers) {
-    let mut iuc = Client::connect(servers.iuc.addr).await;
+    let mut iuc = Client::connect(servers.iuc.server().addr).await;
     let mut peer = Client::connect(servers.peer.addr).await;
     let mut compared = 0;
     for (i, (a, b)) in pair.bodies(false).iter().zip(pair.bodies(true)).enumerate() {
@@ -158,8 +188,8 @@ async fn check(pair: &Pair, servers: &Servers) {
         }
         if let Some(d) = peer_data::difference(&answers[0], &answers[1], "") {
             panic!(
-                "{}: variant {i} ({a}): the answers differ (iuc-graph vs PostGraphile, normalised) at {d}",
-                pair.name
+                "{}: variant {i} (iuc-graph variables {}): the answers differ (iuc-graph vs PostGraphile, normalised) at {d}",
+                pair.name, pair.variants[i].0
             );
         }
         compared += peer_data::leaves(&answers[0]);
@@ -174,7 +204,7 @@ async fn check(pair: &Pair, servers: &Servers) {
 /// Measures one pair on both servers, interleaved; returns iuc-graph's figures and the peer's.
 async fn measure(pair: &Pair, servers: &Servers, plan: &Plan, pairings: u64) -> (Figures, Figures) {
     let ops = [operation(pair, false), operation(pair, true)];
-    let addrs = [servers.iuc.addr, servers.peer.addr];
+    let addrs = [servers.iuc.server().addr, servers.peer.addr];
     let warmup = Duration::from_secs_f64(plan.warmup);
     for (addr, op) in addrs.iter().zip(&ops) {
         drop(drive(*addr, op, warmup, plan.clients).await);
@@ -210,12 +240,12 @@ async fn slice_of(
     side: &mut Side,
 ) {
     let addr = if i == 0 {
-        servers.iuc.addr
+        servers.iuc.server().addr
     } else {
         servers.peer.addr
     };
     let pids: Vec<u32> = if i == 0 {
-        vec![servers.iuc.child.id()]
+        vec![servers.iuc.server().child.id()]
     } else {
         servers.peer.pids.clone()
     };
@@ -277,12 +307,7 @@ fn figures(mut side: Side, tick: f64) -> Figures {
     }
 }
 
-fn print(
-    plan: &Plan,
-    rows: &[(u64, &str, Figures, Figures)],
-    memory: &[(u64, u64, u64)],
-    load: (&str, &str),
-) {
+fn print(plan: &Plan, rows: &[Row], memory: &[(u64, u64, u64)], load: (&str, &str)) {
     println!();
     println!(
         "iuc-graph vs PostGraphile ({} Node workers), same PostgreSQL database; {} clients, {:.0} s warm-up then {} rounds of {:.1} s per server and query, interleaved (A B, B A, …)",

@@ -140,7 +140,7 @@ impl Peer {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        peer.stop();
+        drop(peer);
         panic!("PostGraphile did not listen on {addr}");
     }
 
@@ -148,9 +148,12 @@ impl Peer {
     pub fn peak_rss_kib(&self) -> u64 {
         self.pids.iter().map(|p| status_kib(*p, "VmHWM:")).sum()
     }
+}
 
-    /// SIGTERM to the primary (it stops its workers), SIGKILL after 10 s.
-    pub fn stop(mut self) {
+impl Drop for Peer {
+    /// SIGTERM to the primary (it stops its workers), SIGKILL to all after 10 s. Also when the
+    /// benchmark panics, so that no Node process outlives it.
+    fn drop(&mut self) {
         signal(self.child.id(), "-TERM");
         for _ in 0..100 {
             if self.child.try_wait().ok().flatten().is_some() {
