@@ -230,10 +230,11 @@ fn unlink(item: Value) -> Value {
 
 /// Enum values in lower case; integers sent as strings (PostgreSQL's bigint) as numbers.
 fn normalise_text(text: &str) -> Value {
-    if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
-        if let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64) {
-            return Value::Number(n);
-        }
+    if !text.is_empty()
+        && text.bytes().all(|b| b.is_ascii_digit())
+        && let Some(n) = text.parse::<f64>().ok().and_then(Number::from_f64)
+    {
+        return Value::Number(n);
     }
     let enum_like = text.bytes().next().is_some_and(|b| b.is_ascii_uppercase())
         && text
