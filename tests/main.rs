@@ -7,6 +7,7 @@ mod changes;
 mod common;
 mod decode;
 
+mod downloads;
 mod export;
 mod generate;
 mod graphiql;

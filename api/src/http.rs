@@ -2,7 +2,7 @@
 //! on `GET /graphql`, its assets under `/graphiql/`, served from the binary so that it works
 //! without internet access.
 
-mod export;
+mod download;
 mod graphql;
 mod ws;
 
@@ -40,7 +40,7 @@ pub fn routes() -> Router<AppState> {
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(export::routes())
+        .merge(download::routes())
 }
 
 /// `routes` with the layers every request passes through: a panic becomes a masked `500`, the

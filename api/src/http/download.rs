@@ -1,0 +1,265 @@
+//! Public downloads over HTTP, anonymous and cacheable, streamed (`service::download`):
+//!
+//! | path                     | content                                                  |
+//! |--------------------------|----------------------------------------------------------|
+//! | `/data/dataset.json`     | the dataset in the seed format (`iuc-graph import` reads it) |
+//! | `/data/pairings.csv`     | the pairings table                                       |
+//! | `/data/places.geojson`   | cities and regions with coordinates, as points           |
+//! | `/data/pairings.geojson` | pairings as lines between their participants             |
+//!
+//! Filters as query parameters, repeated or comma-separated: `pairing`, `theme`, `country`,
+//! `programme-region` (also spelt `programme_region`). Unknown parameters and values that name
+//! nothing are answered 400 with a GraphQL-shaped error that says what is wrong.
+//!
+//! **Caching.** The `ETag` is strong: a hash of the data's state (`download::state`: the change
+//! feed's position and the highest ids of the main tables, one small statement), the download
+//! and its filter; the same data gives the same bytes. A request whose `If-None-Match` matches
+//! costs that one statement and gets a 304. `Cache-Control: public, max-age=300`: a shared
+//! cache may serve a copy for five minutes, then revalidates.
+//!
+//! Everything the seed format holds is public (the GraphQL API serves all of it, editorial
+//! notes and sources included; API keys and the audit trail are not in the format), so the
+//! former administrators' export, `/export` and `/export.csv`, are aliases of the dataset and
+//! the CSV, without a key.
+
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{Query, State};
+use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use sha2::{Digest, Sha256};
+
+use crate::error::AppError;
+use crate::service::download::{self, Download};
+use crate::service::export::ExportFilter;
+use crate::state::AppState;
+
+/// The response header with the change feed's cursor at the time of the download: a mirror
+/// loads the dataset, then follows `changes(after:)` from it.
+pub const CHANGES_CURSOR: header::HeaderName = header::HeaderName::from_static("x-changes-cursor");
+
+/// How long a shared cache may serve a download without asking again.
+const CACHE_CONTROL: &str = "public, max-age=300";
+
+/// Bumped when what a download writes changes for the same data, so that cached copies in the
+/// old form are not revalidated.
+const LAYOUT: &str = "1";
+
+/// The download routes, merged into the application's router by `http::routes`.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/data/dataset.json", get(dataset))
+        .route("/data/pairings.csv", get(csv))
+        .route("/data/places.geojson", get(places))
+        .route("/data/pairings.geojson", get(pairings))
+        .route("/export", get(export_alias))
+        .route("/export.csv", get(csv))
+}
+
+async fn dataset(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    respond(&state, &headers, &uri, Download::Dataset, false).await
+}
+
+async fn csv(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    respond(&state, &headers, &uri, Download::PairingsCsv, false).await
+}
+
+async fn places(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    respond(&state, &headers, &uri, Download::PlacesGeoJson, false).await
+}
+
+async fn pairings(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    respond(&state, &headers, &uri, Download::PairingsGeoJson, false).await
+}
+
+/// `/export`, the dataset, or the CSV with `format=csv` (what it took before).
+async fn export_alias(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
+    respond(&state, &headers, &uri, Download::Dataset, true).await
+}
+
+async fn respond(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    download: Download,
+    format_parameter: bool,
+) -> Response {
+    match run(state, headers, uri, download, format_parameter).await {
+        Ok(response) => response,
+        Err(error) => error_response(error),
+    }
+}
+
+async fn run(
+    state: &AppState,
+    headers: &HeaderMap,
+    uri: &Uri,
+    download: Download,
+    format_parameter: bool,
+) -> Result<Response, AppError> {
+    let (filter, download) = parse_query(uri, download, format_parameter)?;
+    let internal = |e: sea_orm::DbErr| AppError::Internal(e.to_string());
+    // Revalidation first: one statement, no snapshot.
+    if let Some(tags) = headers.get(header::IF_NONE_MATCH) {
+        let state_now = download::state(&state.db).await.map_err(internal)?;
+        let tag = etag(&state_now, download, &filter);
+        if matches(tags, &tag) {
+            return Ok(not_modified(&tag));
+        }
+    }
+    let (txn, data_state) = download::open(&state.db).await.map_err(internal)?;
+    let unknown = download::unknown_values(&txn, &filter)
+        .await
+        .map_err(internal)?;
+    if !unknown.is_empty() {
+        let what: Vec<String> = unknown
+            .iter()
+            .map(|(name, values)| format!("`{name}`: {}", values.join(", ")))
+            .collect();
+        return Err(AppError::BadUserInput(format!(
+            "no such {}",
+            what.join("; ")
+        )));
+    }
+    let tag = etag(&data_state, download, &filter);
+    let chunks = download::start(txn, filter, download);
+    let body = Body::from_stream(futures_util::stream::unfold(chunks, |mut rx| async move {
+        rx.recv().await.map(|chunk| (chunk, rx))
+    }));
+    let (content_type, file_name) = match download {
+        Download::Dataset => ("application/json", "iuc-graph.json"),
+        Download::PairingsCsv => (
+            "text/csv; charset=utf-8; header=present",
+            "iuc-graph-pairings.csv",
+        ),
+        Download::PlacesGeoJson => ("application/geo+json", "iuc-graph-places.geojson"),
+        Download::PairingsGeoJson => ("application/geo+json", "iuc-graph-pairings.geojson"),
+    };
+    let mut response = body.into_response();
+    let h = response.headers_mut();
+    h.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
+    // The dataset and the table are files to save; GeoJSON is for maps to load.
+    let disposition = match download {
+        Download::Dataset | Download::PairingsCsv => "attachment",
+        Download::PlacesGeoJson | Download::PairingsGeoJson => "inline",
+    };
+    if let Ok(value) = HeaderValue::from_str(&format!("{disposition}; filename=\"{file_name}\"")) {
+        h.insert(header::CONTENT_DISPOSITION, value);
+    }
+    insert_cache_headers(h, &tag);
+    h.insert(CHANGES_CURSOR, HeaderValue::from(download::cursor_of(&data_state)));
+    Ok(response)
+}
+
+fn insert_cache_headers(h: &mut HeaderMap, tag: &str) {
+    if let Ok(value) = HeaderValue::from_str(tag) {
+        h.insert(header::ETAG, value);
+    }
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
+}
+
+fn not_modified(tag: &str) -> Response {
+    let mut response = StatusCode::NOT_MODIFIED.into_response();
+    insert_cache_headers(response.headers_mut(), tag);
+    response
+}
+
+/// A strong `ETag`: the download, and a hash of the layout, the data's state and the filter
+/// (its values sorted: the same set of values gives the same bytes).
+fn etag(state: &str, download: Download, filter: &ExportFilter) -> String {
+    let mut hash = Sha256::new();
+    let sorted = |values: &Vec<String>| {
+        let mut v = values.clone();
+        v.sort();
+        v.dedup();
+        v.join(",")
+    };
+    hash.update(format!(
+        "{LAYOUT}\n{state}\n{}\n{}\n{}\n{}\n{}",
+        download.name(),
+        sorted(&filter.pairings),
+        sorted(&filter.themes),
+        sorted(&filter.countries),
+        sorted(&filter.programme_regions),
+    ));
+    let digest = hex::encode(hash.finalize());
+    format!("\"{}-{}\"", download.name(), &digest[..32])
+}
+
+/// Whether `If-None-Match` names `tag` (weak comparison, as RFC 9110 asks for it; `*` matches
+/// any current representation).
+fn matches(header: &HeaderValue, tag: &str) -> bool {
+    let Ok(text) = header.to_str() else {
+        return false;
+    };
+    text.split(',').map(str::trim).any(|candidate| {
+        candidate == "*" || candidate.strip_prefix("W/").unwrap_or(candidate) == tag
+    })
+}
+
+/// The filter from the query string, and the download (`/export` takes `format`). Unknown
+/// parameters are refused, so that a misspelt filter does not silently give everything.
+fn parse_query(
+    uri: &Uri,
+    download: Download,
+    format_parameter: bool,
+) -> Result<(ExportFilter, Download), AppError> {
+    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri).map_err(|e| {
+        AppError::BadUserInput(format!("the query string cannot be read: {e}"))
+    })?;
+    let mut filter = ExportFilter::default();
+    let mut download = download;
+    for (name, value) in pairs {
+        let values = value
+            .split(',')
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .map(str::to_owned);
+        match name.as_str() {
+            "pairing" => filter.pairings.extend(values),
+            "theme" => filter.themes.extend(values),
+            "country" => filter
+                .countries
+                .extend(values.map(|v| v.to_ascii_uppercase())),
+            "programme-region" | "programme_region" => filter.programme_regions.extend(values),
+            "format" if format_parameter => {
+                download = match value.as_str() {
+                    "json" => Download::Dataset,
+                    "csv" => Download::PairingsCsv,
+                    other => {
+                        return Err(AppError::BadUserInput(format!(
+                            "unknown format {other:?}: use `json` or `csv`"
+                        )));
+                    }
+                }
+            }
+            other => {
+                return Err(AppError::BadUserInput(format!(
+                    "unknown parameter {other:?}: the filters are `pairing`, `theme`, `country` \
+                     and `programme-region`{}",
+                    if format_parameter { ", and `format`" } else { "" }
+                )));
+            }
+        }
+    }
+    filter.check().map_err(AppError::BadUserInput)?;
+    Ok((filter, download))
+}
+
+/// An error as an HTTP response with a status and a GraphQL-shaped body.
+fn error_response(error: AppError) -> Response {
+    let status = match error.code() {
+        "BAD_USER_INPUT" => StatusCode::BAD_REQUEST,
+        "SERVICE_UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
+        "TIMEOUT" => StatusCode::GATEWAY_TIMEOUT,
+        _ => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    if let AppError::Internal(detail) = &error {
+        tracing::error!(error = %detail, "download failed");
+    }
+    let body = serde_json::json!({
+        "errors": [{ "message": error.message(), "extensions": { "code": error.code() } }]
+    });
+    (status, axum::Json(body)).into_response()
+}
