@@ -75,7 +75,10 @@ async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Answer {
         .filter_map(|l| l.split_once(':'))
         .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_owned()))
         .collect();
-    if headers.get("transfer-encoding").is_some_and(|v| v == "chunked") {
+    if headers
+        .get("transfer-encoding")
+        .is_some_and(|v| v == "chunked")
+    {
         body = dechunk(&body);
     }
     Answer {
@@ -88,7 +91,10 @@ async fn get(addr: SocketAddr, path: &str, headers: &[(&str, &str)]) -> Answer {
 fn dechunk(mut raw: &[u8]) -> Vec<u8> {
     let mut out = Vec::new();
     loop {
-        let end = raw.windows(2).position(|w| w == b"\r\n").expect("a chunk size");
+        let end = raw
+            .windows(2)
+            .position(|w| w == b"\r\n")
+            .expect("a chunk size");
         let size = usize::from_str_radix(std::str::from_utf8(&raw[..end]).unwrap().trim(), 16)
             .expect("a hexadecimal chunk size");
         if size == 0 {
@@ -105,7 +111,10 @@ async fn export_text(db: &TestDb, filter: &ExportFilter) -> String {
 
 const PATHS: [(&str, &str); 4] = [
     ("/data/dataset.json", "application/json"),
-    ("/data/pairings.csv", "text/csv; charset=utf-8; header=present"),
+    (
+        "/data/pairings.csv",
+        "text/csv; charset=utf-8; header=present",
+    ),
     ("/data/places.geojson", "application/geo+json"),
     ("/data/pairings.geojson", "application/geo+json"),
 ];
@@ -120,16 +129,30 @@ async fn downloads_are_public_cacheable_and_change_with_the_data() {
             let first = get(addr, path, &[]).await;
             assert_eq!(first.status, 200, "[{backend:?}] {path}: {}", first.body);
             assert_eq!(first.header("content-type"), content_type, "{path}");
-            assert_eq!(first.header("cache-control"), "public, max-age=300", "{path}");
+            assert_eq!(
+                first.header("cache-control"),
+                "public, max-age=300",
+                "{path}"
+            );
             let tag = first.header("etag").to_owned();
-            assert!(tag.starts_with('"') && tag.ends_with('"'), "a strong ETag: {tag}");
+            assert!(
+                tag.starts_with('"') && tag.ends_with('"'),
+                "a strong ETag: {tag}"
+            );
             let again = get(addr, path, &[]).await;
             assert_eq!(again.header("etag"), tag, "[{backend:?}] {path}");
-            assert!(again.body == first.body, "[{backend:?}] {path}: the same bytes");
+            assert!(
+                again.body == first.body,
+                "[{backend:?}] {path}: the same bytes"
+            );
             let before = app.db.statements.get();
             let cached = get(addr, path, &[("If-None-Match", &tag)]).await;
             assert_eq!(cached.status, 304, "[{backend:?}] {path}");
-            assert_eq!(app.db.statements.get() - before, 1, "a 304 is one statement");
+            assert_eq!(
+                app.db.statements.get() - before,
+                1,
+                "a 304 is one statement"
+            );
             assert_eq!(cached.body, "");
             assert_eq!(cached.header("etag"), tag);
             assert_eq!(cached.header("cache-control"), "public, max-age=300");
@@ -145,8 +168,13 @@ async fn downloads_are_public_cacheable_and_change_with_the_data() {
         assert_eq!(distinct.len(), PATHS.len(), "one tag per download");
 
         // An import changes a title: every tag changes, and the new body says so.
-        let mut data: Dataset = serde_json::from_str(&export_text(&app.db, &ExportFilter::default()).await).unwrap();
-        let pairing = data.pairings.iter_mut().find(|p| p.slug == "rome-yantai").unwrap();
+        let mut data: Dataset =
+            serde_json::from_str(&export_text(&app.db, &ExportFilter::default()).await).unwrap();
+        let pairing = data
+            .pairings
+            .iter_mut()
+            .find(|p| p.slug == "rome-yantai")
+            .unwrap();
         pairing.title = "Rome – Yantai, retitled".into();
         seed::import_text(
             &app.db.conn,
@@ -191,7 +219,10 @@ async fn the_dataset_is_the_export_and_imports_back() {
         )
         .await;
         assert_eq!(filtered.status, 200, "{}", filtered.body);
-        assert!(filtered.body == export_text(&app.db, &filter).await, "[{backend:?}] filtered");
+        assert!(
+            filtered.body == export_text(&app.db, &filter).await,
+            "[{backend:?}] filtered"
+        );
         let by_region = get(addr, "/data/dataset.json?programme-region=asia", &[]).await;
         let expected = export_text(
             &app.db,
@@ -201,7 +232,10 @@ async fn the_dataset_is_the_export_and_imports_back() {
             },
         )
         .await;
-        assert!(by_region.body == expected, "[{backend:?}] by programme region");
+        assert!(
+            by_region.body == expected,
+            "[{backend:?}] by programme region"
+        );
 
         // Import into an empty database; its download is the same file.
         for text in [&whole.body, &filtered.body] {
@@ -216,7 +250,10 @@ async fn the_dataset_is_the_export_and_imports_back() {
             let target_app = TestApp::new(target);
             let target_addr = serve(&target_app).await;
             let again = get(target_addr, "/data/dataset.json", &[]).await;
-            assert!(again.body == *text, "[{backend:?}] download → import → download");
+            assert!(
+                again.body == *text,
+                "[{backend:?}] download → import → download"
+            );
         }
     }
 }
@@ -225,21 +262,46 @@ async fn the_dataset_is_the_export_and_imports_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn generated_data_over_many_pages_streams_as_the_export() {
     for db in TestDb::all().await {
-        generate(&db.conn, Options { pairings: PAGE as u64 + 150, seed: 7 })
+        generate(
+            &db.conn,
+            Options {
+                pairings: PAGE as u64 + 150,
+                seed: 7,
+            },
+        )
+        .await
+        .expect("generate");
+        let data = export::export(&db.conn, &ExportFilter::default())
             .await
-            .expect("generate");
-        let data = export::export(&db.conn, &ExportFilter::default()).await.unwrap();
+            .unwrap();
         assert!(data.pairings.len() > PAGE && data.cities.len() > PAGE);
         let app = TestApp::new(db);
         let addr = serve(&app).await;
         let streamed = get(addr, "/data/dataset.json", &[]).await;
-        assert!(streamed.body == export::to_json(&data), "[{:?}] generated", app.db.backend);
+        assert!(
+            streamed.body == export::to_json(&data),
+            "[{:?}] generated",
+            app.db.backend
+        );
         let csv = get(addr, "/data/pairings.csv", &[]).await;
-        assert!(csv.body == export::csv_of(&export::pairings_table(&app.db.conn, &ExportFilter::default()).await.unwrap()));
+        assert!(
+            csv.body
+                == export::csv_of(
+                    &export::pairings_table(&app.db.conn, &ExportFilter::default())
+                        .await
+                        .unwrap()
+                )
+        );
         let slug = &data.pairings[PAGE + 3].slug;
         let one = get(addr, &format!("/data/dataset.json?pairing={slug}"), &[]).await;
-        let filter = ExportFilter { pairings: vec![slug.clone()], ..ExportFilter::default() };
-        assert!(one.body == export_text(&app.db, &filter).await, "one generated pairing");
+        let filter = ExportFilter {
+            pairings: vec![slug.clone()],
+            ..ExportFilter::default()
+        };
+        assert!(
+            one.body == export_text(&app.db, &filter).await,
+            "one generated pairing"
+        );
         let lines = get(addr, "/data/pairings.geojson", &[]).await.json();
         check_lines(&data, &lines);
         let places = get(addr, "/data/places.geojson", &[]).await.json();
@@ -257,7 +319,10 @@ async fn the_csv_is_the_pairings_table() {
             ("", ExportFilter::default()),
             (
                 "?country=CO",
-                ExportFilter { countries: vec!["CO".into()], ..ExportFilter::default() },
+                ExportFilter {
+                    countries: vec!["CO".into()],
+                    ..ExportFilter::default()
+                },
             ),
             (
                 "?pairing=rome-yantai,barnsley-liuzhou",
@@ -271,7 +336,10 @@ async fn the_csv_is_the_pairings_table() {
             assert_eq!(answer.status, 200);
             let expected = export::pairings_csv(&app.db.conn, &filter).await.unwrap();
             assert!(answer.body == expected, "[{:?}] {query}", app.db.backend);
-            assert_eq!(answer.body.split("\r\n").next().unwrap(), CSV_COLUMNS.join(","));
+            assert_eq!(
+                answer.body.split("\r\n").next().unwrap(),
+                CSV_COLUMNS.join(",")
+            );
         }
     }
 }
@@ -307,7 +375,11 @@ fn check_lines(data: &Dataset, collection: &Value) {
             })
             .collect();
         let Some(feature) = by_slug.get(p.slug.as_str()) else {
-            assert!(points.len() < 2, "{} has located participants but no line", p.slug);
+            assert!(
+                points.len() < 2,
+                "{} has located participants but no line",
+                p.slug
+            );
             continue;
         };
         assert_eq!(feature["type"], "Feature");
@@ -321,16 +393,27 @@ fn check_lines(data: &Dataset, collection: &Value) {
         };
         for line in lines {
             let line = line.as_array().unwrap();
-            assert!(line.len() >= 2, "{}: a line has two positions at least", p.slug);
+            assert!(
+                line.len() >= 2,
+                "{}: a line has two positions at least",
+                p.slug
+            );
             for point in line {
                 let point = [point[0].as_f64().unwrap(), point[1].as_f64().unwrap()];
-                assert!(points.contains(&point), "{}: {point:?} is not a participant's", p.slug);
+                assert!(
+                    points.contains(&point),
+                    "{}: {point:?} is not a participant's",
+                    p.slug
+                );
             }
         }
     }
     for f in features {
         let slug = f["properties"]["slug"].as_str().unwrap();
-        assert!(data.pairings.iter().any(|p| p.slug == slug), "{slug} is a pairing");
+        assert!(
+            data.pairings.iter().any(|p| p.slug == slug),
+            "{slug} is a pairing"
+        );
     }
 }
 
@@ -339,7 +422,9 @@ async fn geojson_is_rfc_7946_with_lon_lat_and_lines_between_participants() {
     for app in TestApp::all_seeded().await {
         let backend = app.db.backend;
         let addr = serve(&app).await;
-        let data = export::export(&app.db.conn, &ExportFilter::default()).await.unwrap();
+        let data = export::export(&app.db.conn, &ExportFilter::default())
+            .await
+            .unwrap();
         let places = get(addr, "/data/places.geojson", &[]).await.json();
         assert_eq!(places["type"], "FeatureCollection");
         let features = places["features"].as_array().unwrap();
@@ -365,16 +450,38 @@ async fn geojson_is_rfc_7946_with_lon_lat_and_lines_between_participants() {
                     (r.longitude, r.latitude, &r.name)
                 }
             };
-            assert_eq!((Some(lon), Some(lat)), (x, y), "[{backend:?}] {slug}: [lon, lat]");
+            assert_eq!(
+                (Some(lon), Some(lat)),
+                (x, y),
+                "[{backend:?}] {slug}: [lon, lat]"
+            );
             assert_eq!(props["name"], name.as_str());
-            assert_eq!(props["pairing_count"], props["pairings"].as_array().unwrap().len());
+            assert_eq!(
+                props["pairing_count"],
+                props["pairings"].as_array().unwrap().len()
+            );
         }
         // Rome is at 12.5° E, 41.9° N: longitude first.
-        let rome = features.iter().find(|f| f["properties"]["slug"] == "rome").unwrap();
+        let rome = features
+            .iter()
+            .find(|f| f["properties"]["slug"] == "rome")
+            .unwrap();
         let coordinates = rome["geometry"]["coordinates"].as_array().unwrap();
-        assert!((coordinates[0].as_f64().unwrap() - 12.5).abs() < 0.2, "{coordinates:?}");
-        assert!((coordinates[1].as_f64().unwrap() - 41.9).abs() < 0.2, "{coordinates:?}");
-        assert!(rome["properties"]["pairings"].as_array().unwrap().iter().any(|p| p == "rome-yantai"));
+        assert!(
+            (coordinates[0].as_f64().unwrap() - 12.5).abs() < 0.2,
+            "{coordinates:?}"
+        );
+        assert!(
+            (coordinates[1].as_f64().unwrap() - 41.9).abs() < 0.2,
+            "{coordinates:?}"
+        );
+        assert!(
+            rome["properties"]["pairings"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == "rome-yantai")
+        );
         assert_eq!(rome["properties"]["country"], "IT");
 
         let lines = get(addr, "/data/pairings.geojson", &[]).await.json();
@@ -382,16 +489,28 @@ async fn geojson_is_rfc_7946_with_lon_lat_and_lines_between_participants() {
         assert!(!lines["features"].as_array().unwrap().is_empty());
 
         // Filtered: only Chinese pairings, and only the places taking part in them.
-        let filter = ExportFilter { countries: vec!["CN".into()], ..ExportFilter::default() };
+        let filter = ExportFilter {
+            countries: vec!["CN".into()],
+            ..ExportFilter::default()
+        };
         let chosen = export::export(&app.db.conn, &filter).await.unwrap();
-        let lines = get(addr, "/data/pairings.geojson?country=CN", &[]).await.json();
+        let lines = get(addr, "/data/pairings.geojson?country=CN", &[])
+            .await
+            .json();
         check_lines(&chosen, &lines);
-        let places = get(addr, "/data/places.geojson?country=CN", &[]).await.json();
+        let places = get(addr, "/data/places.geojson?country=CN", &[])
+            .await
+            .json();
         for f in places["features"].as_array().unwrap() {
             let pairings = f["properties"]["pairings"].as_array().unwrap();
             assert!(!pairings.is_empty());
             for p in pairings {
-                assert!(chosen.pairings.iter().any(|c| c.slug == p.as_str().unwrap()));
+                assert!(
+                    chosen
+                        .pairings
+                        .iter()
+                        .any(|c| c.slug == p.as_str().unwrap())
+                );
             }
         }
     }
@@ -403,20 +522,45 @@ async fn bad_filters_are_400s_that_say_what_is_wrong() {
         let addr = serve(&app).await;
         let many = format!("/data/pairings.csv?pairing={}", vec!["x"; 1001].join(","));
         for (path, says) in [
-            ("/data/dataset.json?themes=stream-mobility-and-transport", "unknown parameter \"themes\""),
-            ("/data/places.geojson?theme=no-such-theme", "no such `theme`: no-such-theme"),
-            ("/data/pairings.geojson?country=XX,CN", "no such `country`: XX"),
-            ("/data/pairings.csv?pairing=rome-yantai,nowhere", "no such `pairing`: nowhere"),
-            ("/data/dataset.json?programme-region=atlantis", "`programme-region`: atlantis"),
-            ("/data/pairings.csv?format=json", "unknown parameter \"format\""),
+            (
+                "/data/dataset.json?themes=stream-mobility-and-transport",
+                "unknown parameter \"themes\"",
+            ),
+            (
+                "/data/places.geojson?theme=no-such-theme",
+                "no such `theme`: no-such-theme",
+            ),
+            (
+                "/data/pairings.geojson?country=XX,CN",
+                "no such `country`: XX",
+            ),
+            (
+                "/data/pairings.csv?pairing=rome-yantai,nowhere",
+                "no such `pairing`: nowhere",
+            ),
+            (
+                "/data/dataset.json?programme-region=atlantis",
+                "`programme-region`: atlantis",
+            ),
+            (
+                "/data/pairings.csv?format=json",
+                "unknown parameter \"format\"",
+            ),
             ("/export?format=xml", "unknown format"),
             (many.as_str(), "at most 1000 values"),
         ] {
             let answer = get(addr, path, &[]).await;
             assert_eq!(answer.status, 400, "{path}: {}", answer.body);
-            assert!(answer.header("content-type").starts_with("application/json"));
+            assert!(
+                answer
+                    .header("content-type")
+                    .starts_with("application/json")
+            );
             assert_eq!(answer.error_code(), "BAD_USER_INPUT", "{path}");
-            let message = answer.json()["errors"][0]["message"].as_str().unwrap().to_owned();
+            let message = answer.json()["errors"][0]["message"]
+                .as_str()
+                .unwrap()
+                .to_owned();
             assert!(message.contains(says), "{path}: {message}");
         }
     }

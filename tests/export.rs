@@ -816,7 +816,12 @@ async fn http_export_is_an_alias_of_the_public_downloads() {
         let whole = export_text(&app.db, &ExportFilter::default()).await;
         for key in [None, Some("iuc_not-a-key"), Some(partner.as_str())] {
             let answer = get(&app, "/export", key).await;
-            assert_eq!(answer.status, StatusCode::OK, "[{backend:?}] {}", answer.body);
+            assert_eq!(
+                answer.status,
+                StatusCode::OK,
+                "[{backend:?}] {}",
+                answer.body
+            );
             assert_eq!(answer.body, whole);
             assert!(answer.header(header::CACHE_CONTROL).starts_with("public"));
         }

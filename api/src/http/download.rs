@@ -148,7 +148,10 @@ async fn run(
         h.insert(header::CONTENT_DISPOSITION, value);
     }
     insert_cache_headers(h, &tag);
-    h.insert(CHANGES_CURSOR, HeaderValue::from(download::cursor_of(&data_state)));
+    h.insert(
+        CHANGES_CURSOR,
+        HeaderValue::from(download::cursor_of(&data_state)),
+    );
     Ok(response)
 }
 
@@ -156,7 +159,10 @@ fn insert_cache_headers(h: &mut HeaderMap, tag: &str) {
     if let Ok(value) = HeaderValue::from_str(tag) {
         h.insert(header::ETAG, value);
     }
-    h.insert(header::CACHE_CONTROL, HeaderValue::from_static(CACHE_CONTROL));
+    h.insert(
+        header::CACHE_CONTROL,
+        HeaderValue::from_static(CACHE_CONTROL),
+    );
 }
 
 fn not_modified(tag: &str) -> Response {
@@ -205,9 +211,8 @@ fn parse_query(
     download: Download,
     format_parameter: bool,
 ) -> Result<(ExportFilter, Download), AppError> {
-    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri).map_err(|e| {
-        AppError::BadUserInput(format!("the query string cannot be read: {e}"))
-    })?;
+    let Query(pairs) = Query::<Vec<(String, String)>>::try_from_uri(uri)
+        .map_err(|e| AppError::BadUserInput(format!("the query string cannot be read: {e}")))?;
     let mut filter = ExportFilter::default();
     let mut download = download;
     for (name, value) in pairs {
@@ -238,7 +243,11 @@ fn parse_query(
                 return Err(AppError::BadUserInput(format!(
                     "unknown parameter {other:?}: the filters are `pairing`, `theme`, `country` \
                      and `programme-region`{}",
-                    if format_parameter { ", and `format`" } else { "" }
+                    if format_parameter {
+                        ", and `format`"
+                    } else {
+                        ""
+                    }
                 )));
             }
         }

@@ -149,7 +149,11 @@ pub async fn unknown_values(
         }
         let mut sql = Sql::default();
         sql.push(&format!("SELECT {column} FROM {table} WHERE {column} IN ("))
-            .bind_list(values.iter().map(|v| sea_orm::Value::String(Some(v.clone()))))
+            .bind_list(
+                values
+                    .iter()
+                    .map(|v| sea_orm::Value::String(Some(v.clone()))),
+            )
             .push(")");
         let found: BTreeSet<String> = db
             .query_all_raw(sql.statement(db.get_database_backend()))
@@ -208,7 +212,10 @@ pub fn start(
                 "download"
             ),
             Err(DownloadError::Gone) => {
-                tracing::info!(download = download.name(), "download abandoned by the client")
+                tracing::info!(
+                    download = download.name(),
+                    "download abandoned by the client"
+                )
             }
             Err(DownloadError::Export(e)) => {
                 tracing::error!(download = download.name(), error = %e, "download failed");
@@ -489,19 +496,31 @@ impl Section {
         Ok(Self { records: 0 })
     }
 
-    async fn record(&mut self, out: &mut Sink, record: &impl Serialize) -> Result<(), DownloadError> {
+    async fn record(
+        &mut self,
+        out: &mut Sink,
+        record: &impl Serialize,
+    ) -> Result<(), DownloadError> {
         // Records are plain data: serialising them cannot fail. Newlines within strings are
         // escaped, so every newline of the text is the layout's, and indenting is a replace.
         let text = serde_json::to_string_pretty(record).unwrap_or_default();
         let text = text.replace('\n', "\n    ");
-        out.write(if self.records == 0 { "\n    " } else { ",\n    " })
-            .await?;
+        out.write(if self.records == 0 {
+            "\n    "
+        } else {
+            ",\n    "
+        })
+        .await?;
         out.write(&text).await?;
         self.records += 1;
         Ok(())
     }
 
-    async fn records<T: Serialize>(&mut self, out: &mut Sink, records: &[T]) -> Result<(), DownloadError> {
+    async fn records<T: Serialize>(
+        &mut self,
+        out: &mut Sink,
+        records: &[T],
+    ) -> Result<(), DownloadError> {
         for r in records {
             self.record(out, r).await?;
         }
@@ -509,7 +528,8 @@ impl Section {
     }
 
     async fn close(self, out: &mut Sink) -> Result<(), DownloadError> {
-        out.write(if self.records == 0 { "]" } else { "\n  ]" }).await
+        out.write(if self.records == 0 { "]" } else { "\n  ]" })
+            .await
     }
 }
 
@@ -556,7 +576,10 @@ async fn write_dataset(
 }
 
 /// The reference data a download lists: all of it, or what the chosen pairings use.
-async fn reference_records(txn: &DatabaseTransaction, extent: &Extent) -> Result<Dataset, DownloadError> {
+async fn reference_records(
+    txn: &DatabaseTransaction,
+    extent: &Extent,
+) -> Result<Dataset, DownloadError> {
     let tables = Tables {
         countries: rows::<country::Entity>(txn, extent.countries.as_ref()).await?,
         programme_regions: rows::<programme_region::Entity>(txn, extent.programme_regions.as_ref())
@@ -653,11 +676,18 @@ async fn stakeholders_section(
         let full = page.len() == PAGE;
         let mut tables = reference.tables();
         let mine = keys_in("stakeholder_id", page.iter().map(|s| s.id));
-        tables.involvements =
-            rows::<involvement::Entity>(txn, and(Some(&mine), extent.scope.involvements()).as_ref())
-                .await?;
-        let projects: BTreeSet<i32> = tables.involvements.iter().filter_map(|i| i.project_id).collect();
-        tables.projects = export::referenced::<project::Entity>(txn, false, &projects, |m| m.id).await?;
+        tables.involvements = rows::<involvement::Entity>(
+            txn,
+            and(Some(&mine), extent.scope.involvements()).as_ref(),
+        )
+        .await?;
+        let projects: BTreeSet<i32> = tables
+            .involvements
+            .iter()
+            .filter_map(|i| i.project_id)
+            .collect();
+        tables.projects =
+            export::referenced::<project::Entity>(txn, false, &projects, |m| m.id).await?;
         let ucaps: BTreeSet<i32> = (tables.involvements.iter().filter_map(|i| i.ucap_id))
             .chain(tables.projects.iter().map(|p| p.ucap_id))
             .collect();
@@ -665,10 +695,13 @@ async fn stakeholders_section(
         let pairings: BTreeSet<i32> = (tables.involvements.iter().filter_map(|i| i.pairing_id))
             .chain(tables.ucaps.iter().map(|u| u.pairing_id))
             .collect();
-        tables.pairings = export::referenced::<pairing::Entity>(txn, false, &pairings, |m| m.id).await?;
+        tables.pairings =
+            export::referenced::<pairing::Entity>(txn, false, &pairings, |m| m.id).await?;
         tables.stakeholders = page;
         tables.read_places(txn, false).await?;
-        section.records(out, &dataset_of(tables)?.stakeholders).await?;
+        section
+            .records(out, &dataset_of(tables)?.stakeholders)
+            .await?;
         if !full {
             break;
         }
@@ -678,11 +711,63 @@ async fn stakeholders_section(
 
 /// The export's order of activities (`export::sort_activities`): the first day of the period,
 /// a wider period first, then slug.
-const ACTIVITY_ORDER: &str = " ORDER BY \"date\", CASE date_precision WHEN 'year' THEN 0 \
-    WHEN 'half_year' THEN 1 WHEN 'quarter' THEN 2 WHEN 'month' THEN 3 ELSE 4 END, slug";
+const PRECISION_RANK: &str = "CASE date_precision WHEN 'year' THEN 0 WHEN 'half_year' THEN 1 \
+    WHEN 'quarter' THEN 2 WHEN 'month' THEN 3 ELSE 4 END";
 
-/// Activities are paged by offset: their order is not one column's, and the snapshot keeps
-/// the rows still while the pages are read.
+fn precision_rank(precision: entity::enums::DatePrecision) -> i32 {
+    use entity::enums::DatePrecision::*;
+    match precision {
+        Year => 0,
+        HalfYear => 1,
+        Quarter => 2,
+        Month => 3,
+        Day => 4,
+    }
+}
+
+/// The next page of activities in the export's order, after `after` (keyset: each page is an
+/// index range, not a scan from the start).
+async fn activities_page(
+    txn: &DatabaseTransaction,
+    condition: Option<&Sql>,
+    after: Option<&activity::Model>,
+) -> Result<Vec<activity::Model>, DbErr> {
+    let mut sql = Sql::default();
+    sql.push("SELECT * FROM activity WHERE 1 = 1");
+    if let Some(c) = condition {
+        sql.push(" AND (").append(c).push(")");
+    }
+    if let Some(a) = after {
+        let date = || sea_orm::Value::from(a.date);
+        let rank = || sea_orm::Value::Int(Some(precision_rank(a.date_precision)));
+        // The plain range first: with its values bound, the planner cannot see that the OR
+        // below implies it, and without it sorted the whole table for every page (113 ms a
+        // page at 50k activities on SQLite, 9 ms with it).
+        sql.push(" AND \"date\" >= ")
+            .bind(date())
+            .push(" AND (\"date\" > ")
+            .bind(date())
+            .push(" OR (\"date\" = ")
+            .bind(date())
+            .push(&format!(" AND ({PRECISION_RANK} > "))
+            .bind(rank())
+            .push(&format!(" OR ({PRECISION_RANK} = "))
+            .bind(rank())
+            .push(" AND slug")
+            .bytewise()
+            .push(" > ")
+            .bind(sea_orm::Value::String(Some(a.slug.clone())))
+            .push("))))");
+    }
+    sql.push(&format!(" ORDER BY \"date\", {PRECISION_RANK}, slug"))
+        .bytewise()
+        .push(&format!(" LIMIT {PAGE}"));
+    activity::Entity::find()
+        .from_raw_sql(sql.statement(txn.get_database_backend()))
+        .all(txn)
+        .await
+}
+
 async fn activities_section(
     txn: &DatabaseTransaction,
     extent: &Extent,
@@ -690,25 +775,11 @@ async fn activities_section(
     out: &mut Sink,
 ) -> Result<(), DownloadError> {
     let mut section = Section::open(out, "activities").await?;
-    let backend = txn.get_database_backend();
-    let mut offset = 0;
+    let mut after: Option<activity::Model> = None;
     loop {
-        let mut sql = Sql::default();
-        sql.push("SELECT * FROM activity");
-        if let Some(c) = &extent.activities {
-            sql.push(" WHERE ").append(c);
-        }
-        sql.push(ACTIVITY_ORDER)
-            .bytewise()
-            .push(&format!(" LIMIT {PAGE} OFFSET {offset}"));
-        let page = activity::Entity::find()
-            .from_raw_sql(sql.statement(backend))
-            .all(txn)
-            .await?;
-        if page.is_empty() {
-            break;
-        }
-        offset += page.len();
+        let page = activities_page(txn, extent.activities.as_ref(), after.as_ref()).await?;
+        let Some(last) = page.last() else { break };
+        after = Some(last.clone());
         let full = page.len() == PAGE;
         let mut tables = reference.tables();
         let mine = keys_in("activity_id", page.iter().map(|a| a.id));
@@ -717,16 +788,27 @@ async fn activities_section(
             and(Some(&mine), extent.scope.by_pairing.clone()).as_ref(),
         )
         .await?;
-        tables.activity_stakeholders = rows::<activity_stakeholder::Entity>(txn, Some(&mine)).await?;
-        let pairings: BTreeSet<i32> = tables.activity_pairings.iter().map(|a| a.pairing_id).collect();
-        tables.pairings = export::referenced::<pairing::Entity>(txn, false, &pairings, |m| m.id).await?;
-        let stakeholders: BTreeSet<i32> =
-            tables.activity_stakeholders.iter().map(|s| s.stakeholder_id).collect();
+        tables.activity_stakeholders =
+            rows::<activity_stakeholder::Entity>(txn, Some(&mine)).await?;
+        let pairings: BTreeSet<i32> = tables
+            .activity_pairings
+            .iter()
+            .map(|a| a.pairing_id)
+            .collect();
+        tables.pairings =
+            export::referenced::<pairing::Entity>(txn, false, &pairings, |m| m.id).await?;
+        let stakeholders: BTreeSet<i32> = tables
+            .activity_stakeholders
+            .iter()
+            .map(|s| s.stakeholder_id)
+            .collect();
         tables.stakeholders =
             export::referenced::<stakeholder::Entity>(txn, false, &stakeholders, |m| m.id).await?;
         tables.activities = page;
         tables.read_places(txn, false).await?;
-        section.records(out, &dataset_of(tables)?.activities).await?;
+        section
+            .records(out, &dataset_of(tables)?.activities)
+            .await?;
         if !full {
             break;
         }

@@ -755,7 +755,11 @@ impl Tables {
     }
 
     /// The cities and regions that the rows read so far name.
-    pub(super) async fn read_places(&mut self, db: &DatabaseTransaction, whole: bool) -> Result<(), DbErr> {
+    pub(super) async fn read_places(
+        &mut self,
+        db: &DatabaseTransaction,
+        whole: bool,
+    ) -> Result<(), DbErr> {
         let city_ids: BTreeSet<i32> = self
             .participants
             .iter()

@@ -21,9 +21,7 @@ use entity::*;
 use sea_orm::{ActiveEnum, DatabaseTransaction};
 use serde_json::{Value, json};
 
-use super::download::{
-    DownloadError, Extent, PAGE, Reference, Sink, and, keys_in, slug_page,
-};
+use super::download::{DownloadError, Extent, PAGE, Reference, Sink, and, keys_in, slug_page};
 use super::export::{referenced, rows};
 use super::sql::Sql;
 use crate::id::{self, NodeType};
@@ -79,7 +77,8 @@ pub(super) async fn write_places(
         let Some(last) = page.last() else { break };
         after = Some(last.slug.clone());
         let full = page.len() == PAGE;
-        let mut pairings = place_pairings(txn, extent, "city_id", page.iter().map(|c| c.id)).await?;
+        let mut pairings =
+            place_pairings(txn, extent, "city_id", page.iter().map(|c| c.id)).await?;
         for c in &page {
             let place = Place {
                 id: id::encode(NodeType::City, c.id).to_string(),
@@ -92,7 +91,10 @@ pub(super) async fn write_places(
                 position: (c.longitude, c.latitude),
             };
             features
-                .write(out, &place.feature(pairings.remove(&c.id).unwrap_or_default()))
+                .write(
+                    out,
+                    &place.feature(pairings.remove(&c.id).unwrap_or_default()),
+                )
                 .await?;
         }
         if !full {
@@ -120,7 +122,10 @@ pub(super) async fn write_places(
                 position: (r.longitude, r.latitude),
             };
             features
-                .write(out, &place.feature(pairings.remove(&r.id).unwrap_or_default()))
+                .write(
+                    out,
+                    &place.feature(pairings.remove(&r.id).unwrap_or_default()),
+                )
                 .await?;
         }
         if !full {
@@ -186,7 +191,11 @@ async fn place_pairings(
             .collect();
     let mut by_place: HashMap<i32, BTreeSet<String>> = HashMap::new();
     for p in participants {
-        let place = if column == "city_id" { p.city_id } else { p.region_id };
+        let place = if column == "city_id" {
+            p.city_id
+        } else {
+            p.region_id
+        };
         if let (Some(place), Some(slug)) = (place, slugs.get(&p.pairing_id)) {
             by_place.entry(place).or_default().insert(slug.clone());
         }
