@@ -125,7 +125,9 @@ async fn run(
     let tag = etag(&data_state, download, &filter);
     let chunks = download::start(txn, filter, download);
     let body = Body::from_stream(futures_util::stream::unfold(chunks, |mut rx| async move {
-        rx.recv().await.map(|chunk| (chunk, rx))
+        rx.recv()
+            .await
+            .map(|chunk| (chunk.map(axum::body::Bytes::from), rx))
     }));
     let (content_type, file_name) = match download {
         Download::Dataset => ("application/json", "iuc-graph.json"),

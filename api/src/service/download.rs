@@ -19,7 +19,6 @@
 
 use std::collections::BTreeSet;
 
-use axum::body::Bytes;
 use entity::*;
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, EntityTrait, Statement,
@@ -187,7 +186,7 @@ pub fn start(
     txn: DatabaseTransaction,
     filter: ExportFilter,
     download: Download,
-) -> mpsc::Receiver<Result<Bytes, std::io::Error>> {
+) -> mpsc::Receiver<Result<String, std::io::Error>> {
     let (tx, rx) = mpsc::channel(QUEUED_CHUNKS);
     let span = tracing::Span::current();
     let task = async move {
@@ -252,7 +251,7 @@ async fn write(
 
 /// Text gathered into chunks for the response body.
 pub(super) struct Sink {
-    tx: mpsc::Sender<Result<Bytes, std::io::Error>>,
+    tx: mpsc::Sender<Result<String, std::io::Error>>,
     buf: String,
     bytes: u64,
 }
@@ -273,7 +272,7 @@ impl Sink {
         let chunk = std::mem::replace(&mut self.buf, String::with_capacity(CHUNK + 4096));
         self.bytes += chunk.len() as u64;
         self.tx
-            .send(Ok(Bytes::from(chunk)))
+            .send(Ok(chunk))
             .await
             .map_err(|_| DownloadError::Gone)
     }
