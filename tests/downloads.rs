@@ -277,10 +277,29 @@ async fn generated_data_over_many_pages_streams_as_the_export() {
         assert!(data.pairings.len() > PAGE && data.cities.len() > PAGE);
         let app = TestApp::new(db);
         let addr = serve(&app).await;
+        let before = app.db.statements.get();
         let streamed = get(addr, "/data/dataset.json", &[]).await;
+        let used = app.db.statements.get() - before;
         assert!(
             streamed.body == export::to_json(&data),
             "[{:?}] generated",
+            app.db.backend
+        );
+        // A bounded number of statements per page (9 at most), none per record.
+        let pages: usize = [
+            data.cities.len(),
+            data.regions.len(),
+            data.pairings.len(),
+            data.stakeholders.len(),
+            data.activities.len(),
+        ]
+        .iter()
+        .map(|n| n / PAGE + 1)
+        .sum();
+        println!("[{:?}] {used} statements for {pages} pages", app.db.backend);
+        assert!(
+            used as usize <= 20 + 9 * pages,
+            "[{:?}] {used} statements for {pages} pages",
             app.db.backend
         );
         let csv = get(addr, "/data/pairings.csv", &[]).await;

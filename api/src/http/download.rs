@@ -29,6 +29,8 @@ use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use sha2::{Digest, Sha256};
+use std::sync::Arc;
+use tokio::sync::Semaphore;
 
 use crate::error::AppError;
 use crate::service::download::{self, Download};
@@ -46,58 +48,70 @@ const CACHE_CONTROL: &str = "public, max-age=300";
 /// old form are not revalidated.
 const LAYOUT: &str = "1";
 
+/// Downloads streaming at once through one router (one per server). Each holds a database
+/// connection and a read transaction while its client reads, so a few slow clients could
+/// otherwise take the pool (4 connections on SQLite) from GraphQL; 304s need no permit.
+const CONCURRENT: usize = 2;
+
 /// The download routes, merged into the application's router by `http::routes`.
 pub fn routes() -> Router<AppState> {
+    let streaming = Arc::new(Semaphore::new(CONCURRENT));
+    let route = |download: Download, format_parameter: bool| {
+        let streaming = streaming.clone();
+        get(
+            move |State(state): State<AppState>, headers: HeaderMap, uri: Uri| async move {
+                let request = Request {
+                    state: &state,
+                    headers: &headers,
+                    uri: &uri,
+                    streaming: &streaming,
+                };
+                respond(request, download, format_parameter).await
+            },
+        )
+    };
     Router::new()
-        .route("/data/dataset.json", get(dataset))
-        .route("/data/pairings.csv", get(csv))
-        .route("/data/places.geojson", get(places))
-        .route("/data/pairings.geojson", get(pairings))
-        .route("/export", get(export_alias))
-        .route("/export.csv", get(csv))
+        .route("/data/dataset.json", route(Download::Dataset, false))
+        .route("/data/pairings.csv", route(Download::PairingsCsv, false))
+        .route(
+            "/data/places.geojson",
+            route(Download::PlacesGeoJson, false),
+        )
+        .route(
+            "/data/pairings.geojson",
+            route(Download::PairingsGeoJson, false),
+        )
+        // `/export` takes `format=csv` too, as it did.
+        .route("/export", route(Download::Dataset, true))
+        .route("/export.csv", route(Download::PairingsCsv, false))
 }
 
-async fn dataset(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    respond(&state, &headers, &uri, Download::Dataset, false).await
+/// What a download's handling needs of the request and the router.
+struct Request<'a> {
+    state: &'a AppState,
+    headers: &'a HeaderMap,
+    uri: &'a Uri,
+    streaming: &'a Arc<Semaphore>,
 }
 
-async fn csv(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    respond(&state, &headers, &uri, Download::PairingsCsv, false).await
-}
-
-async fn places(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    respond(&state, &headers, &uri, Download::PlacesGeoJson, false).await
-}
-
-async fn pairings(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    respond(&state, &headers, &uri, Download::PairingsGeoJson, false).await
-}
-
-/// `/export`, the dataset, or the CSV with `format=csv` (what it took before).
-async fn export_alias(State(state): State<AppState>, headers: HeaderMap, uri: Uri) -> Response {
-    respond(&state, &headers, &uri, Download::Dataset, true).await
-}
-
-async fn respond(
-    state: &AppState,
-    headers: &HeaderMap,
-    uri: &Uri,
-    download: Download,
-    format_parameter: bool,
-) -> Response {
-    match run(state, headers, uri, download, format_parameter).await {
+async fn respond(request: Request<'_>, download: Download, format_parameter: bool) -> Response {
+    match run(request, download, format_parameter).await {
         Ok(response) => response,
         Err(error) => error_response(error),
     }
 }
 
 async fn run(
-    state: &AppState,
-    headers: &HeaderMap,
-    uri: &Uri,
+    request: Request<'_>,
     download: Download,
     format_parameter: bool,
 ) -> Result<Response, AppError> {
+    let Request {
+        state,
+        headers,
+        uri,
+        streaming,
+    } = request;
     let (filter, download) = parse_query(uri, download, format_parameter)?;
     let internal = |e: sea_orm::DbErr| AppError::Internal(e.to_string());
     // Revalidation first: one statement, no snapshot.
@@ -108,6 +122,9 @@ async fn run(
             return Ok(not_modified(&tag));
         }
     }
+    let Ok(permit) = streaming.clone().try_acquire_owned() else {
+        return Ok(busy());
+    };
     let (txn, data_state) = download::open(&state.db).await.map_err(internal)?;
     let unknown = download::unknown_values(&txn, &filter)
         .await
@@ -124,11 +141,15 @@ async fn run(
     }
     let tag = etag(&data_state, download, &filter);
     let chunks = download::start(txn, filter, download);
-    let body = Body::from_stream(futures_util::stream::unfold(chunks, |mut rx| async move {
-        rx.recv()
-            .await
-            .map(|chunk| (chunk.map(axum::body::Bytes::from), rx))
-    }));
+    // The permit goes with the stream: it is given back when the body ends or is dropped.
+    let body = Body::from_stream(futures_util::stream::unfold(
+        (chunks, permit),
+        |(mut rx, permit)| async move {
+            rx.recv()
+                .await
+                .map(|chunk| (chunk.map(axum::body::Bytes::from), (rx, permit)))
+        },
+    ));
     let (content_type, file_name) = match download {
         Download::Dataset => ("application/json", "iuc-graph.json"),
         Download::PairingsCsv => (
@@ -165,6 +186,19 @@ fn insert_cache_headers(h: &mut HeaderMap, tag: &str) {
         header::CACHE_CONTROL,
         HeaderValue::from_static(CACHE_CONTROL),
     );
+}
+
+/// 503 while `CONCURRENT` downloads stream: the client retries (or a cache serves it).
+fn busy() -> Response {
+    let body = serde_json::json!({ "errors": [{
+        "message": "too many downloads in progress on this server: try again in a few seconds",
+        "extensions": { "code": "SERVICE_UNAVAILABLE" },
+    }] });
+    let mut response = (StatusCode::SERVICE_UNAVAILABLE, axum::Json(body)).into_response();
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, HeaderValue::from_static("5"));
+    response
 }
 
 fn not_modified(tag: &str) -> Response {

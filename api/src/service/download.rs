@@ -39,6 +39,9 @@ const CHUNK: usize = 64 * 1024;
 /// Chunks waiting for the client at most: with `CHUNK`, what a slow client costs the server.
 const QUEUED_CHUNKS: usize = 4;
 
+/// How long a chunk may wait for the client to read before the download is given up.
+const STALLED: std::time::Duration = std::time::Duration::from_secs(30);
+
 /// What a download holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Download {
@@ -69,8 +72,8 @@ impl Download {
 pub enum DownloadError {
     #[error(transparent)]
     Export(#[from] ExportError),
-    /// The client went away: nothing to report.
-    #[error("the client closed the connection")]
+    /// The client went away, or stopped reading for `STALLED`: nothing to report.
+    #[error("the client closed the connection or stopped reading")]
     Gone,
 }
 
@@ -271,10 +274,11 @@ impl Sink {
         }
         let chunk = std::mem::replace(&mut self.buf, String::with_capacity(CHUNK + 4096));
         self.bytes += chunk.len() as u64;
-        self.tx
-            .send(Ok(chunk))
-            .await
-            .map_err(|_| DownloadError::Gone)
+        // A client that stops reading would hold the connection and the snapshot for ever.
+        match tokio::time::timeout(STALLED, self.tx.send(Ok(chunk))).await {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(_)) | Err(_) => Err(DownloadError::Gone),
+        }
     }
 }
 
