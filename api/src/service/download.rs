@@ -358,14 +358,22 @@ impl Extent {
             id_in("region_id", "pairing_participant", &by_pairing),
             id_in("region_id", "project", &by_ucap),
         ]);
+        let pairings = within("id", &chosen);
+        // A programme region comes whole, with its countries.
+        let programme_regions = id_in("programme_region_id", "pairing", &pairings);
+        let mut region_links = Sql::default();
+        region_links
+            .push("programme_region_id IN (SELECT id FROM programme_region WHERE ")
+            .append(&programme_regions)
+            .push(")");
         let countries = any(&[
             id_in("country_id", "city", &cities),
             id_in("country_id", "region", &regions),
             id_in("country_id", "stakeholder", &stakeholders),
+            id_in("country_id", "programme_region_country", &region_links),
         ]);
-        let pairings = within("id", &chosen);
         Self {
-            programme_regions: Some(id_in("programme_region_id", "pairing", &pairings)),
+            programme_regions: Some(programme_regions),
             themes: Some(id_in("theme_id", "pairing_theme", &by_pairing)),
             sdgs: Some(id_in("sdg_id", "pairing_sdg", &by_pairing)),
             section_types: Some(id_in("section_type_id", "ucap_section", &by_ucap)),
@@ -552,6 +560,17 @@ async fn write_dataset(
             section.close(out).await?;
         }};
     }
+    whole_section!(documents);
+    whole_section!(rules);
+    if let Some(programme) = &data.programme {
+        // An object, not a list: indented one level less than a list's records.
+        let text = serde_json::to_string_pretty(programme).unwrap_or_default();
+        out.write(&format!(
+            ",\n  \"programme\": {}",
+            text.replace('\n', "\n  ")
+        ))
+        .await?;
+    }
     whole_section!(countries);
     whole_section!(programme_regions);
     whole_section!(themes);
@@ -583,7 +602,7 @@ async fn reference_records(
     txn: &DatabaseTransaction,
     extent: &Extent,
 ) -> Result<Dataset, DownloadError> {
-    let tables = Tables {
+    let mut tables = Tables {
         countries: rows::<country::Entity>(txn, extent.countries.as_ref()).await?,
         programme_regions: rows::<programme_region::Entity>(txn, extent.programme_regions.as_ref())
             .await?,
@@ -591,8 +610,24 @@ async fn reference_records(
         sdgs: rows::<sdg::Entity>(txn, extent.sdgs.as_ref()).await?,
         section_types: rows::<ucap_section_type::Entity>(txn, extent.section_types.as_ref())
             .await?,
+        // What sources cite: whole in a filtered download too, as in the export.
+        documents: rows::<document::Entity>(txn, None).await?,
+        rules: rows::<derivation_rule::Entity>(txn, None).await?,
         ..Tables::default()
     };
+    // Read whole, as the export reads it: a region's countries come in the order the table
+    // gives them (it is small: regions × countries), then those of the regions listed.
+    let listed: std::collections::HashSet<i32> =
+        tables.programme_regions.iter().map(|r| r.id).collect();
+    tables.programme_region_countries = rows::<programme_region_country::Entity>(txn, None)
+        .await?
+        .into_iter()
+        .filter(|l| listed.contains(&l.programme_region_id))
+        .collect();
+    // The programme is the whole programme's record, not a part of some pairings.
+    if extent.scope.whole() {
+        tables.programme = rows::<programme::Entity>(txn, None).await?;
+    }
     Ok(dataset_of(tables)?)
 }
 
