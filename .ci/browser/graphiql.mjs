@@ -172,8 +172,11 @@ async function checkSubscription(page, problems) {
     const model = globalThis.__MONACO.editor
       .getModels()
       .find((m) => m.getValue().includes('pairings(first: 10)'));
-    model.setValue('subscription { changes { cursor record action } }');
+    model.setValue('subscription Feed { changes { cursor record action } }');
   });
+  // GraphiQL reads the operation's type (HTTP or WebSocket) from its parse of the editor, done
+  // after a debounce; the tab takes the operation's name once that is done.
+  await page.locator('.graphiql-tab').getByText('Feed').waitFor({ timeout: TIMEOUT_MS });
   await page.locator('.graphiql-execute-button').click();
   const subscribed = () =>
     frames.some((f) => f.includes('connection_ack')) &&
