@@ -6,10 +6,10 @@
 // opens GET /graphql in Debian's Chromium (headless, driven by playwright-core), runs the page's
 // default query with the Run button and waits until the result pane shows the seed's data: the
 // totalCount and the first pairing's title that the same query gives over plain HTTP; then
-// runs a subscription and checks it goes over the WebSocket on /graphql. Chromium
-// resolves no name but 127.0.0.1 and has a proxy that refuses for anything not on loopback;
-// every request it makes is recorded, and one that leaves loopback fails the test, as does an
-// uncaught error in the page or a failed request. Prints the bytes GraphiQL's files took on
+// prettifies a query and runs a subscription, which must go over the WebSocket on /graphql.
+// Chromium resolves no name but 127.0.0.1 and has a proxy that refuses for anything not on
+// loopback; every request it makes is recorded, and one that leaves loopback fails the test, as
+// does an uncaught error in the page or a failed request. Prints the bytes GraphiQL's files took on
 // the wire. CHROMIUM overrides the browser's path (default /usr/bin/chromium).
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -119,6 +119,10 @@ async function check(browser, expected) {
   const problems = [];
   const requests = []; // every request, to check where it went
   page.on('pageerror', (e) => problems.push(`uncaught error in the page: ${e.message}`));
+  // GraphiQL only logs a warning when prettify fails.
+  page.on('console', (m) => {
+    if (/prettif/i.test(m.text())) problems.push(`console: ${m.text().split('\n')[0]}`);
+  });
   context.on('request', (r) => requests.push(r));
   context.on('requestfailed', (r) =>
     problems.push(`request failed: ${r.url()} (${r.failure()?.errorText})`),
@@ -144,6 +148,8 @@ async function check(browser, expected) {
     problems.push(`the result pane does not show "totalCount": ${expected.totalCount}`);
   }
   if (screenshot) await page.screenshot({ path: screenshot });
+  const firstVisit = await wireBytes(page); // before prettify loads prettier
+  await checkPrettify(page, problems);
   await checkSubscription(page, problems);
   await page.waitForTimeout(500); // let late requests (workers) be recorded
   for (const r of requests) {
@@ -152,11 +158,35 @@ async function check(browser, expected) {
       problems.push(`a request was sent off loopback: ${r.url()}`);
     }
   }
-  console.log(await wireBytes(page));
+  console.log(firstVisit);
   await context.close();
   for (const p of problems) console.error(`FAIL: ${p}`);
   if (problems.length > 0) console.error(`the result pane showed:\n${shown.slice(0, 2000)}`);
   return problems.length === 0 ? 0 : 1;
+}
+
+// The query editor's text, set through Monaco (which GraphiQL exposes as __MONACO).
+async function setQuery(page, text) {
+  await page.evaluate((text) => {
+    const models = globalThis.__MONACO.editor.getModels();
+    models.find((m) => m.getLanguageId() === 'graphql').setValue(text);
+  }, text);
+}
+
+// Prettify (prettier, loaded on first use from its own chunks) reformats the query.
+async function checkPrettify(page, problems) {
+  await setQuery(page, '{pairings(first:1){totalCount}}');
+  await page.locator('[aria-label^="Prettify"]').click();
+  const expected = '{\n  pairings(first: 1) {\n    totalCount\n  }\n}';
+  const text = () =>
+    page.evaluate(() => {
+      const models = globalThis.__MONACO.editor.getModels();
+      return models.find((m) => m.getLanguageId() === 'graphql').getValue().trim();
+    });
+  for (let i = 0; i < TIMEOUT_MS / 100 && (await text()) !== expected; i++) {
+    await page.waitForTimeout(100);
+  }
+  if ((await text()) !== expected) problems.push(`prettify gave ${JSON.stringify(await text())}`);
 }
 
 // A subscription goes over the WebSocket on /graphql (graphql-transport-ws): the server
@@ -168,12 +198,7 @@ async function checkSubscription(page, problems) {
     ws.on('framesent', (f) => frames.push(`sent ${f.payload}`));
     ws.on('framereceived', (f) => frames.push(`received ${f.payload}`));
   });
-  await page.evaluate(() => {
-    const model = globalThis.__MONACO.editor
-      .getModels()
-      .find((m) => m.getValue().includes('pairings(first: 10)'));
-    model.setValue('subscription Feed { changes { cursor record action } }');
-  });
+  await setQuery(page, 'subscription Feed { changes { cursor record action } }');
   // GraphiQL reads the operation's type (HTTP or WebSocket) from its parse of the editor, done
   // after a debounce; the tab takes the operation's name once that is done.
   await page.locator('.graphiql-tab').getByText('Feed').waitFor({ timeout: TIMEOUT_MS });
@@ -189,6 +214,7 @@ async function checkSubscription(page, problems) {
 // taken from the browser's cache), from the page's Resource Timing entries, which include the
 // workers' scripts (Playwright's request sizes leave those out).
 async function wireBytes(page) {
+  await page.waitForTimeout(500); // the workers start after the editors
   return page.evaluate(() => {
     const files = performance
       .getEntriesByType('resource')

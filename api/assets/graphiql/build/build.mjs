@@ -67,6 +67,13 @@ const main = await esbuild.build({
   chunkNames: 'chunk-[hash]',
   entryPoints: { graphiql: 'src/main.js' },
   define: { ...common.define, WORKERS: JSON.stringify(workerFiles) },
+  // GraphiQL's "prettify" imports prettier's parsers by their prettier-2 names, which resolve
+  // to the CommonJS builds; split into chunks by esbuild those yield only a `default` export
+  // and prettify fails ("Couldn't resolve parser"). The ES module builds export `parsers`.
+  alias: {
+    'prettier/parser-graphql': 'prettier/plugins/graphql',
+    'prettier/parser-babel': 'prettier/plugins/babel',
+  },
   plugins: [monacoCssFromStyle],
 });
 
