@@ -30,6 +30,9 @@
 //!
 //! (with --pairings N, first scale only, default 1000, and --clients C).
 //!
+//! Levels mode (`--levels`, `load/levels.rs`): bytes and time of each gzip and brotli level on
+//! the operations' answers, for choosing the server's levels and size threshold.
+//!
 //! Feed mode: mutations per second, the memory of idle `changes` subscribers and the time one
 //! change takes to reach them all (`load/feed.rs` says how):
 //!
@@ -37,6 +40,8 @@
 
 #[path = "load/feed.rs"]
 mod feed;
+#[path = "load/levels.rs"]
+mod levels;
 #[path = "load/soak.rs"]
 mod soak;
 mod support;
@@ -64,6 +69,7 @@ struct Options {
     subscribers: usize,
     writes_only: bool,
     encodings: Vec<String>,
+    levels: bool,
 }
 
 fn options() -> Options {
@@ -82,6 +88,7 @@ fn options() -> Options {
         subscribers: 1000,
         writes_only: false,
         encodings: vec!["identity".into()],
+        levels: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -108,8 +115,9 @@ fn options() -> Options {
             "--minutes" => o.minutes = value.parse().expect("--minutes takes a number"),
             "--encodings" => o.encodings = value.split(',').map(|e| e.trim().to_owned()).collect(),
             "--subscribers" => o.subscribers = value.parse().expect("--subscribers takes a number"),
-            "--matrix" | "--soak" | "--feed" | "--writes-only" => {
+            "--matrix" | "--soak" | "--feed" | "--writes-only" | "--levels" => {
                 o.matrix |= args[i] == "--matrix";
+                o.levels |= args[i] == "--levels";
                 o.soak |= args[i] == "--soak";
                 o.feed |= args[i] == "--feed";
                 o.writes_only |= args[i] == "--writes-only";
@@ -458,6 +466,10 @@ fn main() {
             postgres: o.postgres.clone(),
         };
         runtime.block_on(soak::soak(&plan));
+        return;
+    }
+    if o.levels {
+        runtime.block_on(levels::levels(&o.backend, o.pairings[0], &o.postgres));
         return;
     }
     if o.feed {

@@ -151,7 +151,14 @@ async fn one_of_inputs_refuse_both_or_neither() {
             error["message"].as_str().unwrap().contains("exactly one"),
             "{response}"
         );
-        assert!(error["extensions"]["code"].is_string(), "{response}");
+        assert_eq!(
+            error["extensions"]["code"], "GRAPHQL_VALIDATION_FAILED",
+            "{response}"
+        );
+        assert!(
+            error["message"].as_str().unwrap().contains("input.participants.0.place"),
+            "{response}"
+        );
     }
     let literal = "mutation { createInvolvement(input: { stakeholder: \"U3Rha2Vob2xkZXI6MQ==\", target: { pairing: \"UGFpcmluZzox\", ucap: \"VWNhcDox\" } }) { involvement { id } } }";
     let response = app.graphql(literal, json!({})).await;

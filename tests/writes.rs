@@ -563,7 +563,7 @@ async fn create_update_and_delete_every_kind_of_record() {
         let involvement = data_as(
             &app,
             admin,
-            "mutation($s: ID!, $p: ID) { createInvolvement(input: { stakeholder: $s, project: $p, role: \"research partner\" }) { involvement { id version role } } }",
+            "mutation($s: ID!, $p: ID) { createInvolvement(input: { stakeholder: $s, target: { project: $p }, role: \"research partner\" }) { involvement { id version role } } }",
             json!({ "s": stakeholder["id"], "p": project["id"] }),
         )
         .await["createInvolvement"]["involvement"]
@@ -729,7 +729,7 @@ async fn a_stakeholder_key_changes_the_pairings_it_is_involved_in_and_cannot_add
         let refused = app
             .graphql_as(
                 Some(&key),
-                "mutation($s: ID!, $p: ID) { createInvolvement(input: { stakeholder: $s, pairing: $p }) { involvement { id } } }",
+                "mutation($s: ID!, $p: ID) { createInvolvement(input: { stakeholder: $s, target: { pairing: $p } }) { involvement { id } } }",
                 json!({ "s": me, "p": other }),
             )
             .await;
