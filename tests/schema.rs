@@ -156,7 +156,10 @@ async fn one_of_inputs_refuse_both_or_neither() {
             "{response}"
         );
         assert!(
-            error["message"].as_str().unwrap().contains("input.participants.0.place"),
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("input.participants.0.place"),
             "{response}"
         );
     }
