@@ -137,15 +137,10 @@ fn retag(response: &mut Response, coding: Coding, sent: &[String]) {
         return;
     };
     let tag = tagged(etag, coding);
-    let replace = if coding == Coding::Identity {
-        None
-    } else if encoded {
-        Some(tag)
-    } else if not_modified && sent.iter().any(|t| same_tag(t, &tag)) {
-        Some(tag)
-    } else {
-        None
-    };
+    // A 304 names the coded tag only when the client holds that one (it may hold the
+    // identity representation, which is as fresh).
+    let names_coding = encoded || (not_modified && sent.iter().any(|t| same_tag(t, &tag)));
+    let replace = (coding != Coding::Identity && names_coding).then_some(tag);
     let headers = response.headers_mut();
     if let Some(value) = replace.and_then(|t| HeaderValue::from_str(&t).ok()) {
         headers.insert(header::ETAG, value);
