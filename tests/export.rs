@@ -944,8 +944,8 @@ async fn what_mutations_write_exports_and_imports_back() {
                 "slug": "nova-gorica-goriska", "kind": "CITY_TO_CITY", "title": "Nova Gorica – Goriška",
                 "summary": "A test pairing.", "programmeRegion": "asia", "start": "2019-H1", "status": "ACTIVE",
                 "participants": [
-                    { "city": city, "side": "EUROPEAN" },
-                    { "region": region, "side": "PARTNER" }],
+                    { "place": { "city": city }, "side": "EUROPEAN" },
+                    { "place": { "region": region }, "side": "PARTNER" }],
                 "themes": [theme], "sdgs": [13, 11]
             } }),
         )
@@ -976,13 +976,13 @@ async fn what_mutations_write_exports_and_imports_back() {
         ] {
             let query = match target {
                 "project" => {
-                    "mutation($s: ID!, $t: ID) { createInvolvement(input: { stakeholder: $s, project: $t, role: \"research\" }) { involvement { id } } }"
+                    "mutation($s: ID!, $t: ID) { createInvolvement(input: { stakeholder: $s, target: { project: $t }, role: \"research\" }) { involvement { id } } }"
                 }
                 "ucap" => {
-                    "mutation($s: ID!, $t: ID) { createInvolvement(input: { stakeholder: $s, ucap: $t }) { involvement { id } } }"
+                    "mutation($s: ID!, $t: ID) { createInvolvement(input: { stakeholder: $s, target: { ucap: $t } }) { involvement { id } } }"
                 }
                 _ => {
-                    "mutation($s: ID!, $t: ID) { createInvolvement(input: { stakeholder: $s, pairing: $t, role: \"partner\" }) { involvement { id } } }"
+                    "mutation($s: ID!, $t: ID) { createInvolvement(input: { stakeholder: $s, target: { pairing: $t }, role: \"partner\" }) { involvement { id } } }"
                 }
             };
             run(query, serde_json::json!({ "s": stakeholder, "t": id })).await;

@@ -5,6 +5,7 @@
 
 mod changes;
 mod common;
+mod compression;
 mod decode;
 
 mod downloads;

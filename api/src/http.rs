@@ -2,6 +2,7 @@
 //! on `GET /graphql`, its assets under `/graphiql/`, served from the binary so that it works
 //! without internet access.
 
+mod compression;
 mod download;
 mod graphiql;
 mod graphql;
@@ -44,16 +45,16 @@ pub fn routes() -> Router<AppState> {
         .merge(download::routes())
 }
 
-/// `routes` with the layers every request passes through: a panic becomes a masked `500`, the
-/// request's span and id, CORS.
+/// `routes` with the layers every request passes through: a panic becomes a masked `500`,
+/// compression (`compression.rs`), the request's span and id, CORS.
 pub fn guarded(routes: Router<AppState>, state: AppState) -> Router {
     let cors = cors(&state.settings.cors_origins);
     let counters = state.metrics.clone();
-    let router = routes
-        // Inside the request's span, so that the panic's log line carries the request id.
-        .layer(CatchPanicLayer::custom(move |panic| {
-            panicked(&counters, panic)
-        }))
+    // Inside the request's span, so that the panic's log line carries the request id.
+    let routes = routes.layer(CatchPanicLayer::custom(move |panic| {
+        panicked(&counters, panic)
+    }));
+    let router = compression::layer(routes)
         .layer(middleware::from_fn_with_state(state.clone(), request_span))
         .with_state(state);
     match cors {
