@@ -28,6 +28,7 @@ use axum::extract::{Query, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use futures_util::StreamExt;
 use sha2::{Digest, Sha256};
 use std::sync::Arc;
 use tokio::sync::Semaphore;
@@ -142,14 +143,16 @@ async fn run(
     let tag = etag(&data_state, download, &filter);
     let chunks = download::start(txn, filter, download);
     // The permit goes with the stream: it is given back when the body ends or is dropped.
-    let body = Body::from_stream(futures_util::stream::unfold(
-        (chunks, permit),
-        |(mut rx, permit)| async move {
+    // Fused: the compression layer polls a body once more after its end, and an `unfold`
+    // polled after it has ended panics (the answer was cut short).
+    let body = Body::from_stream(
+        futures_util::stream::unfold((chunks, permit), |(mut rx, permit)| async move {
             rx.recv()
                 .await
                 .map(|chunk| (chunk.map(axum::body::Bytes::from), (rx, permit)))
-        },
-    ));
+        })
+        .fuse(),
+    );
     let (content_type, file_name) = match download {
         Download::Dataset => ("application/json", "iuc-graph.json"),
         Download::PairingsCsv => (
