@@ -19,7 +19,9 @@
 //! --clients C (default 16), --postgres URL (default postgres://postgres@127.0.0.1:5432/postgres),
 //! --only 1,3 (run only these operations), --server HOST:PORT (drive a server that is already
 //! running on a database generated with `--seed 1`, instead of generating one and starting it:
-//! for profiling; peak memory is then not reported).
+//! for profiling; peak memory is then not reported), --encodings identity,gzip,br (each
+//! operation once per response coding, asked for with `Accept-Encoding` and measured in turn
+//! with the scales, slice by slice; the table then has a coding and bytes-per-response column).
 //!
 //! Soak mode: mixed reads, writes, new documents and many client identities against one server
 //! for a long time, its resident memory printed over time (`load/soak.rs` says what it sends):
@@ -27,6 +29,9 @@
 //!     cargo bench --bench load -- --soak --minutes 20 --backend sqlite
 //!
 //! (with --pairings N, first scale only, default 1000, and --clients C).
+//!
+//! Levels mode (`--levels`, `load/levels.rs`): bytes and time of each gzip and brotli level on
+//! the operations' answers, for choosing the server's levels and size threshold.
 //!
 //! Feed mode: mutations per second, the memory of idle `changes` subscribers and the time one
 //! change takes to reach them all (`load/feed.rs` says how):
@@ -41,6 +46,8 @@
 
 #[path = "load/feed.rs"]
 mod feed;
+#[path = "load/levels.rs"]
+mod levels;
 #[path = "load/peer.rs"]
 mod peer;
 #[path = "load/peer_data.rs"]
@@ -82,6 +89,8 @@ struct Options {
     seconds_given: bool,
     rounds: u64,
     warmup: f64,
+    encodings: Vec<String>,
+    levels: bool,
 }
 
 fn options() -> Options {
@@ -104,6 +113,8 @@ fn options() -> Options {
         seconds_given: false,
         rounds: 4,
         warmup: 3.0,
+        encodings: vec!["identity".into()],
+        levels: false,
     };
     let args: Vec<String> = std::env::args().skip(1).collect();
     let mut i = 0;
@@ -135,9 +146,11 @@ fn options() -> Options {
             }
             "--server" => o.server = Some(value.parse().expect("--server takes HOST:PORT")),
             "--minutes" => o.minutes = value.parse().expect("--minutes takes a number"),
+            "--encodings" => o.encodings = value.split(',').map(|e| e.trim().to_owned()).collect(),
             "--subscribers" => o.subscribers = value.parse().expect("--subscribers takes a number"),
-            "--matrix" | "--soak" | "--feed" | "--writes-only" => {
+            "--matrix" | "--soak" | "--feed" | "--writes-only" | "--levels" => {
                 o.matrix |= args[i] == "--matrix";
+                o.levels |= args[i] == "--levels";
                 o.soak |= args[i] == "--soak";
                 o.feed |= args[i] == "--feed";
                 o.writes_only |= args[i] == "--writes-only";
@@ -207,6 +220,8 @@ struct Row {
     scale: u64,
     backend: String,
     operation: &'static str,
+    encoding: String,
+    bytes: f64,
     rps: f64,
     p50: f64,
     p99: f64,
@@ -220,6 +235,24 @@ struct Row {
 struct Checked {
     data: Option<serde::de::IgnoredAny>,
     errors: Option<Value>,
+}
+
+/// A response body in the coding its head names (`content-encoding`), decoded.
+fn decoded(head: &str, body: Vec<u8>) -> Vec<u8> {
+    use std::io::Read;
+    let coding = head
+        .lines()
+        .find_map(|l| l.strip_prefix("content-encoding:"))
+        .map(str::trim);
+    let mut out = Vec::new();
+    match coding {
+        None => return body,
+        Some("gzip") => flate2::read::GzDecoder::new(&body[..]).read_to_end(&mut out),
+        Some("br") => brotli::Decompressor::new(&body[..], 4096).read_to_end(&mut out),
+        Some(other) => panic!("a coding not asked for: {other}"),
+    }
+    .expect("a body that decodes");
+    out
 }
 
 fn check(status: u16, body: &[u8], op: &str) {
@@ -240,22 +273,34 @@ fn check(status: u16, body: &[u8], op: &str) {
 #[derive(Default)]
 struct Tally {
     latencies: Vec<u64>,
+    /// Body bytes on the wire (compressed when the coding was).
+    bytes: u64,
     elapsed: Duration,
     operations: u64,
     statements: u64,
 }
 
-/// Measures one operation on each server of `targets` (the same operation on databases of
-/// different scales): a 1 s warm-up on each, then `seconds` each, in slices of about 2 s taken
-/// in turn, reversing the order every round (A B B A …). Returns requests per second, p50 and
-/// p99 latency in ms, and SQL statements per request, per target.
+/// What `measure` found for one target.
+struct Measured {
+    rps: f64,
+    p50: f64,
+    p99: f64,
+    statements: f64,
+    bytes: f64,
+}
+
+/// Measures one operation on each target (a server and a response coding: the same operation
+/// on databases of different scales, or in different codings): a 1 s warm-up on each, then
+/// `seconds` each, in slices of about 2 s taken in turn, reversing the order every round
+/// (A B B A …). Returns requests per second, p50 and p99 latency in ms, SQL statements and body
+/// bytes per request, per target.
 async fn measure(
-    targets: &[(SocketAddr, &Operation)],
+    targets: &[(SocketAddr, &Operation, &str)],
     seconds: u64,
     clients: usize,
-) -> Vec<(f64, f64, f64, f64)> {
-    for (addr, op) in targets {
-        drop(drive(*addr, op, Duration::from_secs(1), clients).await);
+) -> Vec<Measured> {
+    for (addr, op, coding) in targets {
+        drop(drive(*addr, op, coding, Duration::from_secs(1), clients).await);
     }
     let rounds = seconds.div_ceil(2).max(1);
     let slice = Duration::from_secs_f64(seconds as f64 / rounds as f64);
@@ -266,14 +311,15 @@ async fn measure(
             order.reverse();
         }
         for i in order {
-            let (addr, op) = targets[i];
+            let (addr, op, coding) = targets[i];
             let ops_before = metric(addr, "iuc_graphql_operations_total").await;
             let sql_before = metric(addr, "iuc_sql_statements_total").await;
             let started = Instant::now();
-            let latencies = drive(addr, op, slice, clients).await;
+            let (latencies, bytes) = drive(addr, op, coding, slice, clients).await;
             let tally = &mut tallies[i];
             tally.elapsed += started.elapsed();
             tally.latencies.extend(latencies);
+            tally.bytes += bytes;
             tally.operations += metric(addr, "iuc_graphql_operations_total").await - ops_before;
             tally.statements += metric(addr, "iuc_sql_statements_total").await - sql_before;
         }
@@ -283,12 +329,14 @@ async fn measure(
         .map(|mut t| {
             t.latencies.sort_unstable();
             let n = t.latencies.len();
-            (
-                n as f64 / t.elapsed.as_secs_f64(),
-                percentile_ms(&t.latencies, 0.50),
-                percentile_ms(&t.latencies, 0.99),
-                t.statements as f64 / t.operations.max(1) as f64,
-            )
+            let pct = |p: f64| t.latencies[((n as f64 * p) as usize).min(n - 1)] as f64 / 1000.0;
+            Measured {
+                rps: n as f64 / t.elapsed.as_secs_f64(),
+                p50: pct(0.50),
+                p99: pct(0.99),
+                statements: t.statements as f64 / t.operations.max(1) as f64,
+                bytes: t.bytes as f64 / n.max(1) as f64,
+            }
         })
         .collect()
 }
@@ -302,8 +350,18 @@ fn percentile_ms(sorted: &[u64], p: f64) -> f64 {
     sorted[((n as f64 * p) as usize).min(n - 1)] as f64 / 1000.0
 }
 
-/// Drives `op` with `clients` connections for `time`; returns latencies in microseconds.
-async fn drive(addr: SocketAddr, op: &Operation, time: Duration, clients: usize) -> Vec<u64> {
+/// Drives `op` with `clients` connections for `time`, asking for `coding` (`identity`: no
+/// `Accept-Encoding`); returns latencies in microseconds and the body bytes received. Each
+/// connection's first answer is decoded and checked in full; the rest are checked by status
+/// and coding, so that the load generator, which shares the machine, does not spend a core on
+/// decompressing.
+async fn drive(
+    addr: SocketAddr,
+    op: &Operation,
+    coding: &str,
+    time: Duration,
+    clients: usize,
+) -> (Vec<u64>, u64) {
     let deadline = Instant::now() + time;
     let body = std::sync::Arc::new(&op.body);
     let mut tasks = Vec::new();
@@ -312,27 +370,48 @@ async fn drive(addr: SocketAddr, op: &Operation, time: Duration, clients: usize)
         let bodies: Vec<String> = (0..256)
             .map(|n| (body)(n * clients as u64 + c as u64))
             .collect();
+        let coding = coding.to_owned();
         tasks.push(tokio::spawn(async move {
             let mut client = Client::connect(addr).await;
+            let headers: Vec<(&str, &str)> = match coding.as_str() {
+                "identity" => Vec::new(),
+                other => vec![("Accept-Encoding", other)],
+            };
             let mut latencies = Vec::new();
+            let mut bytes = 0;
             let mut n = 0;
             while Instant::now() < deadline {
                 let started = Instant::now();
-                let (status, response) = client
-                    .request("POST", "/graphql", &bodies[n % bodies.len()])
-                    .await;
+                let response = client
+                    .send(
+                        "POST",
+                        "/graphql",
+                        &headers,
+                        bodies[n % bodies.len()].as_bytes(),
+                    )
+                    .await
+                    .unwrap_or_else(|e| panic!("{name}: {e}"));
                 latencies.push(started.elapsed().as_micros() as u64);
-                check(status, &response, name);
+                bytes += response.body.len() as u64;
+                if n == 0 {
+                    let body = decoded(&response.head, response.body);
+                    check(response.status, &body, name);
+                } else {
+                    assert_eq!(response.status, 200, "{name}: HTTP {}", response.status);
+                }
                 n += 1;
             }
-            latencies
+            (latencies, bytes)
         }));
     }
     let mut all = Vec::new();
+    let mut bytes = 0;
     for task in tasks {
-        all.extend(task.await.expect("a client task"));
+        let (latencies, b) = task.await.expect("a client task");
+        all.extend(latencies);
+        bytes += b;
     }
-    all
+    (all, bytes)
 }
 
 /// One backend at each of `scales`: every database is generated first, then a server is
@@ -379,27 +458,35 @@ async fn operations_on(o: &Options, targets: &[(SocketAddr, u64)], backend: &str
         if !o.only.is_empty() && !o.only.contains(&(i + 1)) {
             continue;
         }
-        let on: Vec<(SocketAddr, &Operation)> = targets
+        // Every scale in every coding, taken in turn.
+        let on: Vec<(SocketAddr, &Operation, &str)> = targets
             .iter()
             .zip(&per_scale)
-            .map(|((addr, _), ops)| (*addr, &ops[i]))
+            .flat_map(|((addr, _), ops)| {
+                o.encodings
+                    .iter()
+                    .map(move |coding| (*addr, &ops[i], coding.as_str()))
+            })
             .collect();
         let measured = measure(&on, o.seconds, o.clients).await;
-        for (((_, pairings), (rps, p50, p99, statements)), scale_rows) in
-            targets.iter().zip(measured).zip(&mut rows)
-        {
+        let codings = o.encodings.len();
+        for (k, m) in measured.into_iter().enumerate() {
+            let (pairings, coding) = (targets[k / codings].1, &o.encodings[k % codings]);
             let name = per_scale[0][i].name;
             eprintln!(
-                "[{backend} {pairings}] {name}: {rps:.0} req/s, p50 {p50:.1} ms, p99 {p99:.1} ms, {statements:.1} SQL/req",
+                "[{backend} {pairings} {coding}] {name}: {:.0} req/s, p50 {:.1} ms, p99 {:.1} ms, {:.1} SQL/req, {:.0} B/response",
+                m.rps, m.p50, m.p99, m.statements, m.bytes,
             );
-            scale_rows.push(Row {
-                scale: *pairings,
+            rows[k / codings].push(Row {
+                scale: pairings,
                 backend: backend.to_owned(),
                 operation: name,
-                rps,
-                p50,
-                p99,
-                statements,
+                encoding: coding.clone(),
+                bytes: m.bytes,
+                rps: m.rps,
+                p50: m.p50,
+                p99: m.p99,
+                statements: m.statements,
             });
         }
     }
@@ -421,6 +508,10 @@ fn main() {
             postgres: o.postgres.clone(),
         };
         runtime.block_on(soak::soak(&plan));
+        return;
+    }
+    if o.levels {
+        runtime.block_on(levels::levels(&o.backend, o.pairings[0], &o.postgres));
         return;
     }
     if o.feed {
@@ -494,6 +585,27 @@ fn print_table(o: &Options, rows: &[Row]) {
         o.clients, o.seconds
     );
     println!();
+    if o.encodings.len() > 1 || o.encodings[0] != "identity" {
+        println!(
+            "| backend | pairings | operation | coding | req/s | p50 ms | p99 ms | SQL/req | bytes/response |"
+        );
+        println!("|---|---:|---|---|---:|---:|---:|---:|---:|");
+        for r in rows {
+            println!(
+                "| {} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {:.0} |",
+                r.backend,
+                r.scale,
+                r.operation,
+                r.encoding,
+                r.rps,
+                r.p50,
+                r.p99,
+                r.statements,
+                r.bytes
+            );
+        }
+        return;
+    }
     println!("| backend | pairings | operation | req/s | p50 ms | p99 ms | SQL/req |");
     println!("|---|---:|---|---:|---:|---:|---:|");
     for r in rows {

@@ -202,7 +202,7 @@ const CORPUS: &[&str] = &[
     "{ __schema { types { name fields { name type { name ofType { name } } } } } }",
     "{ cities(first: 3, filter: { countries: [\"IT\", \"CN\"] }) { nodes { id name pairings(first: 2) { nodes { slug } } } } }",
     "mutation { createCity(input: { slug: \"x\", name: \"X\", countryCode: \"IT\" }) { city { id } } }",
-    "query { ...F } fragment F on QueryRoot { themes { slug } summary { pairings } }",
+    "query { ...F } fragment F on Query { themes { slug } summary { pairings } }",
 ];
 
 /// Every position a value can stand in, with `value` there.
@@ -293,7 +293,7 @@ async fn fragment_bombs(server: &mut Server) {
     for levels in [2, 8, 16, 28, 31, 40] {
         for width in [2, 4] {
             let shapes = [
-                ("root", "QueryRoot", "{", "}"),
+                ("root", "Query", "{", "}"),
                 (
                     "below a field",
                     "Pairing",
@@ -323,9 +323,9 @@ async fn fragment_bombs(server: &mut Server) {
         }
     }
     for cycle in [
-        "{ ...A } fragment A on QueryRoot { ...A ...A }",
-        "{ ...A } fragment A on QueryRoot { ...B } fragment B on QueryRoot { ...A ...A }",
-        "query X { __typename } query Y { ...A } fragment A on QueryRoot { ...A ...A }",
+        "{ ...A } fragment A on Query { ...A ...A }",
+        "{ ...A } fragment A on Query { ...B } fragment B on Query { ...A ...A }",
+        "query X { __typename } query Y { ...A } fragment A on Query { ...A ...A }",
     ] {
         let body = json!({ "query": cycle, "operationName": "X" }).to_string();
         let (_, answer) = server.post(cycle, body.as_bytes()).await;
@@ -336,7 +336,7 @@ async fn fragment_bombs(server: &mut Server) {
         );
     }
     // Several in flight at once, and /healthz keeps answering.
-    let bomb = json!({ "query": fragment_bomb(28, 2, "QueryRoot", "{", "}") }).to_string();
+    let bomb = json!({ "query": fragment_bomb(28, 2, "Query", "{", "}") }).to_string();
     let request = http_post(bomb.as_bytes());
     let addr = server.addr;
     let flights: Vec<_> = (0..6)
@@ -450,7 +450,7 @@ async fn random_mutations(server: &mut Server, seed: u64, cases: usize) {
         "__schema",
         "...F",
         "on",
-        "fragment F on QueryRoot { ...F }",
+        "fragment F on Query { ...F }",
     ];
     for case in 0..cases {
         let mut document: Vec<char> = CORPUS[rng.below(CORPUS.len())].chars().collect();

@@ -173,7 +173,7 @@ async fn fragment_cycles_and_exponential_fragments_are_refused_quickly() {
     let mut document = String::from("{ ...F0 }\n");
     for i in 0..10 {
         document.push_str(&format!(
-            "fragment F{i} on QueryRoot {{ {} }}\n",
+            "fragment F{i} on Query {{ {} }}\n",
             if i < 9 {
                 format!("...F{} ...F{} ...F{} ...F{}", i + 1, i + 1, i + 1, i + 1)
             } else {
@@ -188,7 +188,7 @@ async fn fragment_cycles_and_exponential_fragments_are_refused_quickly() {
     let deep_fragments =
         document.replace("{ ...F0 }", "{ pairings(first: 1) { nodes { ...G0 } } }");
     let deep_fragments = deep_fragments
-        .replace("on QueryRoot", "on Pairing")
+        .replace("on Query", "on Pairing")
         .replace("...F", "...G")
         .replace("fragment F", "fragment G")
         .replace("__typename", "programmeRegion { name }");
@@ -234,7 +234,7 @@ async fn oversized_bodies_get_413_and_batches_are_bounded() {
     assert_eq!(status, StatusCode::OK);
     let responses: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(responses.as_array().unwrap().len(), 2);
-    assert_eq!(responses[1]["data"]["__typename"], "QueryRoot");
+    assert_eq!(responses[1]["data"]["__typename"], "Query");
 
     let (status, _, body) = app
         .request(post(&Value::Array(vec![one.clone(); 11])))
@@ -253,7 +253,7 @@ async fn oversized_bodies_get_413_and_batches_are_bounded() {
     let (status, _, body) = app.request(post(&json!([one, deep]))).await;
     assert_eq!(status, StatusCode::OK);
     let responses: Value = serde_json::from_str(&body).unwrap();
-    assert_eq!(responses[0]["data"]["__typename"], "QueryRoot");
+    assert_eq!(responses[0]["data"]["__typename"], "Query");
     assert_eq!(code(&responses[1]), "QUERY_TOO_DEEP");
 }
 

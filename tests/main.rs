@@ -5,8 +5,10 @@
 
 mod changes;
 mod common;
+mod compression;
 mod decode;
 
+mod downloads;
 mod export;
 mod generate;
 mod graphiql;

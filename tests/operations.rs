@@ -177,7 +177,7 @@ async fn cors_origins_and_introspection_are_switchable() {
     let data = app
         .data("{ __schema { queryType { name } } }", json!({}))
         .await;
-    assert_eq!(data["__schema"]["queryType"]["name"], "QueryRoot");
+    assert_eq!(data["__schema"]["queryType"]["name"], "Query");
 }
 
 /// A TCP proxy to PostgreSQL that the test can cut (every connection dropped, new ones

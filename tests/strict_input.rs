@@ -234,8 +234,8 @@ async fn concurrent_creates_with_one_slug_get_one_success_and_the_checks_error()
                 "slug": "aarhus-udaipur-2", "kind": "CITY_TO_CITY", "title": "Aarhus – Udaipur again",
                 "summary": "A race.", "programmeRegion": "asia", "status": "ACTIVE",
                 "participants": [
-                    { "city": ids["a"]["id"], "side": "EUROPEAN" },
-                    { "city": ids["b"]["id"], "side": "PARTNER" }]
+                    { "place": { "city": ids["a"]["id"] }, "side": "EUROPEAN" },
+                    { "place": { "city": ids["b"]["id"] }, "side": "PARTNER" }]
             } }),
         )
         .await;

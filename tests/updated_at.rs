@@ -74,7 +74,7 @@ async fn creates_set_it_and_updates_and_children_only_updates_move_it_on() {
             "mutation($t: ID!, $a: ID!, $u: ID!) { createPairing(input: { slug: \"t-pairing\",
                kind: CITY_TO_CITY, title: \"T\", summary: \"S\", programmeRegion: \"asia\",
                status: ACTIVE, themes: [$t], participants: [
-                 { city: $a, side: EUROPEAN }, { city: $u, side: PARTNER }] }) {
+                 { place: { city: $a }, side: EUROPEAN }, { place: { city: $u }, side: PARTNER }] }) {
                pairing { version updatedAt } } }",
             json!({ "t": theme(0), "a": known["aarhus"]["id"], "u": known["udaipur"]["id"] }),
         )

@@ -201,7 +201,7 @@ async fn queries_and_mutations_run_over_the_socket_with_the_key_in_connection_in
         subscribe(&mut socket, "q1", "{ __typename }").await;
         assert_eq!(
             message(&mut socket).await["payload"]["data"]["__typename"],
-            "QueryRoot"
+            "Query"
         );
         assert_eq!(message(&mut socket).await["type"], "complete");
 
@@ -399,10 +399,7 @@ async fn an_upgrade_without_the_subprotocol_is_closed_with_4406_and_plain_gets_s
     )
     .await;
     assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
-    assert!(
-        raw.contains(r#"{"data":{"__typename":"QueryRoot"}}"#),
-        "{raw}"
-    );
+    assert!(raw.contains(r#"{"data":{"__typename":"Query"}}"#), "{raw}");
     // The server's most connections (1 here): the next upgrade is refused with 503.
     wait_for_connections(server, 0).await;
     let _open = server.connect().await;
@@ -837,7 +834,7 @@ async fn persisted_documents_and_the_rate_limit_apply_per_operation() {
         send(&mut socket, persisted("p3", None)).await;
         let answered = message(&mut socket).await;
         assert_eq!(
-            answered["payload"]["data"]["__typename"], "QueryRoot",
+            answered["payload"]["data"]["__typename"], "Query",
             "{answered}"
         );
         assert_eq!(message(&mut socket).await["type"], "complete");

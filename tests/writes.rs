@@ -335,9 +335,9 @@ async fn a_stale_version_gets_conflict_and_one_of_two_concurrent_updates_wins() 
             .await;
         let add = "mutation($i: UpdatePairingInput!) { updatePairing(input: $i) { pairing { version } } }";
         let input = json!({ "i": { "id": id, "version": v + 1, "participants": [
-            { "city": ids["aarhus"]["id"], "side": "EUROPEAN" },
-            { "city": ids["bologna"]["id"], "side": "EUROPEAN", "role": "ASSOCIATED" },
-            { "city": ids["udaipur"]["id"], "side": "PARTNER" }] } });
+            { "place": { "city": ids["aarhus"]["id"] }, "side": "EUROPEAN" },
+            { "place": { "city": ids["bologna"]["id"] }, "side": "EUROPEAN", "role": "ASSOCIATED" },
+            { "place": { "city": ids["udaipur"]["id"] }, "side": "PARTNER" }] } });
         let (a, b) = tokio::join!(
             app.graphql_as(Some(&k.admin), add, input.clone()),
             app.graphql_as(Some(&k.aarhus), add, input.clone())
@@ -408,14 +408,14 @@ async fn invalid_input_is_refused_with_the_field_path() {
             (json!({ "sdgs": [3, 18] }), "input.sdgs[1]"),
             (json!({ "start": "2019-13" }), "input.start"),
             (
-                json!({ "participants": [{ "city": ids["aarhus"]["id"], "side": "EUROPEAN" }] }),
+                json!({ "participants": [{ "place": { "city": ids["aarhus"]["id"] }, "side": "EUROPEAN" }] }),
                 "input.participants",
             ),
             (
                 json!({ "participants": [
-                    { "city": ids["aarhus"]["id"], "side": "EUROPEAN" },
-                    { "city": ids["udaipur"]["id"], "side": "PARTNER" },
-                    { "city": ids["udaipur"]["id"], "side": "PARTNER" }] }),
+                    { "place": { "city": ids["aarhus"]["id"] }, "side": "EUROPEAN" },
+                    { "place": { "city": ids["udaipur"]["id"] }, "side": "PARTNER" },
+                    { "place": { "city": ids["udaipur"]["id"] }, "side": "PARTNER" }] }),
                 "input.participants[2]",
             ),
             (json!({ "themes": ["not-an-id"] }), "input.themes[0]"),
@@ -453,9 +453,9 @@ async fn a_mutation_that_fails_halfway_leaves_no_trace() {
                 json!({ "i": {
                     "id": id, "version": v, "title": "Half done",
                     "participants": [
-                        { "city": ids["aarhus"]["id"], "side": "EUROPEAN" },
-                        { "city": ids["bologna"]["id"], "side": "EUROPEAN", "role": "ASSOCIATED" },
-                        { "city": ids["udaipur"]["id"], "side": "PARTNER" }],
+                        { "place": { "city": ids["aarhus"]["id"] }, "side": "EUROPEAN" },
+                        { "place": { "city": ids["bologna"]["id"] }, "side": "EUROPEAN", "role": "ASSOCIATED" },
+                        { "place": { "city": ids["udaipur"]["id"] }, "side": "PARTNER" }],
                     "themes": [api::id::encode(api::id::NodeType::Theme, 999_999).0]
                 } }),
             )
@@ -507,8 +507,8 @@ async fn create_update_and_delete_every_kind_of_record() {
                 "slug": "nova-gorica-goriska", "kind": "CITY_TO_CITY", "title": "Nova Gorica – Goriška",
                 "summary": "A test pairing.", "programmeRegion": "asia", "start": "2019-H1", "status": "ACTIVE",
                 "participants": [
-                    { "city": city["id"], "side": "EUROPEAN" },
-                    { "region": region["id"], "side": "PARTNER" }],
+                    { "place": { "city": city["id"] }, "side": "EUROPEAN" },
+                    { "place": { "region": region["id"] }, "side": "PARTNER" }],
                 "themes": [ids["theme"]["id"]], "sdgs": [11, 13]
             } }),
         )
@@ -563,7 +563,7 @@ async fn create_update_and_delete_every_kind_of_record() {
         let involvement = data_as(
             &app,
             admin,
-            "mutation($s: ID!, $p: ID) { createInvolvement(input: { stakeholder: $s, project: $p, role: \"research partner\" }) { involvement { id version role } } }",
+            "mutation($s: ID!, $p: ID) { createInvolvement(input: { stakeholder: $s, target: { project: $p }, role: \"research partner\" }) { involvement { id version role } } }",
             json!({ "s": stakeholder["id"], "p": project["id"] }),
         )
         .await["createInvolvement"]["involvement"]
@@ -729,7 +729,7 @@ async fn a_stakeholder_key_changes_the_pairings_it_is_involved_in_and_cannot_add
         let refused = app
             .graphql_as(
                 Some(&key),
-                "mutation($s: ID!, $p: ID) { createInvolvement(input: { stakeholder: $s, pairing: $p }) { involvement { id } } }",
+                "mutation($s: ID!, $p: ID) { createInvolvement(input: { stakeholder: $s, target: { pairing: $p } }) { involvement { id } } }",
                 json!({ "s": me, "p": other }),
             )
             .await;

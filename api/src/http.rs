@@ -2,7 +2,9 @@
 //! on `GET /graphql`, its assets under `/graphiql/`, served from the binary so that it works
 //! without internet access.
 
-mod export;
+mod compression;
+mod download;
+mod graphiql;
 mod graphql;
 mod ws;
 
@@ -12,7 +14,7 @@ use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::{HeaderMap, HeaderName, HeaderValue, Method, StatusCode, header};
 use axum::middleware::{self, Next};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use tower_http::catch_panic::CatchPanicLayer;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -36,23 +38,23 @@ pub fn app(state: AppState) -> Router {
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/graphql", get(graphql_get).post(graphql::post))
-        .route("/graphiql/{asset}", get(graphiql_asset))
+        .route("/graphiql/{asset}", get(graphiql::asset))
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
         .route("/metrics", get(metrics))
-        .merge(export::routes())
+        .merge(download::routes())
 }
 
-/// `routes` with the layers every request passes through: a panic becomes a masked `500`, the
-/// request's span and id, CORS.
+/// `routes` with the layers every request passes through: a panic becomes a masked `500`,
+/// compression (`compression.rs`), the request's span and id, CORS.
 pub fn guarded(routes: Router<AppState>, state: AppState) -> Router {
     let cors = cors(&state.settings.cors_origins);
     let counters = state.metrics.clone();
-    let router = routes
-        // Inside the request's span, so that the panic's log line carries the request id.
-        .layer(CatchPanicLayer::custom(move |panic| {
-            panicked(&counters, panic)
-        }))
+    // Inside the request's span, so that the panic's log line carries the request id.
+    let routes = routes.layer(CatchPanicLayer::custom(move |panic| {
+        panicked(&counters, panic)
+    }));
+    let router = compression::layer(routes)
         .layer(middleware::from_fn_with_state(state.clone(), request_span))
         .with_state(state);
     match cors {
@@ -191,7 +193,7 @@ async fn graphql_get(State(state): State<AppState>, request: Request) -> Respons
     });
     if wants_html && !has_query {
         if state.settings.graphiql {
-            return Html(GRAPHIQL_PAGE).into_response();
+            return graphiql::page();
         }
         return (
             StatusCode::NOT_FOUND,
@@ -218,46 +220,6 @@ async fn readyz(State(state): State<AppState>) -> Response {
                 .into_response()
         }
     }
-}
-
-const GRAPHIQL_PAGE: &str = include_str!("../assets/graphiql.html");
-
-async fn graphiql_asset(axum::extract::Path(asset): axum::extract::Path<String>) -> Response {
-    let (body, content_type): (&'static [u8], &str) = match asset.as_str() {
-        "graphiql.min.js" => (
-            include_bytes!("../assets/graphiql/graphiql.min.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        "graphiql.min.css" => (
-            include_bytes!("../assets/graphiql/graphiql.min.css"),
-            "text/css; charset=utf-8",
-        ),
-        "react.production.min.js" => (
-            include_bytes!("../assets/graphiql/react.production.min.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        "react-dom.production.min.js" => (
-            include_bytes!("../assets/graphiql/react-dom.production.min.js"),
-            "text/javascript; charset=utf-8",
-        ),
-        _ => return (StatusCode::NOT_FOUND, "no such asset").into_response(),
-    };
-    (
-        [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_str(content_type)
-                    .unwrap_or(HeaderValue::from_static("application/octet-stream")),
-            ),
-            // The asset names carry no version, so caches revalidate daily rather than forever.
-            (
-                header::CACHE_CONTROL,
-                HeaderValue::from_static("public, max-age=86400"),
-            ),
-        ],
-        body,
-    )
-        .into_response()
 }
 
 /// Prometheus text exposition of the server's metrics (`metrics.rs`).

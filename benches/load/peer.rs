@@ -207,7 +207,7 @@ async fn measure(pair: &Pair, servers: &Servers, plan: &Plan, pairings: u64) -> 
     let addrs = [servers.iuc.server().addr, servers.peer.addr];
     let warmup = Duration::from_secs_f64(plan.warmup);
     for (addr, op) in addrs.iter().zip(&ops) {
-        drop(drive(*addr, op, warmup, plan.clients).await);
+        drop(drive(*addr, op, "identity", warmup, plan.clients).await);
     }
     let slice = Duration::from_secs_f64(plan.seconds / plan.rounds.max(1) as f64);
     let mut sides = [Side::default(), Side::default()];
@@ -262,7 +262,7 @@ async fn slice_of(
     let backends_before = peer_node::backend_ticks(&servers.database);
     let (machine_before, me_before) = (peer_node::machine_busy_ticks(), peer_node::cpu_ticks(me));
     let started = Instant::now();
-    let latencies = drive(addr, op, time, clients).await;
+    let (latencies, _) = drive(addr, op, "identity", time, clients).await;
     side.elapsed += started.elapsed();
     let server = pids.iter().map(|p| peer_node::cpu_ticks(*p)).sum::<u64>() - server_before;
     let postgres: u64 = peer_node::backend_ticks(&servers.database)

@@ -2,8 +2,8 @@
 //! alpha-2 country codes, SDG numbers, theme and programme-region slugs. Malformed values are
 //! refused with `BAD_USER_INPUT`; well-formed values that match nothing give an empty list.
 
+use crate::graphql::scalar::Date;
 use async_graphql::{Enum, InputObject};
-use chrono::NaiveDate;
 
 use super::object::{
     ActivityKind, CityKind, Helix, PairingKind, PairingStatus, Side, feed_position,
@@ -330,9 +330,9 @@ impl StakeholderFilter {
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct ActivityFilter {
     /// Activities starting on or after this day.
-    pub from: Option<NaiveDate>,
+    pub from: Option<Date>,
     /// Activities starting on or before this day.
-    pub to: Option<NaiveDate>,
+    pub to: Option<Date>,
     /// Of one of these kinds.
     pub kinds: Option<Vec<ActivityKind>>,
     /// On the timeline of one of these pairings (pairing slugs).
@@ -348,8 +348,8 @@ impl ActivityFilter {
         let f = self;
         Ok(search::ActivityFilter {
             changed_after: feed_position(f.changed_after.as_deref(), "filter.changedAfter")?,
-            from: f.from,
-            to: f.to,
+            from: f.from.map(|d| d.0),
+            to: f.to.map(|d| d.0),
             kinds: f
                 .kinds
                 .unwrap_or_default()

@@ -14,6 +14,7 @@ pub mod object;
 pub mod order;
 pub mod prescan;
 pub mod query;
+pub mod scalar;
 pub mod shape;
 pub mod subscription;
 
@@ -82,7 +83,8 @@ pub fn sdl() -> String {
         SubscriptionRoot,
     )
     .finish()
-    .sdl()
+    // With `@specifiedBy` on the scalars that have a specification (`scalar.rs`).
+    .sdl_with_options(async_graphql::SDLExportOptions::new().include_specified_by())
 }
 
 /// Attaches what one request needs: fresh loaders, so caches never outlive the request, and

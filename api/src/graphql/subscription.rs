@@ -13,7 +13,7 @@ pub struct SubscriptionRoot;
 
 /// Live updates of the IUC graph, over WebSocket (`/graphql`, subprotocol
 /// `graphql-transport-ws`).
-#[Subscription]
+#[Subscription(name = "Subscription")]
 impl SubscriptionRoot {
     /// The change feed, live: first the changes committed after `after` (replayed from the
     /// feed), then each new change as it commits, on whichever API instance it was made;

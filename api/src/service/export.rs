@@ -101,7 +101,7 @@ impl ExportFilter {
     }
 
     /// `SELECT c.id FROM pairing c WHERE …`: the chosen pairings, or `None` for all of them.
-    fn pairing_ids(&self) -> Option<Sql> {
+    pub(super) fn pairing_ids(&self) -> Option<Sql> {
         if self.is_empty() {
             return None;
         }
@@ -209,20 +209,33 @@ pub const CSV_COLUMNS: [&str; 12] = [
 /// `"; "`: participants by name (in the pairing's order), countries by ISO code (each once),
 /// themes by slug (unambiguous: names repeat across schemes), SDGs by number.
 pub fn csv_of(data: &Dataset) -> String {
+    let mut out = csv_header();
+    csv_rows(&mut out, data);
+    out
+}
+
+/// The CSV's header row.
+pub fn csv_header() -> String {
+    let mut out = String::new();
+    write_csv_row(&mut out, CSV_COLUMNS.iter().map(|c| c.to_string()));
+    out
+}
+
+/// The rows of the pairings of `data` (no header): the streamed download writes a page of
+/// pairings at a time.
+pub fn csv_rows(out: &mut String, data: &Dataset) {
     let places = Places::of(data);
     let regions: HashMap<&str, &str> = data
         .programme_regions
         .iter()
         .map(|r| (r.slug.as_str(), r.name.as_str()))
         .collect();
-    let mut out = String::new();
-    write_csv_row(&mut out, CSV_COLUMNS.iter().map(|c| c.to_string()));
     for p in &data.pairings {
         let (european, european_countries) = places.side(p, Side::European);
         let (partner, partner_countries) = places.side(p, Side::Partner);
         let sdgs: Vec<String> = p.sdgs.iter().map(i32::to_string).collect();
         write_csv_row(
-            &mut out,
+            out,
             [
                 p.slug.clone(),
                 p.title.clone(),
@@ -241,7 +254,6 @@ pub fn csv_of(data: &Dataset) -> String {
             ],
         );
     }
-    out
 }
 
 /// Cities and regions by (`"city"` or `"region"`, slug): their name and country code.
@@ -445,7 +457,7 @@ fn sort_activities(data: &mut Dataset) {
 // ---------------------------------------------------------------- reading
 
 /// Opens the read transaction every statement of one export runs in.
-async fn snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+pub(super) async fn snapshot(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
     match db.get_database_backend() {
         // READ COMMITTED (the default) would let each statement see later commits.
         DbBackend::Postgres => {
@@ -476,7 +488,7 @@ async fn read(
 }
 
 /// `column IN (subquery)`.
-fn within(column: &str, subquery: &Sql) -> Sql {
+pub(super) fn within(column: &str, subquery: &Sql) -> Sql {
     let mut sql = Sql::default();
     sql.push(column).push(" IN (").append(subquery).push(")");
     sql
@@ -495,7 +507,7 @@ fn ids_condition(ids: &BTreeSet<i32>) -> Option<Sql> {
 }
 
 /// Every row of `E`'s table that meets `condition` (all rows for `None`), in one statement.
-async fn rows<E: EntityTrait>(
+pub(super) async fn rows<E: EntityTrait>(
     db: &impl ConnectionTrait,
     condition: Option<&Sql>,
 ) -> Result<Vec<E::Model>, DbErr> {
@@ -512,7 +524,7 @@ async fn rows<E: EntityTrait>(
 
 /// Rows of a table that the export references: all of them for a whole export; otherwise
 /// those with an id in `ids`.
-async fn referenced<E: EntityTrait>(
+pub(super) async fn referenced<E: EntityTrait>(
     db: &impl ConnectionTrait,
     whole: bool,
     ids: &BTreeSet<i32>,
@@ -577,15 +589,15 @@ fn date(
 }
 
 /// The restriction of each table to what belongs to the chosen pairings (`None`: all rows).
-struct Scope {
-    chosen: Option<Sql>,
-    by_pairing: Option<Sql>,
-    ucap_ids: Option<Sql>,
-    activity_ids: Option<Sql>,
+pub(super) struct Scope {
+    pub(super) chosen: Option<Sql>,
+    pub(super) by_pairing: Option<Sql>,
+    pub(super) ucap_ids: Option<Sql>,
+    pub(super) activity_ids: Option<Sql>,
 }
 
 impl Scope {
-    fn new(filter: &ExportFilter) -> Self {
+    pub(super) fn new(filter: &ExportFilter) -> Self {
         let chosen = filter.pairing_ids();
         let by_pairing = chosen.as_ref().map(|p| within("pairing_id", p));
         let ucap_ids = chosen.as_ref().map(|p| {
@@ -609,13 +621,13 @@ impl Scope {
     }
 
     /// Whether every pairing is chosen.
-    fn whole(&self) -> bool {
+    pub(super) fn whole(&self) -> bool {
         self.chosen.is_none()
     }
 
     /// Involvements in the chosen pairings, their UCAPs and their projects only: the rest is
     /// trimmed.
-    fn involvements(&self) -> Option<Sql> {
+    pub(super) fn involvements(&self) -> Option<Sql> {
         match (&self.chosen, &self.ucap_ids) {
             (Some(p), Some(u)) => {
                 let mut project_ids = Sql::default();
@@ -637,30 +649,30 @@ impl Scope {
 
 /// The rows an export reads, by table.
 #[derive(Default)]
-struct Tables {
-    pairings: Vec<pairing::Model>,
-    participants: Vec<pairing_participant::Model>,
-    pairing_themes: Vec<pairing_theme::Model>,
-    pairing_sdgs: Vec<pairing_sdg::Model>,
-    ucaps: Vec<ucap::Model>,
-    sections: Vec<ucap_section::Model>,
-    projects: Vec<project::Model>,
-    activity_pairings: Vec<activity_pairing::Model>,
-    activities: Vec<activity::Model>,
-    activity_stakeholders: Vec<activity_stakeholder::Model>,
-    involvements: Vec<involvement::Model>,
-    stakeholders: Vec<stakeholder::Model>,
-    cities: Vec<city::Model>,
-    regions: Vec<region::Model>,
-    countries: Vec<country::Model>,
-    programme_regions: Vec<programme_region::Model>,
-    themes: Vec<theme::Model>,
-    sdgs: Vec<sdg::Model>,
-    section_types: Vec<ucap_section_type::Model>,
-    documents: Vec<document::Model>,
-    rules: Vec<derivation_rule::Model>,
-    programme: Vec<programme::Model>,
-    programme_region_countries: Vec<programme_region_country::Model>,
+pub(super) struct Tables {
+    pub(super) pairings: Vec<pairing::Model>,
+    pub(super) participants: Vec<pairing_participant::Model>,
+    pub(super) pairing_themes: Vec<pairing_theme::Model>,
+    pub(super) pairing_sdgs: Vec<pairing_sdg::Model>,
+    pub(super) ucaps: Vec<ucap::Model>,
+    pub(super) sections: Vec<ucap_section::Model>,
+    pub(super) projects: Vec<project::Model>,
+    pub(super) activity_pairings: Vec<activity_pairing::Model>,
+    pub(super) activities: Vec<activity::Model>,
+    pub(super) activity_stakeholders: Vec<activity_stakeholder::Model>,
+    pub(super) involvements: Vec<involvement::Model>,
+    pub(super) stakeholders: Vec<stakeholder::Model>,
+    pub(super) cities: Vec<city::Model>,
+    pub(super) regions: Vec<region::Model>,
+    pub(super) countries: Vec<country::Model>,
+    pub(super) programme_regions: Vec<programme_region::Model>,
+    pub(super) themes: Vec<theme::Model>,
+    pub(super) sdgs: Vec<sdg::Model>,
+    pub(super) section_types: Vec<ucap_section_type::Model>,
+    pub(super) documents: Vec<document::Model>,
+    pub(super) rules: Vec<derivation_rule::Model>,
+    pub(super) programme: Vec<programme::Model>,
+    pub(super) programme_region_countries: Vec<programme_region_country::Model>,
 }
 
 async fn read_in(
@@ -743,7 +755,11 @@ impl Tables {
     }
 
     /// The cities and regions that the rows read so far name.
-    async fn read_places(&mut self, db: &DatabaseTransaction, whole: bool) -> Result<(), DbErr> {
+    pub(super) async fn read_places(
+        &mut self,
+        db: &DatabaseTransaction,
+        whole: bool,
+    ) -> Result<(), DbErr> {
         let city_ids: BTreeSet<i32> = self
             .participants
             .iter()
@@ -816,7 +832,7 @@ impl Tables {
 }
 
 /// Row ids to natural keys: the file refers to records by slug (by code, by number).
-struct NaturalKeys {
+pub(super) struct NaturalKeys {
     country_code: Keys<String>,
     city_slug: Keys<String>,
     region_slug: Keys<String>,
@@ -832,7 +848,7 @@ struct NaturalKeys {
 }
 
 impl NaturalKeys {
-    fn new(t: &Tables) -> Result<Self, ExportError> {
+    pub(super) fn new(t: &Tables) -> Result<Self, ExportError> {
         let pairing_slug = Keys::new(&t.pairings, |m| (m.id, m.slug.clone()));
         let mut ucap_pairing = HashMap::new();
         for u in &t.ucaps {
@@ -872,7 +888,7 @@ fn group<T, V>(
 
 impl Tables {
     /// The file's records, in the order the file lists them.
-    fn into_dataset(self, keys: &NaturalKeys) -> Result<Dataset, ExportError> {
+    pub(super) fn into_dataset(self, keys: &NaturalKeys) -> Result<Dataset, ExportError> {
         let Tables {
             pairings,
             participants,

@@ -29,6 +29,7 @@ use crate::service::write::{Actor, Patch, Writer, dependents};
 
 /// Changes to the IUC graph, for partner organisations and administrators (API key required).
 #[derive(MergedObject, Default)]
+#[graphql(name = "Mutation")]
 pub struct MutationRoot(
     place::PlaceMutation,
     pairing::PairingMutation,

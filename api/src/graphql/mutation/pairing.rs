@@ -1,25 +1,31 @@
 //! Pairings: their inputs and payloads; the rules are in `service::write::pairing`.
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, OneofObject, SimpleObject};
 
 use super::*;
 use crate::graphql::object::SourceInput;
 use crate::graphql::object::{Pairing, PairingKind, PairingStatus, ParticipantRole, Side};
 use crate::service::write::pairing::{self, NewPairing, PairingChanges, Participant};
-use crate::service::write::rules;
 
 /// A participant of a pairing: a city or a region, on one side.
 #[derive(InputObject, Clone)]
 pub struct ParticipantInput {
-    /// The city taking part (give a city or a region).
-    pub city: Option<ID>,
-    /// The region taking part (give a city or a region).
-    pub region: Option<ID>,
+    /// The city or the region taking part.
+    pub place: CityOrRegionInput,
     /// The side it is on.
     pub side: Side,
     /// Lead, or associated member of a cluster.
     #[graphql(default_with = "ParticipantRole::Lead")]
     pub role: ParticipantRole,
+}
+
+/// A city or a region, by its global ID: give exactly one of the two.
+#[derive(OneofObject, Clone)]
+pub enum CityOrRegionInput {
+    /// A city's global ID.
+    City(ID),
+    /// A region's global ID.
+    Region(ID),
 }
 
 /// A new pairing.
@@ -98,30 +104,29 @@ pub struct PairingPayload {
     pub pairing: Pairing,
 }
 
-/// Decodes the participants: each names exactly one city or region.
+/// Decodes the participants' global IDs.
 fn participants(inputs: &[ParticipantInput]) -> Result<Vec<Participant>> {
     let mut wanted = Vec::with_capacity(inputs.len());
     for (i, p) in inputs.iter().enumerate() {
         let field = format!("input.participants[{i}]");
-        let (city_id, region_id) = match (&p.city, &p.region) {
-            (Some(city), None) => (
-                Some(input_id(city, NodeType::City, &format!("{field}.city"))?),
+        // The schema's `@oneOf` makes sure that exactly one of the two is given.
+        let (city_id, region_id) = match &p.place {
+            CityOrRegionInput::City(city) => (
+                Some(input_id(
+                    city,
+                    NodeType::City,
+                    &format!("{field}.place.city"),
+                )?),
                 None,
             ),
-            (None, Some(region)) => (
+            CityOrRegionInput::Region(region) => (
                 None,
                 Some(input_id(
                     region,
                     NodeType::Region,
-                    &format!("{field}.region"),
+                    &format!("{field}.place.region"),
                 )?),
             ),
-            (city, region) => {
-                let message = rules::participant_place(city.is_some(), region.is_some())
-                    .err()
-                    .unwrap_or_default();
-                return Err(AppError::invalid(field, message));
-            }
         };
         wanted.push(Participant {
             city_id,

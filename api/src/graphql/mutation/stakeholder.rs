@@ -1,7 +1,7 @@
 //! Stakeholders and involvements: their inputs and payloads; the rules (who may write what)
 //! are in `service::write::stakeholder`.
 
-use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, SimpleObject};
+use async_graphql::{Context, ID, InputObject, MaybeUndefined, Object, OneofObject, SimpleObject};
 
 use super::*;
 use crate::graphql::object::SourceInput;
@@ -57,19 +57,26 @@ pub struct UpdateStakeholderInput {
     pub notes: MaybeUndefined<String>,
 }
 
-/// A stakeholder's involvement in a pairing, a UCAP or a project (give exactly one).
+/// A stakeholder's involvement in a pairing, a UCAP or a project.
 #[derive(InputObject)]
 pub struct CreateInvolvementInput {
     /// The stakeholder's global ID.
     pub stakeholder: ID,
-    /// The pairing it is involved in.
-    pub pairing: Option<ID>,
-    /// The UCAP it is involved in.
-    pub ucap: Option<ID>,
-    /// The project it is involved in.
-    pub project: Option<ID>,
+    /// What it is involved in.
+    pub target: InvolvementTargetInput,
     /// The role it plays, e.g. "signed the MoU".
     pub role: Option<String>,
+}
+
+/// What a stakeholder is involved in: give exactly one of a pairing, a UCAP and a project.
+#[derive(OneofObject)]
+pub enum InvolvementTargetInput {
+    /// A pairing's global ID.
+    Pairing(ID),
+    /// A UCAP's global ID.
+    Ucap(ID),
+    /// A project's global ID.
+    Project(ID),
 }
 
 /// Changes an involvement's role.
@@ -95,6 +102,17 @@ pub struct StakeholderPayload {
 pub struct InvolvementPayload {
     /// The involvement as it is now.
     pub involvement: Involvement,
+}
+
+/// The target's key when it is of `kind` (the `@oneOf` input names exactly one).
+fn target_id(target: &InvolvementTargetInput, kind: NodeType) -> Result<Option<i32>> {
+    let (id, field) = match (target, kind) {
+        (InvolvementTargetInput::Pairing(id), NodeType::Pairing) => (id, "input.target.pairing"),
+        (InvolvementTargetInput::Ucap(id), NodeType::Ucap) => (id, "input.target.ucap"),
+        (InvolvementTargetInput::Project(id), NodeType::Project) => (id, "input.target.project"),
+        _ => return Ok(None),
+    };
+    input_id(id, kind, field).map(Some)
 }
 
 #[derive(Default)]
@@ -181,9 +199,9 @@ impl StakeholderMutation {
                 NodeType::Stakeholder,
                 "input.stakeholder",
             )?,
-            pairing_id: optional_id(input.pairing.as_ref(), NodeType::Pairing, "input.pairing")?,
-            ucap_id: optional_id(input.ucap.as_ref(), NodeType::Ucap, "input.ucap")?,
-            project_id: optional_id(input.project.as_ref(), NodeType::Project, "input.project")?,
+            pairing_id: target_id(&input.target, NodeType::Pairing)?,
+            ucap_id: target_id(&input.target, NodeType::Ucap)?,
+            project_id: target_id(&input.target, NodeType::Project)?,
             role: input.role,
         };
         let saved = stakeholder::create_involvement(&w.writer(), new).await?;

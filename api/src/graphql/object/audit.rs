@@ -1,7 +1,6 @@
 //! What administrators see of keys and of the audit trail.
 
 use async_graphql::{Enum, ID, Json, Object};
-use chrono::{DateTime, Utc};
 use entity::{api_key, audit_event};
 
 /// What a write did.
@@ -34,8 +33,8 @@ impl AuditEvent {
         self.0.id
     }
     /// When the write was committed (UTC).
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+    async fn at(&self) -> crate::graphql::scalar::DateTime {
+        self.0.at.into()
     }
     /// Number of the API key that wrote (see `apiKeys`).
     async fn key_number(&self) -> Option<i32> {
@@ -112,15 +111,15 @@ impl ApiKey {
             .map(|o| ID(o.global_id()))
     }
     /// When it was created.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
+    async fn created_at(&self) -> crate::graphql::scalar::DateTime {
+        self.0.created_at.into()
     }
     /// When it was last used (to the minute).
-    async fn last_used_at(&self) -> Option<DateTime<Utc>> {
-        self.0.last_used_at
+    async fn last_used_at(&self) -> Option<crate::graphql::scalar::DateTime> {
+        self.0.last_used_at.map(Into::into)
     }
     /// When it was revoked; a revoked key no longer works.
-    async fn revoked_at(&self) -> Option<DateTime<Utc>> {
-        self.0.revoked_at
+    async fn revoked_at(&self) -> Option<crate::graphql::scalar::DateTime> {
+        self.0.revoked_at.map(Into::into)
     }
 }

@@ -1,7 +1,6 @@
 //! The public change feed's types (see `service::changes`).
 
 use async_graphql::{Enum, ID, Object, SimpleObject};
-use chrono::{DateTime, Utc};
 use entity::change_event;
 
 use super::PageInfo;
@@ -119,8 +118,8 @@ impl ChangeEvent {
     }
     /// When the change was written (UTC, the server's clock; the feed's order is `cursor`'s,
     /// which is commit order).
-    async fn at(&self) -> DateTime<Utc> {
-        self.0.at
+    async fn at(&self) -> crate::graphql::scalar::DateTime {
+        self.0.at.into()
     }
 }
 

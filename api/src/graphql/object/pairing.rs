@@ -1,7 +1,6 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
-use chrono::{DateTime, NaiveDate, Utc};
 
 use entity::{pairing, pairing_participant};
 
@@ -26,12 +25,12 @@ impl PartialDate {
         self.0.precision.into()
     }
     /// The first day of the period.
-    async fn start(&self) -> NaiveDate {
-        self.0.start
+    async fn start(&self) -> crate::graphql::scalar::Date {
+        self.0.start.into()
     }
     /// The last day of the period.
-    async fn end(&self) -> NaiveDate {
-        self.0.end()
+    async fn end(&self) -> crate::graphql::scalar::Date {
+        self.0.end().into()
     }
 }
 
@@ -55,8 +54,8 @@ impl Pairing {
     /// participants, themes and SDGs, a UCAP's sections, an activity's links), like `version`.
     /// It tells a reader that a record changed since a time; to follow changes exactly, use
     /// the change feed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> crate::graphql::scalar::DateTime {
+        self.0.updated_at.into()
     }
     /// Stable key for URLs, e.g. `rome-yantai`.
     async fn slug(&self) -> &str {

@@ -1,7 +1,6 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, SimpleObject, Union};
-use chrono::{DateTime, Utc};
 use entity::{city, country, programme_region, region};
 
 use super::*;
@@ -175,8 +174,8 @@ impl City {
     /// participants, themes and SDGs, a UCAP's sections, an activity's links), like `version`.
     /// It tells a reader that a record changed since a time; to follow changes exactly, use
     /// the change feed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> crate::graphql::scalar::DateTime {
+        self.0.updated_at.into()
     }
     /// Stable key for URLs, e.g. `rome`.
     async fn slug(&self) -> &str {
@@ -317,8 +316,8 @@ impl Region {
     /// participants, themes and SDGs, a UCAP's sections, an activity's links), like `version`.
     /// It tells a reader that a record changed since a time; to follow changes exactly, use
     /// the change feed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> crate::graphql::scalar::DateTime {
+        self.0.updated_at.into()
     }
     /// Stable key for URLs, e.g. `minas-gerais`.
     async fn slug(&self) -> &str {

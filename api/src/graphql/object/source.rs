@@ -4,7 +4,6 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, InputObject, Object};
-use chrono::{DateTime, Utc};
 use entity::{derivation_rule, document};
 
 use super::loaders;
@@ -92,8 +91,8 @@ impl Source {
         self.0.organisation.as_deref()
     }
     /// For a partner's write: when it was written.
-    async fn at(&self) -> Option<DateTime<Utc>> {
-        self.0.at
+    async fn at(&self) -> Option<crate::graphql::scalar::DateTime> {
+        self.0.at.map(Into::into)
     }
 }
 

@@ -1,7 +1,6 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object};
-use chrono::{DateTime, Utc};
 use entity::{project, ucap, ucap_section, ucap_section_type};
 
 use super::*;
@@ -29,8 +28,8 @@ impl Ucap {
     /// participants, themes and SDGs, a UCAP's sections, an activity's links), like `version`.
     /// It tells a reader that a record changed since a time; to follow changes exactly, use
     /// the change feed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> crate::graphql::scalar::DateTime {
+        self.0.updated_at.into()
     }
     /// Where the plan stands.
     async fn status(&self) -> UcapStatus {
@@ -181,8 +180,8 @@ impl Project {
     /// participants, themes and SDGs, a UCAP's sections, an activity's links), like `version`.
     /// It tells a reader that a record changed since a time; to follow changes exactly, use
     /// the change feed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
+    async fn updated_at(&self) -> crate::graphql::scalar::DateTime {
+        self.0.updated_at.into()
     }
     /// Stable key.
     async fn slug(&self) -> &str {

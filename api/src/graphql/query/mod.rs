@@ -18,6 +18,7 @@ use crate::service::page::{self, Ordering, Page, PageArgs, PageFailure, Source};
 
 /// Read access to the whole IUC relation graph.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(
     node::NodeQuery,
     pairing::PairingQuery,

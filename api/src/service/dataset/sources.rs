@@ -42,49 +42,63 @@ pub(super) fn documents_and_rules(
 
 /// Every record's sources, and the programme.
 pub(super) fn check(c: &mut Checker, data: &Dataset, keys: &KnownKeys) {
-    let mut each = |kind: &str, list: &str, key: &str, sources: &[Source]| {
-        records(c, keys, kind, &format!("{list} {key:?}"), sources)
+    let mut each = |kind: &str, list: &str, key: &str, path: &str, sources: &[Source]| {
+        records(c, keys, kind, &format!("{list} {key:?}"), path, sources)
     };
     for r in &data.countries {
-        each("Country", "countries", &r.code, &r.sources);
+        each("Country", "countries", &r.code, "sources", &r.sources);
     }
     for r in &data.programme_regions {
-        each("ProgrammeRegion", "programme_regions", &r.slug, &r.sources);
+        each(
+            "ProgrammeRegion",
+            "programme_regions",
+            &r.slug,
+            "sources",
+            &r.sources,
+        );
     }
     for r in &data.themes {
-        each("Theme", "themes", &r.slug, &r.sources);
+        each("Theme", "themes", &r.slug, "sources", &r.sources);
     }
     for r in &data.sdgs {
-        each("Sdg", "sdgs", &r.number.to_string(), &r.sources);
+        each("Sdg", "sdgs", &r.number.to_string(), "sources", &r.sources);
     }
     for r in &data.ucap_section_types {
-        each("UcapSectionType", "ucap_section_types", &r.slug, &r.sources);
+        each(
+            "UcapSectionType",
+            "ucap_section_types",
+            &r.slug,
+            "sources",
+            &r.sources,
+        );
     }
     for r in &data.cities {
-        each("City", "cities", &r.slug, &r.sources);
+        each("City", "cities", &r.slug, "sources", &r.sources);
     }
     for r in &data.regions {
-        each("Region", "regions", &r.slug, &r.sources);
+        each("Region", "regions", &r.slug, "sources", &r.sources);
     }
     for r in &data.pairings {
-        each("Pairing", "pairings", &r.slug, &r.sources);
+        each("Pairing", "pairings", &r.slug, "sources", &r.sources);
         if let Some(ucap) = &r.ucap {
-            each(
-                "Ucap",
-                "pairings",
-                &format!("{}\" ucap \"", r.slug),
-                &ucap.sources,
-            );
+            // A UCAP is part of its pairing's record in the file.
+            each("Ucap", "pairings", &r.slug, "ucap.sources", &ucap.sources);
             for p in &ucap.projects {
-                each("Project", "projects", &p.slug, &p.sources);
+                each("Project", "projects", &p.slug, "sources", &p.sources);
             }
         }
     }
     for r in &data.stakeholders {
-        each("Stakeholder", "stakeholders", &r.slug, &r.sources);
+        each(
+            "Stakeholder",
+            "stakeholders",
+            &r.slug,
+            "sources",
+            &r.sources,
+        );
     }
     for r in &data.activities {
-        each("Activity", "activities", &r.slug, &r.sources);
+        each("Activity", "activities", &r.slug, "sources", &r.sources);
     }
     programme(c, data, keys);
     for r in &data.programme_regions {
@@ -104,10 +118,17 @@ pub(super) fn check(c: &mut Checker, data: &Dataset, keys: &KnownKeys) {
     }
 }
 
-/// One record's sources.
-fn records(c: &mut Checker, keys: &KnownKeys, kind: &str, record: &str, sources: &[Source]) {
+/// One record's sources, at `path` in the record (`sources`, `ucap.sources`).
+fn records(
+    c: &mut Checker,
+    keys: &KnownKeys,
+    kind: &str,
+    record: &str,
+    path: &str,
+    sources: &[Source],
+) {
     if let Some(message) = provenance::list_problems(sources) {
-        c.error(record, "sources", message);
+        c.error(record, path, message);
     }
     let known = |what: Known, key: &str| match what {
         Known::Document => keys.documents.contains(key),
@@ -115,7 +136,7 @@ fn records(c: &mut Checker, keys: &KnownKeys, kind: &str, record: &str, sources:
     };
     for (i, source) in sources.iter().enumerate() {
         for (key, message) in provenance::problems(kind, source, &known) {
-            c.error(record, format!("sources[{i}].{key}"), message);
+            c.error(record, format!("{path}[{i}].{key}"), message);
         }
     }
 }
@@ -125,23 +146,32 @@ fn programme(c: &mut Checker, data: &Dataset, keys: &KnownKeys) {
     let Some(p) = &data.programme else { return };
     c.rule("programme", "slug", rules::slug(&p.slug));
     c.rule("programme", "name", rules::non_empty(&p.name));
-    records(c, keys, "Programme", "programme", &p.sources);
+    records(c, keys, "Programme", "programme", "sources", &p.sources);
     let mut seen = HashSet::new();
     for (i, component) in p.components.iter().enumerate() {
         let record = format!("programme components[{i}]");
         c.rule(&record, "slug", rules::slug(&component.slug));
         c.unique(&mut seen, &record, "slug", &component.slug);
-        records(c, keys, "ProgrammeComponent", &record, &component.sources);
+        records(
+            c,
+            keys,
+            "ProgrammeComponent",
+            &record,
+            "sources",
+            &component.sources,
+        );
     }
     if let Some(follow_up) = &p.follow_up {
         if let Some(start) = &follow_up.start {
             c.date("programme follow_up", "start", start);
         }
+        let record = "programme follow_up";
         records(
             c,
             keys,
             "FollowUpProgramme",
-            "programme follow_up",
+            record,
+            "sources",
             &follow_up.sources,
         );
     }
@@ -158,6 +188,13 @@ fn programme(c: &mut Checker, data: &Dataset, keys: &KnownKeys) {
             c.error(&record, "value", "must be a number, zero or more");
         }
         c.rule(&record, "as_printed", rules::non_empty(&figure.as_printed));
-        records(c, keys, "PublishedFigure", &record, &figure.sources);
+        records(
+            c,
+            keys,
+            "PublishedFigure",
+            &record,
+            "sources",
+            &figure.sources,
+        );
     }
 }

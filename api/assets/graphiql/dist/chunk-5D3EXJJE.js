@@ -1,0 +1,1 @@
+import{a,b}from"./chunk-JTNLMD3C.js";import"./chunk-7AGPQJ5Y.js";import"./chunk-RDY2WIJS.js";import"./chunk-RUEGIIGL.js";import"./chunk-YKWD6QPN.js";import"./chunk-PXRCT63Q.js";export{b as getWorker,a as jsonDefaults};
