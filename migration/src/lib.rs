@@ -12,6 +12,7 @@ mod m20261124_000006_theme_pairings_by_title;
 mod m20261205_000007_updated_at;
 mod m20261205_000008_change_feed;
 mod m20261205_000009_provenance;
+mod m20261205_000010_places_by_country_and_name;
 
 /// Every migration, in order. The binary runs them at start-up, before it binds.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000007_updated_at::Migration),
             Box::new(m20261205_000008_change_feed::Migration),
             Box::new(m20261205_000009_provenance::Migration),
+            Box::new(m20261205_000010_places_by_country_and_name::Migration),
         ]
     }
 }

@@ -32,13 +32,25 @@ fn compare(left: &str, value: Value) -> Sql {
 }
 
 /// `column IN (SELECT id FROM table WHERE key IN (…))`: the ids of `entity`'s rows whose `key`
-/// is one of `keys`.
+/// is one of `keys` (`column = (SELECT …)` for one key).
 fn by_key<E: EntityTrait>(column: &str, entity: E, key: E::Column, keys: &[String]) -> Sql {
+    let (table, key) = (entity.table_name(), key.as_str());
     let mut sql = Sql::default();
+    if let [one] = keys {
+        // One key (the key columns are unique): a scalar subquery, which PostgreSQL runs first
+        // and then uses as an index condition. With `IN (subquery)` it walked the name index
+        // over every country's cities to keep one country's: a country's first 20 cities by
+        // name at 100k pairings read 8,714 rows in 11.7 ms, and 21 rows in 0.3 ms this way
+        // (EXPLAIN ANALYZE, with migration 10's index on (country_id, name_folded, id)).
+        sql.push(&format!(
+            "{column} = (SELECT id FROM {table} WHERE {key} = "
+        ))
+        .bind(string(one))
+        .push(")");
+        return sql;
+    }
     sql.push(&format!(
-        "{column} IN (SELECT id FROM {} WHERE {} IN (",
-        entity.table_name(),
-        key.as_str()
+        "{column} IN (SELECT id FROM {table} WHERE {key} IN ("
     ))
     .bind_list(keys.iter().map(|k| string(k)))
     .push("))");
