@@ -13,7 +13,7 @@
 //!   the API alike; the writes' `partner` sources are made here too ([`on_create`],
 //!   [`on_update`]).
 
-use chrono::{DateTime, SecondsFormat, Utc};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 /// How a source supports a fact.
@@ -395,11 +395,6 @@ pub fn on_update(
             .map(|f| Source::partner(organisation, at, Some(f))),
     );
     sources
-}
-
-/// A time as the dataset file writes it.
-pub fn time_text(at: DateTime<Utc>) -> String {
-    at.to_rfc3339_opts(SecondsFormat::Micros, true)
 }
 
 #[cfg(test)]
