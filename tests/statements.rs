@@ -162,3 +162,65 @@ async fn participants_places_and_countries_come_in_one_statement() {
         }
     }
 }
+
+#[tokio::test]
+async fn sections_come_with_their_types_in_one_statement() {
+    // A UCAP's sections need their types (the plan's order is the types'), so the two come in
+    // one statement: the page of pairings, their UCAPs, the sections with their types.
+    const PLANS: &str = "{ pairings(first: 40) { nodes { ucap { sections { sectionType { id slug position } body } } } } }";
+    for db in TestDb::all().await {
+        generate(
+            &db.conn,
+            Options {
+                pairings: 60,
+                seed: 5,
+            },
+        )
+        .await
+        .expect("generate");
+        let app = TestApp::new(db);
+        let before = app.db.statements.get();
+        let data = app.data(PLANS, json!({})).await;
+        let used = app.db.statements.get() - before;
+        assert_eq!(used, 3, "[{:?}]", app.db.backend);
+        let plans: Vec<&serde_json::Value> = data["pairings"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|n| n["ucap"].as_object().map(|_| &n["ucap"]))
+            .collect();
+        let mut sections = 0;
+        for plan in &plans {
+            let list = plan["sections"].as_array().unwrap();
+            let positions: Vec<i64> = list
+                .iter()
+                .map(|s| s["sectionType"]["position"].as_i64().unwrap())
+                .collect();
+            assert!(
+                positions.is_sorted(),
+                "[{:?}] in the plan's order",
+                app.db.backend
+            );
+            sections += list.len();
+            // Each type is the one its own loader gives (the first of each plan).
+            for section in list.iter().take(1) {
+                let alone = app
+                    .data(
+                        "query($id: ID!) { node(id: $id) { ... on UcapSectionType { id slug position } } }",
+                        json!({ "id": section["sectionType"]["id"] }),
+                    )
+                    .await;
+                assert_eq!(
+                    alone["node"], section["sectionType"],
+                    "[{:?}]",
+                    app.db.backend
+                );
+            }
+        }
+        assert!(
+            sections > 20,
+            "[{:?}] the generated plans have sections",
+            app.db.backend
+        );
+    }
+}

@@ -124,6 +124,12 @@ impl<T: Weigh> Weigh for Vec<T> {
     }
 }
 
+impl<A: Weigh, B: Weigh> Weigh for (A, B) {
+    fn weigh(&self) -> u64 {
+        self.0.weigh().saturating_add(self.1.weigh())
+    }
+}
+
 impl<T: Weigh> Weigh for Option<T> {
     fn weigh(&self) -> u64 {
         self.as_ref().map_or(0, Weigh::weigh)

@@ -12,6 +12,7 @@ mod json_size;
 mod linked;
 mod page;
 mod participants;
+mod sections;
 
 use std::sync::Arc;
 
@@ -25,6 +26,7 @@ pub use children::Children;
 pub use linked::Linked;
 pub use page::{Counts, PageLoadError, Pages};
 pub use participants::ParticipantsWithPlaces;
+pub use sections::{SectionWithType, SectionsWithTypes};
 
 /// What a loader fails with: `Clone`, as DataLoader requires.
 pub type LoadError = Arc<DbErr>;
@@ -72,6 +74,16 @@ fn qualified<E: sea_orm::EntityTrait>(column: E::Column) -> String {
     format!("\"{}\".\"{}\"", E::default().table_name(), column.as_str())
 }
 
+/// `alias."column" AS "alias_column"` for every column of `E`: one entity of a joined row, read
+/// back with `decode::prefixed`.
+fn prefixed_columns<E: sea_orm::EntityTrait>(alias: &str, out: &mut Vec<String>) {
+    use sea_orm::{IdenStatic, Iterable};
+    for column in E::Column::iter() {
+        let name = column.as_str();
+        out.push(format!("{alias}.\"{name}\" AS \"{alias}_{name}\""));
+    }
+}
+
 /// Every loader of one request.
 pub struct Loaders {
     pub country: Arc<Batcher<ById<country::Entity>>>,
@@ -98,7 +110,8 @@ pub struct Loaders {
     pub countries_by_programme_region:
         Batcher<Linked<programme_region_country::Entity, country::Entity>>,
     pub ucap_by_pairing: Batcher<Children<ucap::Entity>>,
-    pub sections_by_ucap: Batcher<Children<ucap_section::Entity>>,
+    /// Each section with its type, in the types' order.
+    pub sections_by_ucap: Batcher<SectionsWithTypes>,
     pub pairings_by_activity: Batcher<Children<activity_pairing::Entity>>,
     pub stakeholders_by_activity: Batcher<Children<activity_stakeholder::Entity>>,
 
@@ -167,10 +180,7 @@ impl Loaders {
                 country::Column::Id,
             ),
             ucap_by_pairing: make.children(ucap::Column::PairingId, None),
-            sections_by_ucap: make.children(
-                ucap_section::Column::UcapId,
-                Some(ucap_section::Column::SectionTypeId),
-            ),
+            sections_by_ucap: make.batcher(SectionsWithTypes::new(db.clone())),
             pairings_by_activity: make.children(
                 activity_pairing::Column::ActivityId,
                 Some(activity_pairing::Column::PairingId),

@@ -19,9 +19,9 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::{city, country, pairing_participant, region};
-use sea_orm::{DatabaseConnection, EntityTrait, IdenStatic, Iterable};
+use sea_orm::DatabaseConnection;
 
-use super::{Batcher, ById, LoadError, by_parent, rows_for_keys};
+use super::{Batcher, ById, LoadError, by_parent, prefixed_columns, rows_for_keys};
 use crate::service::decode;
 
 /// Participants by pairing, filling the city, region and country caches on the way.
@@ -34,14 +34,6 @@ pub struct ParticipantsWithPlaces {
     country: Arc<Batcher<ById<country::Entity>>>,
 }
 
-/// `alias."column" AS "prefix_column"` for every column of `E`.
-fn columns<E: EntityTrait>(alias: &str, out: &mut Vec<String>) {
-    for column in E::Column::iter() {
-        let name = column.as_str();
-        out.push(format!("{alias}.\"{name}\" AS \"{alias}_{name}\""));
-    }
-}
-
 impl ParticipantsWithPlaces {
     pub fn new(
         db: DatabaseConnection,
@@ -50,10 +42,10 @@ impl ParticipantsWithPlaces {
         country: Arc<Batcher<ById<country::Entity>>>,
     ) -> Self {
         let mut list = Vec::new();
-        columns::<pairing_participant::Entity>("p", &mut list);
-        columns::<city::Entity>("c", &mut list);
-        columns::<region::Entity>("r", &mut list);
-        columns::<country::Entity>("k", &mut list);
+        prefixed_columns::<pairing_participant::Entity>("p", &mut list);
+        prefixed_columns::<city::Entity>("c", &mut list);
+        prefixed_columns::<region::Entity>("r", &mut list);
+        prefixed_columns::<country::Entity>("k", &mut list);
         let select = format!(
             "SELECT {} FROM pairing_participant p \
              LEFT JOIN city c ON c.id = p.city_id \

@@ -42,23 +42,16 @@ impl Ucap {
     }
     /// The plan's sections that have text, in the plan's order.
     async fn sections(&self, ctx: &Context<'_>) -> Result<Vec<UcapSection>> {
-        let loaders = loaders(ctx)?;
-        let rows = load_children(&loaders.sections_by_ucap, self.0.id).await?;
-        // One batch for every section type of every UCAP on the page, not one per section.
-        let mut types = loaders
-            .section_type
-            .load_many(rows.iter().map(|r| r.section_type_id))
-            .await?;
-        let mut sections = Vec::with_capacity(rows.len());
-        for row in rows {
-            let section_type = required(types.remove(&row.section_type_id), "section type")?;
-            sections.push(UcapSection {
-                section: row,
-                section_type,
-            });
-        }
-        sections.sort_by_key(|s| s.section_type.position);
-        Ok(sections)
+        // Each section comes with its type, in the types' order (one statement for the page).
+        let rows = loaders(ctx)?.sections_by_ucap.load_one(self.0.id).await?;
+        Ok(rows
+            .unwrap_or_default()
+            .iter()
+            .map(|(section, section_type)| UcapSection {
+                section: section.clone(),
+                section_type: section_type.clone(),
+            })
+            .collect())
     }
     /// The plan's key cooperation and pilot projects, in the plan's order.
     async fn projects(
