@@ -113,77 +113,85 @@ impl MigrationTrait for Migration {
     }
 }
 
+/// The documents sources cite.
+fn document_table() -> TableCreateStatement {
+    Table::create()
+        .table(Document::Table)
+        .col(pk_auto(Document::Id))
+        .col(string(Document::Key).unique_key())
+        .col(string(Document::Kind))
+        .col(text(Document::Title))
+        .col(text_null(Document::Url))
+        .col(text_null(Document::Notes))
+        .to_owned()
+}
+
+/// The named rules derived facts follow.
+fn derivation_rule_table() -> TableCreateStatement {
+    Table::create()
+        .table(DerivationRule::Table)
+        .col(pk_auto(DerivationRule::Id))
+        .col(string(DerivationRule::Slug).unique_key())
+        .col(text(DerivationRule::Description))
+        .to_owned()
+}
+
+/// The programme, one record.
+fn programme_table() -> TableCreateStatement {
+    Table::create()
+        .table(Programme::Table)
+        .col(pk_auto(Programme::Id))
+        .col(string(Programme::Slug).unique_key())
+        .col(text(Programme::Name))
+        .col(text_null(Programme::Description))
+        .col(text(Programme::Components))
+        .col(text_null(Programme::FollowUp))
+        .col(text(Programme::Figures))
+        .col(text(Programme::Sources))
+        .col(text_null(Programme::Notes))
+        .to_owned()
+}
+
+/// The countries of each programme region.
+fn programme_region_country_table() -> TableCreateStatement {
+    Table::create()
+        .table(ProgrammeRegionCountry::Table)
+        .col(integer(ProgrammeRegionCountry::ProgrammeRegionId))
+        .col(integer(ProgrammeRegionCountry::CountryId))
+        .primary_key(
+            Index::create()
+                .col(ProgrammeRegionCountry::ProgrammeRegionId)
+                .col(ProgrammeRegionCountry::CountryId),
+        )
+        .foreign_key(
+            ForeignKey::create()
+                .from(
+                    ProgrammeRegionCountry::Table,
+                    ProgrammeRegionCountry::ProgrammeRegionId,
+                )
+                .to(ProgrammeRegion::Table, ProgrammeRegion::Id)
+                .on_delete(ForeignKeyAction::Cascade),
+        )
+        .foreign_key(
+            ForeignKey::create()
+                .from(
+                    ProgrammeRegionCountry::Table,
+                    ProgrammeRegionCountry::CountryId,
+                )
+                .to(Country::Table, Country::Id),
+        )
+        .to_owned()
+}
+
 async fn create_tables(manager: &SchemaManager<'_>) -> Result<(), DbErr> {
-    manager
-        .create_table(
-            Table::create()
-                .table(Document::Table)
-                .col(pk_auto(Document::Id))
-                .col(string(Document::Key).unique_key())
-                .col(string(Document::Kind))
-                .col(text(Document::Title))
-                .col(text_null(Document::Url))
-                .col(text_null(Document::Notes))
-                .to_owned(),
-        )
-        .await?;
-    manager
-        .create_table(
-            Table::create()
-                .table(DerivationRule::Table)
-                .col(pk_auto(DerivationRule::Id))
-                .col(string(DerivationRule::Slug).unique_key())
-                .col(text(DerivationRule::Description))
-                .to_owned(),
-        )
-        .await?;
-    manager
-        .create_table(
-            Table::create()
-                .table(Programme::Table)
-                .col(pk_auto(Programme::Id))
-                .col(string(Programme::Slug).unique_key())
-                .col(text(Programme::Name))
-                .col(text_null(Programme::Description))
-                .col(text(Programme::Components))
-                .col(text_null(Programme::FollowUp))
-                .col(text(Programme::Figures))
-                .col(text(Programme::Sources))
-                .col(text_null(Programme::Notes))
-                .to_owned(),
-        )
-        .await?;
-    manager
-        .create_table(
-            Table::create()
-                .table(ProgrammeRegionCountry::Table)
-                .col(integer(ProgrammeRegionCountry::ProgrammeRegionId))
-                .col(integer(ProgrammeRegionCountry::CountryId))
-                .primary_key(
-                    Index::create()
-                        .col(ProgrammeRegionCountry::ProgrammeRegionId)
-                        .col(ProgrammeRegionCountry::CountryId),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(
-                            ProgrammeRegionCountry::Table,
-                            ProgrammeRegionCountry::ProgrammeRegionId,
-                        )
-                        .to(ProgrammeRegion::Table, ProgrammeRegion::Id)
-                        .on_delete(ForeignKeyAction::Cascade),
-                )
-                .foreign_key(
-                    ForeignKey::create()
-                        .from(
-                            ProgrammeRegionCountry::Table,
-                            ProgrammeRegionCountry::CountryId,
-                        )
-                        .to(Country::Table, Country::Id),
-                )
-                .to_owned(),
-        )
-        .await?;
+    for table in [
+        document_table(),
+        derivation_rule_table(),
+        programme_table(),
+        programme_region_country_table(),
+    ] {
+        manager.create_table(table).await?;
+    }
     manager
         .create_index(
             Index::create()
