@@ -669,3 +669,67 @@ async fn a_themes_pages_by_title_are_the_general_filters_pages_whoever_writes() 
         assert_eq!(stale.try_get::<i64>("", "n").unwrap(), 0);
     }
 }
+
+#[tokio::test]
+async fn sources_and_notes_read_through_joined_loaders_are_the_records_own() {
+    // The joined loaders (participants with places and countries, themes, sections with their
+    // types) leave `sources` and `notes` out of their rows unless the operation selects a field
+    // of that name somewhere: directly, under an alias, in a fragment or an inline fragment.
+    const PLAIN: &str = "{ pairings(first: 100) { nodes { slug themes { slug name } participants { place { ... on City { slug name country { code name } } ... on Region { slug name country { code } } } } } } }";
+    let asked = [
+        "{ pairings(first: 100) { nodes { slug themes { slug name s: sources { basis } } participants { place { ... on City { slug name notes country { code name sources { basis } } } ... on Region { slug name country { code } } } } } } }",
+        "query { pairings(first: 100) { nodes { slug themes { slug name ...T } participants { place { ...P ... on Region { slug name country { code } } } } } } } fragment T on Theme { s: sources { basis } } fragment P on City { slug name notes country { code name sources { basis } } }",
+    ];
+    for app in TestApp::all_seeded().await {
+        let plain = app.data(PLAIN, json!({})).await;
+        for query in asked {
+            let data = app.data(query, json!({})).await;
+            let nodes = data["pairings"]["nodes"].as_array().unwrap();
+            let mut checked = 0;
+            for (node, plain_node) in nodes
+                .iter()
+                .zip(plain["pairings"]["nodes"].as_array().unwrap())
+            {
+                assert_eq!(node["slug"], plain_node["slug"]);
+                for theme in node["themes"].as_array().unwrap() {
+                    assert!(
+                        !theme["s"].as_array().unwrap().is_empty(),
+                        "[{:?}] theme {} shows its sources",
+                        app.db.backend,
+                        theme["slug"]
+                    );
+                }
+                for participant in node["participants"].as_array().unwrap() {
+                    let place = &participant["place"];
+                    if place.get("notes").is_some() {
+                        assert!(!place["country"]["sources"].as_array().unwrap().is_empty());
+                        checked += 1;
+                    }
+                }
+            }
+            assert!(
+                checked > 50,
+                "[{:?}] cities checked: {checked}",
+                app.db.backend
+            );
+            // The notes each city shows are the city's own, as it reads alone.
+            let city = nodes
+                .iter()
+                .flat_map(|n| n["participants"].as_array().unwrap())
+                .map(|p| &p["place"])
+                .find(|p| p["notes"].is_string())
+                .expect("a seed city with notes");
+            let alone = app
+                .data(
+                    "query($s: String!) { city(slug: $s) { notes } }",
+                    json!({ "s": city["slug"] }),
+                )
+                .await;
+            assert_eq!(
+                alone["city"]["notes"], city["notes"],
+                "[{:?}]",
+                app.db.backend
+            );
+        }
+    }
+}

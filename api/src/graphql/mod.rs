@@ -96,7 +96,11 @@ pub fn prepare(
     auth: std::sync::Arc<crate::auth::RequestAuth>,
     output_limit: u64,
 ) -> (Request, std::sync::Arc<loader::Waves>) {
-    let loaders = Loaders::new(db, output_limit);
+    let mut request = request;
+    let columns = request
+        .parsed_query()
+        .map_or(loader::Columns::All, loader::Columns::for_document);
+    let loaders = Loaders::new(db, output_limit, columns);
     let waves = loaders.waves.clone();
     (request.data(loaders).data(auth), waves)
 }

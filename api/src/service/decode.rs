@@ -29,9 +29,23 @@ enum Kind {
     Text,
     Date,
     TimestampUtc,
+    /// A column of [`OMITTABLE`] the row leaves out: the model holds its stand-in.
+    Absent(Option<&'static str>),
     /// Anything else: the model is read by sea-orm.
     Other,
 }
+
+/// Columns a read may leave out, with the stand-in a model read without them holds (`None`:
+/// NULL). No GraphQL field shows `name_folded` or `search_text` (only filters and orders in SQL
+/// use them); only the `sources` and `notes` fields show the other two, so a loader leaves them
+/// out when the operation selects neither (`graphql::loader::Columns`). On the pairings table
+/// they were the widest text of every row: each is a string decoded and allocated per row.
+pub const OMITTABLE: &[(&str, Option<&str>)] = &[
+    ("name_folded", Some("")),
+    ("search_text", Some("")),
+    ("sources", Some("[]")),
+    ("notes", None),
+];
 
 impl Kind {
     fn of(column_type: &ColumnType) -> Kind {
@@ -77,14 +91,16 @@ where
         let position = names
             .iter()
             .position(|n| n.strip_prefix(prefix) == Some(name));
-        match (kind, position) {
-            (Kind::Other, _) | (_, None) => {
+        let stand_in = OMITTABLE.iter().find(|(n, _)| *n == name).map(|(_, d)| *d);
+        match (kind, position, stand_in) {
+            (Kind::Text, None, Some(stand_in)) => plan.push((column, Kind::Absent(stand_in), 0)),
+            (Kind::Other, _, _) | (_, None, _) => {
                 return rows
                     .iter()
                     .map(|row| E::Model::from_query_result(row.borrow(), prefix))
                     .collect();
             }
-            (kind, Some(position)) => plan.push((column, kind, position)),
+            (kind, Some(position), _) => plan.push((column, kind, position)),
         }
     }
     let checked = match first.try_as_pg_row() {
@@ -128,6 +144,7 @@ fn pg_compatible(row: &sqlx::postgres::PgRow, i: usize, kind: Kind) -> bool {
         Kind::Text => <String as Type<Postgres>>::compatible(ty),
         Kind::Date => <chrono::NaiveDate as Type<Postgres>>::compatible(ty),
         Kind::TimestampUtc => <chrono::DateTime<chrono::Utc> as Type<Postgres>>::compatible(ty),
+        Kind::Absent(_) => true,
         Kind::Other => false,
     }
 }
@@ -141,6 +158,7 @@ fn value(row: &QueryResult, i: usize, kind: Kind, checked: bool) -> Result<Value
         Kind::Text => Value::String(get(row, i, checked)?),
         Kind::Date => Value::ChronoDate(get(row, i, checked)?),
         Kind::TimestampUtc => Value::ChronoDateTimeUtc(get(row, i, checked)?),
+        Kind::Absent(stand_in) => Value::String(stand_in.map(str::to_owned)),
         Kind::Other => unreachable!("models() reads such rows through sea-orm"),
     })
 }

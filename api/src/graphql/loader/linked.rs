@@ -2,7 +2,7 @@
 //! (`pairing_theme`) or SDGs (`pairing_sdg`):
 //!
 //! ```sql
-//! SELECT t.*, l.pairing_id AS link_parent FROM pairing_theme l JOIN theme t ON t.id = l.theme_id
+//! SELECT t.…, l.pairing_id AS link_parent FROM pairing_theme l JOIN theme t ON t.id = l.theme_id
 //! WHERE l.pairing_id IN (keys) ORDER BY l.pairing_id, l.theme_id
 //! ```
 //!
@@ -16,7 +16,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IdenStatic, TryIntoModel};
 
-use super::{LoadError, by_parent, rows_for_keys};
+use super::{Columns, LoadError, by_parent, plain_columns, rows_for_keys};
 use crate::service::decode;
 
 /// The records of `T` linked to each parent by a row of `L`, in the order of the link's
@@ -32,17 +32,19 @@ pub struct Linked<L: EntityTrait, T: EntityTrait> {
 
 impl<L: EntityTrait, T: EntityTrait> Linked<L, T> {
     /// `parent`: the link's column naming the parent; `target`: its column naming the record
-    /// of `T`, whose key is `key`.
+    /// of `T`, whose key is `key`; `columns`: those of `T` to read.
     pub fn new(
         db: DatabaseConnection,
         parent: L::Column,
         target: L::Column,
         key: T::Column,
+        columns: Columns,
     ) -> Self {
         let (parent, target, key) = (parent.as_str(), target.as_str(), key.as_str());
         let select = format!(
-            "SELECT t.*, l.\"{parent}\" AS link_parent FROM \"{}\" l \
+            "SELECT {}, l.\"{parent}\" AS link_parent FROM \"{}\" l \
              JOIN \"{}\" t ON t.\"{key}\" = l.\"{target}\" WHERE l.\"{parent}\" ",
+            plain_columns::<T>("t", columns),
             L::default().table_name(),
             T::default().table_name(),
         );

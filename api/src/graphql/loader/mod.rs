@@ -16,6 +16,9 @@ mod sections;
 
 use std::sync::Arc;
 
+use async_graphql::parser::types::{
+    DocumentOperations, ExecutableDocument, Selection, SelectionSet,
+};
 use entity::*;
 use sea_orm::{DatabaseConnection, DbErr};
 
@@ -74,14 +77,77 @@ fn qualified<E: sea_orm::EntityTrait>(column: E::Column) -> String {
     format!("\"{}\".\"{}\"", E::default().table_name(), column.as_str())
 }
 
-/// `alias."column" AS "alias_column"` for every column of `E`: one entity of a joined row, read
-/// back with `decode::prefixed`.
-fn prefixed_columns<E: sea_orm::EntityTrait>(alias: &str, out: &mut Vec<String>) {
+/// Which columns a request's loaders read, decided once from its document.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Columns {
+    /// Every column.
+    All,
+    /// All but `decode::OMITTABLE`'s: the operation selects no field that shows them.
+    Lean,
+}
+
+impl Columns {
+    /// `Lean` unless the document selects a field named `sources` or `notes` anywhere, in any
+    /// operation or fragment and on any type: by name alone, so that no field that shows them
+    /// can be missed.
+    pub fn for_document(document: &ExecutableDocument) -> Columns {
+        let operations: Vec<&SelectionSet> = match &document.operations {
+            DocumentOperations::Single(op) => vec![&op.node.selection_set.node],
+            DocumentOperations::Multiple(ops) => {
+                ops.values().map(|op| &op.node.selection_set.node).collect()
+            }
+        };
+        let fragments = document
+            .fragments
+            .values()
+            .map(|f| &f.node.selection_set.node);
+        if operations.into_iter().chain(fragments).any(shows_omittable) {
+            Columns::All
+        } else {
+            Columns::Lean
+        }
+    }
+
+    /// Whether the loaders read `column`.
+    fn keeps(self, column: &str) -> bool {
+        self == Columns::All
+            || !crate::service::decode::OMITTABLE
+                .iter()
+                .any(|(n, _)| *n == column)
+    }
+}
+
+/// Whether `set` selects `sources` or `notes`, at any depth.
+fn shows_omittable(set: &SelectionSet) -> bool {
+    set.items.iter().any(|item| match &item.node {
+        Selection::Field(field) => {
+            let name = field.node.name.node.as_str();
+            name == "sources" || name == "notes" || shows_omittable(&field.node.selection_set.node)
+        }
+        Selection::InlineFragment(inline) => shows_omittable(&inline.node.selection_set.node),
+        Selection::FragmentSpread(_) => false,
+    })
+}
+
+/// `alias."column" AS "alias_column"` for the columns of `E` that `columns` keeps: one entity of
+/// a joined row, read back with `decode::prefixed`.
+fn prefixed_columns<E: sea_orm::EntityTrait>(alias: &str, columns: Columns, out: &mut Vec<String>) {
     use sea_orm::{IdenStatic, Iterable};
-    for column in E::Column::iter() {
+    for column in E::Column::iter().filter(|c| columns.keeps(c.as_str())) {
         let name = column.as_str();
         out.push(format!("{alias}.\"{name}\" AS \"{alias}_{name}\""));
     }
+}
+
+/// `alias."column"` for the columns of `E` that `columns` keeps, read back with
+/// `decode::models`.
+fn plain_columns<E: sea_orm::EntityTrait>(alias: &str, columns: Columns) -> String {
+    use sea_orm::{IdenStatic, Iterable};
+    E::Column::iter()
+        .filter(|c| columns.keeps(c.as_str()))
+        .map(|c| format!("{alias}.\"{}\"", c.as_str()))
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// Every loader of one request.
@@ -131,10 +197,15 @@ pub struct Loaders {
 }
 
 impl Loaders {
-    /// The loaders of one operation whose answer may hold `output_limit` bytes (0: no limit).
-    pub fn new(db: &DatabaseConnection, output_limit: u64) -> Self {
+    /// The loaders of one operation whose answer may hold `output_limit` bytes (0: no limit),
+    /// reading `columns`.
+    pub fn new(db: &DatabaseConnection, output_limit: u64, columns: Columns) -> Self {
         let waves = Arc::new(Waves::with_budget(output_limit));
-        let make = Make { db, waves: &waves };
+        let make = Make {
+            db,
+            waves: &waves,
+            columns,
+        };
         let country = Arc::new(make.by_id());
         let city = Arc::new(make.by_id());
         let region = Arc::new(make.by_id());
@@ -142,6 +213,7 @@ impl Loaders {
         Self {
             participants_by_pairing: make.batcher(ParticipantsWithPlaces::new(
                 db.clone(),
+                columns,
                 city.clone(),
                 region.clone(),
                 country.clone(),
@@ -180,7 +252,7 @@ impl Loaders {
                 country::Column::Id,
             ),
             ucap_by_pairing: make.children(ucap::Column::PairingId, None),
-            sections_by_ucap: make.batcher(SectionsWithTypes::new(db.clone())),
+            sections_by_ucap: make.batcher(SectionsWithTypes::new(db.clone(), columns)),
             pairings_by_activity: make.children(
                 activity_pairing::Column::ActivityId,
                 Some(activity_pairing::Column::PairingId),
@@ -208,6 +280,7 @@ impl Loaders {
 struct Make<'a> {
     db: &'a DatabaseConnection,
     waves: &'a Arc<Waves>,
+    columns: Columns,
 }
 
 impl Make<'_> {
@@ -244,12 +317,53 @@ impl Make<'_> {
     where
         Linked<L, T>: Send + Sync + 'static,
     {
-        self.batcher(Linked::new(self.db.clone(), parent, target, key))
+        self.batcher(Linked::new(
+            self.db.clone(),
+            parent,
+            target,
+            key,
+            self.columns,
+        ))
     }
     fn pages<M>(&self) -> Batcher<Pages<M>>
     where
         Pages<M>: Send + Sync + 'static,
     {
         self.batcher(Pages::new(self.db.clone()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Columns;
+
+    fn columns(query: &str) -> Columns {
+        Columns::for_document(&async_graphql::parser::parse_query(query).expect("a document"))
+    }
+
+    #[test]
+    fn sources_or_notes_anywhere_keep_every_column() {
+        assert_eq!(columns("{ pairings { nodes { title } } }"), Columns::Lean);
+        assert_eq!(
+            columns("{ a: pairings { nodes { s: sources { basis } } } }"),
+            Columns::All
+        );
+        assert_eq!(
+            columns("{ node(id: \"x\") { ... on City { notes } } }"),
+            Columns::All
+        );
+        assert_eq!(
+            columns(
+                "query A { pairings { nodes { ...F } } } query B { summary { pairings } } fragment F on Pairing { themes { sources { quote } } }"
+            ),
+            Columns::All
+        );
+        // An alias named `sources` is not the field.
+        assert_eq!(
+            columns("{ sources: pairings { nodes { notes: title } } }"),
+            Columns::Lean
+        );
+        assert!(Columns::Lean.keeps("title") && !Columns::Lean.keeps("sources"));
+        assert!(Columns::All.keeps("sources"));
     }
 }

@@ -21,7 +21,7 @@ use async_graphql::dataloader::Loader;
 use entity::{city, country, pairing_participant, region};
 use sea_orm::DatabaseConnection;
 
-use super::{Batcher, ById, LoadError, by_parent, prefixed_columns, rows_for_keys};
+use super::{Batcher, ById, Columns, LoadError, by_parent, prefixed_columns, rows_for_keys};
 use crate::service::decode;
 
 /// Participants by pairing, filling the city, region and country caches on the way.
@@ -37,15 +37,16 @@ pub struct ParticipantsWithPlaces {
 impl ParticipantsWithPlaces {
     pub fn new(
         db: DatabaseConnection,
+        columns: Columns,
         city: Arc<Batcher<ById<city::Entity>>>,
         region: Arc<Batcher<ById<region::Entity>>>,
         country: Arc<Batcher<ById<country::Entity>>>,
     ) -> Self {
         let mut list = Vec::new();
-        prefixed_columns::<pairing_participant::Entity>("p", &mut list);
-        prefixed_columns::<city::Entity>("c", &mut list);
-        prefixed_columns::<region::Entity>("r", &mut list);
-        prefixed_columns::<country::Entity>("k", &mut list);
+        prefixed_columns::<pairing_participant::Entity>("p", columns, &mut list);
+        prefixed_columns::<city::Entity>("c", columns, &mut list);
+        prefixed_columns::<region::Entity>("r", columns, &mut list);
+        prefixed_columns::<country::Entity>("k", columns, &mut list);
         let select = format!(
             "SELECT {} FROM pairing_participant p \
              LEFT JOIN city c ON c.id = p.city_id \

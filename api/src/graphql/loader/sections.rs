@@ -17,7 +17,7 @@ use async_graphql::dataloader::Loader;
 use entity::{ucap_section, ucap_section_type};
 use sea_orm::DatabaseConnection;
 
-use super::{LoadError, prefixed_columns, rows_for_keys};
+use super::{Columns, LoadError, prefixed_columns, rows_for_keys};
 use crate::service::decode;
 
 /// A section and its type.
@@ -31,10 +31,10 @@ pub struct SectionsWithTypes {
 }
 
 impl SectionsWithTypes {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(db: DatabaseConnection, columns: Columns) -> Self {
         let mut list = Vec::new();
-        prefixed_columns::<ucap_section::Entity>("s", &mut list);
-        prefixed_columns::<ucap_section_type::Entity>("t", &mut list);
+        prefixed_columns::<ucap_section::Entity>("s", columns, &mut list);
+        prefixed_columns::<ucap_section_type::Entity>("t", columns, &mut list);
         let select = format!(
             "SELECT {} FROM ucap_section s \
              JOIN ucap_section_type t ON t.id = s.section_type_id WHERE s.ucap_id ",
