@@ -44,6 +44,8 @@
 //!
 //!     cargo bench --bench load -- --peer postgraphile --scales 10000,100000 --seconds 8 --rounds 4
 
+#[path = "load/ceiling.rs"]
+mod ceiling;
 #[path = "load/feed.rs"]
 mod feed;
 #[path = "load/levels.rs"]

@@ -148,8 +148,35 @@ pub async fn connect_with(
         count.fetch_add(1, Ordering::Relaxed);
         crate::metrics::RequestScope::count_statement();
         tracing::debug!(target: "iuc_graph::sql", elapsed_us = info.elapsed.as_micros() as u64, failed = info.failed, sql = %info.statement.sql);
+        // The statement with its bound values, for replaying a request's statements outside the
+        // server (the load benchmark's pgbench ceiling). Off unless asked for by name: values
+        // are data, and keys are looked up by their hash.
+        if tracing::enabled!(target: "iuc_graph::sql_values", tracing::Level::TRACE) {
+            tracing::trace!(target: "iuc_graph::sql_values", sql = %info.statement.sql, values = %values_json(info.statement.values.as_ref()));
+        }
     });
     Ok((db, counter))
+}
+
+/// A statement's bound values as a JSON array (numbers, strings, booleans, nulls; anything else
+/// as its debug text).
+fn values_json(values: Option<&sea_orm::Values>) -> String {
+    use sea_orm::Value;
+    let list = values.map(|v| v.0.as_slice()).unwrap_or_default();
+    let json: Vec<serde_json::Value> = list
+        .iter()
+        .map(|value| match value {
+            Value::Bool(v) => serde_json::json!(v),
+            Value::TinyInt(v) => serde_json::json!(v),
+            Value::SmallInt(v) => serde_json::json!(v),
+            Value::Int(v) => serde_json::json!(v),
+            Value::BigInt(v) => serde_json::json!(v),
+            Value::Double(v) => serde_json::json!(v),
+            Value::String(v) => serde_json::json!(v),
+            other => serde_json::json!(format!("{other:?}")),
+        })
+        .collect();
+    serde_json::Value::Array(json).to_string()
 }
 
 /// Why the server is not ready: what the readiness check answers in its own words, and what

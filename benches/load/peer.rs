@@ -20,9 +20,12 @@
 //!    Node primary and workers) and of PostgreSQL's backends for this database is read from
 //!    `/proc` around every slice; only the measured server is busy during its slice.
 //!
+//! 5. Per pair: the database's ceiling for iuc-graph's statements (`ceiling.rs`: pgbench,
+//!    prepared, `--clients` connections, `--seconds`).
+//!
 //! Output: one row per scale and pair with requests per second, p50 and p99 (iuc-graph /
 //! PostGraphile), the ratios, CPU ms per request (server, PostgreSQL), iuc-graph's SQL
-//! statements per request, and the share of the machine's CPU used by other processes during
+//! statements per request, the ceiling and iuc-graph's share of it, and the share of the machine's CPU used by other processes during
 //! the slices (other tenants, builds: the figures are worth little when it is high); then each
 //! server's peak resident memory per scale.
 
@@ -33,6 +36,7 @@ use std::time::{Duration, Instant};
 
 use futures_util::FutureExt;
 
+use crate::ceiling;
 use crate::peer_data::{self, Pair};
 use crate::peer_node::{self, Peer};
 use crate::support::{Client, Database, Server, metric};
@@ -73,6 +77,9 @@ struct Figures {
     postgres_ms: f64,
     other_share: f64,
     statements: f64,
+    /// pgbench's requests per second over iuc-graph's statements for this query (`ceiling.rs`;
+    /// iuc-graph's side only).
+    ceiling: f64,
 }
 
 /// The two servers on one database, and what the CPU figures need to know about them.
@@ -127,7 +134,14 @@ async fn scale(plan: &Plan, dir: &Path, url: &str, pairings: u64) -> (Vec<Row>, 
     eprintln!("[peer {pairings}] {}", peer_data::SUMMARY_SKIPPED);
     let mut rows = Vec::new();
     for pair in &pairs {
-        let (iuc, pg) = measure(pair, &servers, plan, pairings).await;
+        let (mut iuc, pg) = measure(pair, &servers, plan, pairings).await;
+        iuc.ceiling = ceiling::ceiling(url, &pair.bodies(false), plan.clients, plan.seconds).await;
+        eprintln!(
+            "[peer {pairings}] {}: pgbench ceiling {:.0} req/s, iuc-graph at {:.2} of it",
+            pair.name,
+            iuc.ceiling,
+            iuc.rps / iuc.ceiling
+        );
         rows.push((pairings, pair.name, iuc, pg));
     }
     let peaks = (
@@ -304,6 +318,7 @@ fn figures(mut side: Side, tick: f64) -> Figures {
         postgres_ms: ms_per_request(side.postgres_ticks),
         other_share: side.other_ticks as f64 / side.machine_ticks.max(1) as f64,
         statements: side.statements as f64 / side.operations.max(1) as f64,
+        ceiling: 0.0,
     }
 }
 
@@ -325,12 +340,12 @@ fn print(plan: &Plan, rows: &[Row], memory: &[(u64, u64, u64)], load: (&str, &st
     println!("{}", peer_data::SUMMARY_SKIPPED);
     println!();
     println!(
-        "| pairings | query | iuc-graph req/s | PostGraphile req/s | ratio | p50 ms iuc / PG | p99 ms iuc / PG | p99 PG/iuc | server CPU ms/req iuc / PG | PostgreSQL CPU ms/req iuc / PG | iuc SQL/req | other load iuc / PG |"
+        "| pairings | query | iuc-graph req/s | PostGraphile req/s | ratio | p50 ms iuc / PG | p99 ms iuc / PG | p99 PG/iuc | server CPU ms/req iuc / PG | PostgreSQL CPU ms/req iuc / PG | iuc SQL/req | pgbench ceiling req/s | iuc share of it | other load iuc / PG |"
     );
-    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (pairings, name, a, b) in rows {
         println!(
-            "| {pairings} | {name} | {:.0} | {:.0} | {:.2} | {:.1} / {:.1} | {:.1} / {:.1} | {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.1} | {:.0}% / {:.0}% |",
+            "| {pairings} | {name} | {:.0} | {:.0} | {:.2} | {:.1} / {:.1} | {:.1} / {:.1} | {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.1} | {:.0} | {:.2} | {:.0}% / {:.0}% |",
             a.rps,
             b.rps,
             a.rps / b.rps,
@@ -344,6 +359,8 @@ fn print(plan: &Plan, rows: &[Row], memory: &[(u64, u64, u64)], load: (&str, &st
             a.postgres_ms,
             b.postgres_ms,
             a.statements,
+            a.ceiling,
+            a.rps / a.ceiling,
             a.other_share * 100.0,
             b.other_share * 100.0
         );
