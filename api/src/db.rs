@@ -158,22 +158,34 @@ pub async fn connect_with(
     Ok((db, counter))
 }
 
-/// A statement's bound values as a JSON array (numbers, strings, booleans, nulls; anything else
-/// as its debug text).
+/// A statement's bound values as a JSON array, each as PostgreSQL reads it in text: numbers and
+/// booleans as JSON's, text and dates as strings (dates and times in ISO 8601), NULL as null,
+/// anything else in its debug form.
 fn values_json(values: Option<&sea_orm::Values>) -> String {
     use sea_orm::Value;
+    use serde_json::json;
     let list = values.map(|v| v.0.as_slice()).unwrap_or_default();
     let json: Vec<serde_json::Value> = list
         .iter()
         .map(|value| match value {
-            Value::Bool(v) => serde_json::json!(v),
-            Value::TinyInt(v) => serde_json::json!(v),
-            Value::SmallInt(v) => serde_json::json!(v),
-            Value::Int(v) => serde_json::json!(v),
-            Value::BigInt(v) => serde_json::json!(v),
-            Value::Double(v) => serde_json::json!(v),
-            Value::String(v) => serde_json::json!(v),
-            other => serde_json::json!(format!("{other:?}")),
+            Value::Bool(v) => json!(v),
+            Value::TinyInt(v) => json!(v),
+            Value::SmallInt(v) => json!(v),
+            Value::Int(v) => json!(v),
+            Value::BigInt(v) => json!(v),
+            Value::TinyUnsigned(v) => json!(v),
+            Value::SmallUnsigned(v) => json!(v),
+            Value::Unsigned(v) => json!(v),
+            Value::BigUnsigned(v) => json!(v),
+            Value::Float(v) => json!(v),
+            Value::Double(v) => json!(v),
+            Value::String(v) => json!(v),
+            Value::Char(v) => json!(v.map(String::from)),
+            Value::Json(v) => json!(v.as_ref().map(|j| j.to_string())),
+            Value::ChronoDate(v) => json!(v.map(|d| d.to_string())),
+            Value::ChronoDateTimeUtc(v) => json!(v.map(|t| t.to_rfc3339())),
+            Value::ChronoDateTimeWithTimeZone(v) => json!(v.map(|t| t.to_rfc3339())),
+            other => json!(format!("{other:?}")),
         })
         .collect();
     serde_json::Value::Array(json).to_string()

@@ -99,32 +99,12 @@ fn script_line(statement: &Statement, prefix: &str) -> (String, Vec<String>) {
     (sql.replace('\n', " "), defines)
 }
 
-/// A bound value as pgbench's text, `None` for NULL. The server logs numbers, strings and
-/// booleans as JSON and other values in their debug form, e.g. `BigUnsigned(Some(1))`.
+/// A bound value as pgbench's text, `None` for NULL (the server logs each as PostgreSQL reads it
+/// in text: `db::values_json`).
 fn value_text(value: &serde_json::Value) -> Option<String> {
     match value {
         serde_json::Value::Null => None,
-        serde_json::Value::String(s) => {
-            let debug = s
-                .split_once('(')
-                .filter(|(variant, _)| {
-                    variant.starts_with(|c: char| c.is_ascii_uppercase())
-                        && variant.chars().all(|c| c.is_ascii_alphanumeric())
-                })
-                .and_then(|(_, rest)| rest.strip_suffix(')'));
-            match debug {
-                Some("None") => None,
-                Some(inner) => Some(
-                    inner
-                        .strip_prefix("Some(")
-                        .and_then(|v| v.strip_suffix(')'))
-                        .unwrap_or(inner)
-                        .trim_matches('"')
-                        .to_owned(),
-                ),
-                None => Some(s.clone()),
-            }
-        }
+        serde_json::Value::String(s) => Some(s.clone()),
         other => Some(other.to_string()),
     }
 }
