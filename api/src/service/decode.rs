@@ -47,6 +47,15 @@ pub const OMITTABLE: &[(&str, Option<&str>)] = &[
     ("notes", None),
 ];
 
+/// The stand-in of an [`OMITTABLE`] column (`Some(None)`: NULL), or `None` for a column that
+/// every read carries.
+pub fn stand_in(column: &str) -> Option<Option<&'static str>> {
+    OMITTABLE
+        .iter()
+        .find(|(name, _)| *name == column)
+        .map(|(_, stand_in)| *stand_in)
+}
+
 impl Kind {
     fn of(column_type: &ColumnType) -> Kind {
         match column_type {
@@ -91,8 +100,7 @@ where
         let position = names
             .iter()
             .position(|n| n.strip_prefix(prefix) == Some(name));
-        let stand_in = OMITTABLE.iter().find(|(n, _)| *n == name).map(|(_, d)| *d);
-        match (kind, position, stand_in) {
+        match (kind, position, stand_in(name)) {
             (Kind::Text, None, Some(stand_in)) => plan.push((column, Kind::Absent(stand_in), 0)),
             (Kind::Other, _, _) | (_, None, _) => {
                 return rows

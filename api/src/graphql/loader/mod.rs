@@ -129,25 +129,27 @@ fn shows_omittable(set: &SelectionSet) -> bool {
     })
 }
 
+/// The names of the columns of `E` that `columns` keeps.
+fn kept<E: sea_orm::EntityTrait>(columns: Columns) -> impl Iterator<Item = &'static str> {
+    use sea_orm::{IdenStatic, Iterable};
+    E::Column::iter()
+        .map(|c| c.as_str())
+        .filter(move |name| columns.keeps(name))
+}
+
 /// `alias."column" AS "alias_column"` for the columns of `E` that `columns` keeps: one entity of
 /// a joined row, read back with `decode::prefixed`.
 fn prefixed_columns<E: sea_orm::EntityTrait>(alias: &str, columns: Columns, out: &mut Vec<String>) {
-    use sea_orm::{IdenStatic, Iterable};
-    for column in E::Column::iter().filter(|c| columns.keeps(c.as_str())) {
-        let name = column.as_str();
-        out.push(format!("{alias}.\"{name}\" AS \"{alias}_{name}\""));
-    }
+    out.extend(kept::<E>(columns).map(|name| format!("{alias}.\"{name}\" AS \"{alias}_{name}\"")));
 }
 
 /// `alias."column"` for the columns of `E` that `columns` keeps, read back with
 /// `decode::models`.
 fn plain_columns<E: sea_orm::EntityTrait>(alias: &str, columns: Columns) -> String {
-    use sea_orm::{IdenStatic, Iterable};
-    E::Column::iter()
-        .filter(|c| columns.keeps(c.as_str()))
-        .map(|c| format!("{alias}.\"{}\"", c.as_str()))
-        .collect::<Vec<_>>()
-        .join(", ")
+    let list: Vec<String> = kept::<E>(columns)
+        .map(|name| format!("{alias}.\"{name}\""))
+        .collect();
+    list.join(", ")
 }
 
 /// Every loader of one request.
