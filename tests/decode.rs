@@ -1,6 +1,7 @@
 //! The positional row decoder (`service::decode`, used by every loader and page) reads each
 //! entity exactly as sea-orm's derived `FromQueryResult` does: every row of every table of the
-//! seed (with its NULLs), plus an API key and an audit event, on SQLite and PostgreSQL.
+//! seed (with its NULLs), plus an API key and an audit event, on SQLite and PostgreSQL; and on
+//! PostgreSQL, the same rows read back from JSON, as a wave's combined statement returns them.
 
 use std::fmt::Debug;
 
@@ -8,7 +9,8 @@ use api::auth::Role;
 use api::service::{decode, keys};
 use entity::*;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, EntityTrait, FromQueryResult, QueryTrait, TryIntoModel,
+    ActiveModelTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult, QueryTrait,
+    Statement, TryIntoModel,
 };
 use serde_json::json;
 
@@ -26,14 +28,30 @@ where
         .query_all_raw(E::find().build(db.get_database_backend()))
         .await
         .unwrap_or_else(|e| panic!("{table}: {e}"));
-    let fast = decode::models::<E>(&rows).unwrap_or_else(|e| panic!("{table}: {e}"));
     let standard = rows
         .iter()
         .map(|row| E::Model::from_query_result(row, ""))
         .collect::<Result<Vec<_>, _>>()
         .unwrap_or_else(|e| panic!("{table}: {e}"));
+    let fast =
+        decode::models::<E>(&decode::Rows::Sql(rows)).unwrap_or_else(|e| panic!("{table}: {e}"));
     assert_eq!(fast, standard, "{table}");
-    (table, rows.len())
+    if db.get_database_backend() == DbBackend::Postgres {
+        // The rows of a wave's combined statement (`graphql::loader::combine`): as JSON.
+        let find = E::find().build(DbBackend::Postgres).sql;
+        let sql = format!("SELECT COALESCE(json_agg(q), '[]')::text FROM ({find}) q");
+        let text: String = db
+            .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
+            .await
+            .unwrap_or_else(|e| panic!("{table}: {e}"))
+            .expect("one row")
+            .try_get_by_index(0)
+            .unwrap_or_else(|e| panic!("{table}: {e}"));
+        let rows = decode::Rows::from_json(&text).unwrap_or_else(|e| panic!("{table}: {e}"));
+        let json = decode::models::<E>(&rows).unwrap_or_else(|e| panic!("{table} as JSON: {e}"));
+        assert_eq!(json, standard, "{table} as JSON");
+    }
+    (table, standard.len())
 }
 
 #[tokio::test]

@@ -224,3 +224,74 @@ async fn sections_come_with_their_types_in_one_statement() {
         );
     }
 }
+
+/// A pairing's page with everything both the page and the peer benchmark show
+/// (`../shared/peer-bench/queries/iuc-graph/single.graphql`, less the fields the peer lacks).
+const PAGE: &str = r#"query($slug: String!) { pairing(slug: $slug) {
+  slug title kind status start { text precision } programmeRegion { slug name }
+  participants { side role place { ... on City { slug name population coordinates { latitude longitude } country { code name } } ... on Region { slug name country { code } } } }
+  themes { slug scheme name } sdgs { number name }
+  ucap { status sections { sectionType { slug position } body } projects(first: 20) { totalCount nodes { slug kind title city { slug name } } } }
+  stakeholders(first: 20) { totalCount nodes { role stakeholder { slug name helix city { slug name } } } }
+  activities(first: 20) { nodes { slug date { text precision } kind title } }
+} }"#;
+
+#[tokio::test]
+async fn each_wave_of_a_page_is_one_round_trip_on_postgresql() {
+    let mut answers = Vec::new();
+    for db in TestDb::all().await {
+        generate(
+            &db.conn,
+            Options {
+                pairings: 60,
+                seed: 9,
+            },
+        )
+        .await
+        .expect("generate");
+        let app = TestApp::new(db);
+        let backend = app.db.backend;
+        // A pairing with projects whose cities are known, stakeholders and activities: every
+        // wave of the page has rows.
+        let list = app
+            .data("{ pairings(first: 60) { nodes { slug ucap { projects(first: 20) { nodes { city { id } } } } stakeholders(first: 1) { totalCount } activities(first: 1) { totalCount } } } }", json!({}))
+            .await;
+        let slug = list["pairings"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|n| {
+                let projects = n["ucap"]["projects"]["nodes"].as_array();
+                projects.is_some_and(|p| p.iter().any(|p| p["city"].is_object()))
+                    && n["stakeholders"]["totalCount"].as_i64() > Some(0)
+                    && n["activities"]["totalCount"].as_i64() > Some(0)
+            })
+            .map(|n| n["slug"].clone())
+            .expect("a generated pairing with every relation");
+        // The fewest of three: the counters are the pool's, and a background task (the
+        // summary's refresh after the data changed) may run a statement meanwhile.
+        let (mut statements, mut trips, mut data) = (u64::MAX, u64::MAX, json!(null));
+        for _ in 0..3 {
+            let counter = &app.db.statements;
+            let (before, trips_before) = (counter.get(), counter.round_trips());
+            data = app.data(PAGE, json!({ "slug": slug })).await;
+            statements = statements.min(counter.get() - before);
+            trips = trips.min(counter.round_trips() - trips_before);
+        }
+        println!("[{backend:?}] a pairing's page: {statements} statements, {trips} round trips");
+        // The pairing; its relations (7 statements and 2 counts); the UCAP's sections and
+        // projects, and the involvements' stakeholders; the projects' and stakeholders' cities.
+        assert!(statements >= 12, "[{backend:?}] {statements} statements");
+        match backend {
+            crate::common::Backend::Sqlite => assert_eq!(trips, statements, "[{backend:?}]"),
+            // One per wave: the pairing, then three levels of relations.
+            crate::common::Backend::Postgres => assert_eq!(trips, 4, "[{backend:?}]"),
+        }
+        answers.push((backend, data));
+    }
+    // The same generated data, read through JSON on PostgreSQL and rows on SQLite: the same
+    // answer, in the same order.
+    if let [(_, first), (_, second)] = &answers[..] {
+        assert_eq!(first, second, "both backends answer alike");
+    }
+}

@@ -11,15 +11,39 @@ use sea_orm::{
     SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
-/// Counts every SQL statement the connection runs (sea-orm's metric callback). Tests read it to
+/// Counts the SQL statements the connection runs (sea-orm's metric callback). Tests read it to
 /// prove that a request's statements are bounded by the query's shape.
+///
+/// On PostgreSQL the statements of a wave go to the database as one (`graphql::loader::combine`):
+/// `get` counts the statements the loaders wrote (the same on both backends), `round_trips`
+/// the statements the database was sent.
 #[derive(Debug, Clone, Default)]
-pub struct StatementCounter(Arc<AtomicU64>);
+pub struct StatementCounter {
+    statements: Arc<AtomicU64>,
+    round_trips: Arc<AtomicU64>,
+}
 
 impl StatementCounter {
+    /// Statements written, each part of a combined statement counted as one.
     pub fn get(&self) -> u64 {
-        self.0.load(Ordering::Relaxed)
+        self.statements.load(Ordering::Relaxed)
     }
+
+    /// Statements sent to the database.
+    pub fn round_trips(&self) -> u64 {
+        self.round_trips.load(Ordering::Relaxed)
+    }
+}
+
+tokio::task_local! {
+    /// How many written statements the statement being run holds (see [`as_statements`]).
+    static PARTS: u64;
+}
+
+/// Runs `future`, whose one statement holds `parts` statements written by the loaders, and
+/// counts it as that many (one round trip).
+pub async fn as_statements<F: std::future::Future>(parts: usize, future: F) -> F::Output {
+    PARTS.scope(parts as u64, future).await
 }
 
 /// Why start-up could not use the database.
@@ -143,10 +167,12 @@ pub async fn connect_with(
             source,
         })?;
     let counter = StatementCounter::default();
-    let count = counter.0.clone();
+    let (count, trips) = (counter.statements.clone(), counter.round_trips.clone());
     db.set_metric_callback(move |info| {
-        count.fetch_add(1, Ordering::Relaxed);
-        crate::metrics::RequestScope::count_statement();
+        let parts = PARTS.try_with(|parts| *parts).unwrap_or(1);
+        count.fetch_add(parts, Ordering::Relaxed);
+        trips.fetch_add(1, Ordering::Relaxed);
+        crate::metrics::RequestScope::count_statements(parts);
         tracing::debug!(target: "iuc_graph::sql", elapsed_us = info.elapsed.as_micros() as u64, failed = info.failed, sql = %info.statement.sql);
         // The statement with its bound values, for replaying a request's statements outside the
         // server (the load benchmark's pgbench ceiling). Off unless asked for by name: values

@@ -501,8 +501,8 @@ impl RequestScope {
         SCOPE.scope(scope, future).await
     }
 
-    /// Counts one SQL statement for the current request (no-op outside a request).
-    pub fn count_statement() {
-        let _ = SCOPE.try_with(|scope| scope.statements.fetch_add(1, Ordering::Relaxed));
+    /// Counts `n` SQL statements for the current request (no-op outside a request).
+    pub fn count_statements(n: u64) {
+        let _ = SCOPE.try_with(|scope| scope.statements.fetch_add(n, Ordering::Relaxed));
     }
 }

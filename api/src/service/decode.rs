@@ -70,29 +70,192 @@ impl Kind {
     }
 }
 
+/// A statement's result, read by position: the rows as the driver returned them, or rows read
+/// from a JSON array of objects (PostgreSQL, when the statements of a wave ran as one: see
+/// `graphql::loader::combine`).
+pub enum Rows {
+    Sql(Vec<QueryResult>),
+    Json(JsonRows),
+}
+
+/// Rows that came as a JSON array of objects with the same keys: the first object's keys, and
+/// every object's values in that order.
+pub struct JsonRows {
+    names: Vec<String>,
+    rows: Vec<Vec<serde_json::Value>>,
+}
+
+impl Rows {
+    /// The rows of `text`, a JSON array of objects that share their keys (`json_agg` of a
+    /// subquery's rows).
+    pub fn from_json(text: &str) -> Result<Rows, DbErr> {
+        let objects: Vec<serde_json::Map<String, serde_json::Value>> =
+            serde_json::from_str(text)
+                .map_err(|e| DbErr::Type(format!("a combined statement's rows: {e}")))?;
+        let names = objects
+            .first()
+            .map(|o| o.keys().cloned().collect())
+            .unwrap_or_default();
+        let rows = objects
+            .into_iter()
+            .map(|o| o.into_iter().map(|(_, v)| v).collect())
+            .collect();
+        Ok(Rows::Json(JsonRows { names, rows }))
+    }
+
+    pub fn len(&self) -> usize {
+        match self {
+            Rows::Sql(rows) => rows.len(),
+            Rows::Json(json) => json.rows.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The column names, from the first row.
+    fn names(&self) -> Vec<String> {
+        match self {
+            Rows::Sql(rows) => rows.first().map(|r| r.column_names()).unwrap_or_default(),
+            Rows::Json(json) => json.names.clone(),
+        }
+    }
+
+    /// The position of the column named `name`, found once rather than by name in every row.
+    pub fn position(&self, name: &str) -> Option<usize> {
+        match self {
+            Rows::Sql(rows) => position(rows, name),
+            Rows::Json(json) => json.names.iter().position(|n| n == name),
+        }
+    }
+
+    /// Value `i` of row `row`, an integer.
+    pub fn int(&self, row: usize, i: usize) -> Result<Option<i32>, DbErr> {
+        match self.value(row, i, Kind::Int, true)? {
+            Value::Int(v) => Ok(v),
+            _ => unreachable!("Kind::Int reads a Value::Int"),
+        }
+    }
+
+    /// Value `i` of row `row`, a 64-bit integer.
+    pub fn big_int(&self, row: usize, i: usize) -> Result<Option<i64>, DbErr> {
+        match self.value(row, i, Kind::BigInt, true)? {
+            Value::BigInt(v) => Ok(v),
+            _ => unreachable!("Kind::BigInt reads a Value::BigInt"),
+        }
+    }
+
+    /// Value `i` of row `row`, text.
+    pub fn text(&self, row: usize, i: usize) -> Result<Option<String>, DbErr> {
+        match self.value(row, i, Kind::Text, true)? {
+            Value::String(v) => Ok(v),
+            _ => unreachable!("Kind::Text reads a Value::String"),
+        }
+    }
+
+    /// Value `i` of row `row`, a date.
+    pub fn date(&self, row: usize, i: usize) -> Result<Option<chrono::NaiveDate>, DbErr> {
+        match self.value(row, i, Kind::Date, true)? {
+            Value::ChronoDate(v) => Ok(v),
+            _ => unreachable!("Kind::Date reads a Value::ChronoDate"),
+        }
+    }
+
+    /// Value `i` of row `row` as `kind`; `checked: false` when the result's column types were
+    /// checked (PostgreSQL rows).
+    fn value(&self, row: usize, i: usize, kind: Kind, checked: bool) -> Result<Value, DbErr> {
+        match self {
+            Rows::Sql(rows) => value(&rows[row], i, kind, checked),
+            Rows::Json(json) => json_value(json.rows[row].get(i), kind),
+        }
+    }
+}
+
+/// A JSON value as `kind`'s sea-orm value: PostgreSQL's `to_json` writes numbers as numbers
+/// (floats that are not finite as strings), text as strings, and dates and times in ISO 8601.
+fn json_value(value: Option<&serde_json::Value>, kind: Kind) -> Result<Value, DbErr> {
+    use serde_json::Value as J;
+    let wrong = || DbErr::Type(format!("a combined row: {value:?} is not a {kind:?}"));
+    let value = match value {
+        None | Some(J::Null) => return Ok(null_of(kind)),
+        Some(value) => value,
+    };
+    let text = || value.as_str().ok_or_else(wrong);
+    Ok(match kind {
+        Kind::Int => Value::Int(Some(
+            value
+                .as_i64()
+                .and_then(|n| i32::try_from(n).ok())
+                .ok_or_else(wrong)?,
+        )),
+        Kind::BigInt => Value::BigInt(Some(value.as_i64().ok_or_else(wrong)?)),
+        Kind::Double => Value::Double(Some(match value {
+            J::String(s) => s.parse().map_err(|_| wrong())?,
+            _ => value.as_f64().ok_or_else(wrong)?,
+        })),
+        Kind::Text => Value::String(Some(text()?.to_owned())),
+        Kind::Date => Value::ChronoDate(Some(
+            chrono::NaiveDate::parse_from_str(text()?, "%Y-%m-%d").map_err(|_| wrong())?,
+        )),
+        Kind::TimestampUtc => Value::ChronoDateTimeUtc(Some(
+            chrono::DateTime::parse_from_rfc3339(text()?)
+                .map_err(|_| wrong())?
+                .with_timezone(&chrono::Utc),
+        )),
+        Kind::Absent(stand_in) => Value::String(stand_in.map(str::to_owned)),
+        Kind::Other => return Err(wrong()),
+    })
+}
+
+/// SQL NULL as `kind`'s value.
+fn null_of(kind: Kind) -> Value {
+    match kind {
+        Kind::Int => Value::Int(None),
+        Kind::BigInt => Value::BigInt(None),
+        Kind::Double => Value::Double(None),
+        Kind::Date => Value::ChronoDate(None),
+        Kind::TimestampUtc => Value::ChronoDateTimeUtc(None),
+        Kind::Text | Kind::Other => Value::String(None),
+        Kind::Absent(stand_in) => Value::String(stand_in.map(str::to_owned)),
+    }
+}
+
 /// The models of `E` in `rows` (each row holding at least every column of `E`, by name, in any
 /// order, e.g. `SELECT c.*, … AS sort_1`).
-pub fn models<E>(rows: &[QueryResult]) -> Result<Vec<E::Model>, DbErr>
+pub fn models<E>(rows: &Rows) -> Result<Vec<E::Model>, DbErr>
 where
     E: EntityTrait,
     E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
 {
-    prefixed::<E, _>(rows, "")
+    prefixed_at::<E>(rows, 0..rows.len(), "")
 }
 
 /// The models of `E` in `rows` whose columns are named `{prefix}{column}`: one entity of several
-/// in a joined row (`SELECT c.id AS c_id, …`). Every row must hold the entity (filter the rows
-/// of an outer join first).
-pub fn prefixed<E, R>(rows: &[R], prefix: &str) -> Result<Vec<E::Model>, DbErr>
+/// in a joined row (`SELECT c.id AS c_id, …`).
+pub fn prefixed<E>(rows: &Rows, prefix: &str) -> Result<Vec<E::Model>, DbErr>
 where
     E: EntityTrait,
     E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
-    R: std::borrow::Borrow<QueryResult>,
 {
-    let Some(first) = rows.first().map(R::borrow) else {
+    prefixed_at::<E>(rows, 0..rows.len(), prefix)
+}
+
+/// [`prefixed`] for the rows at positions `at` only, which must hold the entity (the rows of an
+/// outer join whose entity is there).
+pub fn prefixed_at<E>(
+    rows: &Rows,
+    at: impl IntoIterator<Item = usize>,
+    prefix: &str,
+) -> Result<Vec<E::Model>, DbErr>
+where
+    E: EntityTrait,
+    E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
+{
+    if rows.is_empty() {
         return Ok(Vec::new());
-    };
-    let names = first.column_names();
+    }
+    let names = rows.names();
     let mut plan = Vec::new();
     for column in E::Column::iter() {
         let kind = Kind::of(column.def().get_column_type());
@@ -100,29 +263,34 @@ where
         let position = names
             .iter()
             .position(|n| n.strip_prefix(prefix) == Some(name));
-        match (kind, position, stand_in(name)) {
-            (Kind::Text, None, Some(stand_in)) => plan.push((column, Kind::Absent(stand_in), 0)),
-            (Kind::Other, _, _) | (_, None, _) => {
-                return rows
-                    .iter()
-                    .map(|row| E::Model::from_query_result(row.borrow(), prefix))
+        match (kind, position, stand_in(name), rows) {
+            (Kind::Text, None, Some(stand_in), _) => plan.push((column, Kind::Absent(stand_in), 0)),
+            (Kind::Other, _, _, Rows::Sql(sql)) | (_, None, _, Rows::Sql(sql)) => {
+                return at
+                    .into_iter()
+                    .map(|i| E::Model::from_query_result(&sql[i], prefix))
                     .collect();
             }
-            (kind, Some(position), _) => plan.push((column, kind, position)),
+            (_, None, _, Rows::Json(_)) => {
+                return Err(DbErr::Type(format!("a combined row lacks {prefix}{name}")));
+            }
+            (kind, Some(position), _, _) => plan.push((column, kind, position)),
         }
     }
-    let checked = match first.try_as_pg_row() {
-        Some(row) => !plan
-            .iter()
-            .all(|(_, kind, position)| pg_compatible(row, *position, *kind)),
-        None => true,
+    let checked = match rows {
+        Rows::Sql(sql) => match sql[0].try_as_pg_row() {
+            Some(row) => !plan
+                .iter()
+                .all(|(_, kind, position)| pg_compatible(row, *position, *kind)),
+            None => true,
+        },
+        Rows::Json(_) => true,
     };
-    rows.iter()
+    at.into_iter()
         .map(|row| {
-            let row = row.borrow();
             let mut model = <E::ActiveModel as ActiveModelTrait>::default();
             for (column, kind, position) in &plan {
-                model.try_set(*column, value(row, *position, *kind, checked)?)?;
+                model.try_set(*column, rows.value(row, *position, *kind, checked)?)?;
             }
             model.try_into_model()
         })
@@ -195,7 +363,7 @@ where
 /// Models that [`models`] reads: every entity's `Model`.
 pub trait Decode: Sized {
     /// The models in `rows`, one per row.
-    fn decode_all(rows: &[QueryResult]) -> Result<Vec<Self>, DbErr>;
+    fn decode_all(rows: &Rows) -> Result<Vec<Self>, DbErr>;
 }
 
 impl<M> Decode for M
@@ -204,7 +372,7 @@ where
     M::Entity: EntityTrait<Model = M>,
     <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + TryIntoModel<M>,
 {
-    fn decode_all(rows: &[QueryResult]) -> Result<Vec<M>, DbErr> {
+    fn decode_all(rows: &Rows) -> Result<Vec<M>, DbErr> {
         models::<M::Entity>(rows)
     }
 }

@@ -21,9 +21,9 @@ use std::collections::HashMap;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::NaiveDate;
-use sea_orm::{ConnectionTrait, DbErr, EntityName, QueryResult, Value};
+use sea_orm::{ConnectionTrait, DbErr, EntityName, Value};
 
-use super::decode::Decode;
+use super::decode::{Decode, Rows};
 use super::sql::Sql;
 
 /// Default page size when neither `first` nor `last` is given.
@@ -113,12 +113,14 @@ impl Key {
         }
     }
 
-    fn read(row: &QueryResult, column: &str, kind: SortKind) -> Result<Key, DbErr> {
+    /// The sort key at position `i` of row `row`.
+    fn read(rows: &Rows, row: usize, i: usize, kind: SortKind) -> Result<Key, DbErr> {
+        let missing = || DbErr::Type(format!("sort key {i} of a page's row is NULL"));
         Ok(match kind {
-            SortKind::Text => Key::Text(row.try_get("", column)?),
-            SortKind::I32 => Key::Int(row.try_get::<i32>("", column)? as i64),
-            SortKind::I64 => Key::Int(row.try_get::<i64>("", column)?),
-            SortKind::Date => Key::Date(row.try_get("", column)?),
+            SortKind::Text => Key::Text(rows.text(row, i)?.ok_or_else(missing)?),
+            SortKind::I32 => Key::Int(rows.int(row, i)?.ok_or_else(missing)? as i64),
+            SortKind::I64 => Key::Int(rows.big_int(row, i)?.ok_or_else(missing)?),
+            SortKind::Date => Key::Date(rows.date(row, i)?.ok_or_else(missing)?),
         })
     }
 }
@@ -395,18 +397,47 @@ fn push_conditions(sql: &mut Sql, source: &Source, bounds: &[Sql], mut has_where
     }
 }
 
-fn cursor_of(row: &QueryResult, ordering: &Ordering) -> Result<String, DbErr> {
+fn cursor_of(
+    rows: &Rows,
+    row: usize,
+    keys: &[usize],
+    ordering: &Ordering,
+) -> Result<String, DbErr> {
     let keys = ordering
         .cols
         .iter()
-        .enumerate()
-        .map(|(i, c)| Key::read(row, &format!("sort_key_{i}"), c.kind))
+        .zip(keys)
+        .map(|(c, i)| Key::read(rows, row, *i, c.kind))
         .collect::<Result<Vec<_>, _>>()?;
     Ok(Cursor {
         ordering: ordering.name.clone(),
         keys,
     }
     .encode())
+}
+
+/// The positions of an ordering's sort keys (`sort_key_{i}`) in `rows`.
+fn sort_key_positions(rows: &Rows, ordering: &Ordering) -> Result<Vec<usize>, DbErr> {
+    (0..ordering.cols.len())
+        .map(|i| {
+            let name = format!("sort_key_{i}");
+            rows.position(&name)
+                .ok_or_else(|| DbErr::Type(format!("a page's rows lack {name}")))
+        })
+        .collect()
+}
+
+/// Rows read in query order with their cursors.
+fn with_cursors<M: Decode>(rows: &Rows, ordering: &Ordering) -> Result<Vec<(String, M)>, DbErr> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let keys = sort_key_positions(rows, ordering)?;
+    M::decode_all(rows)?
+        .into_iter()
+        .enumerate()
+        .map(|(row, model)| Ok((cursor_of(rows, row, &keys, ordering)?, model)))
+        .collect()
 }
 
 /// Turns `size + 1` rows read in query order into a page in connection order.
@@ -462,16 +493,11 @@ pub async fn fetch<M: Decode>(
     order_by(&mut sql, ordering, descending);
     sql.push(" LIMIT ");
     page_tail(&mut sql, source, ordering, descending, args);
-    let rows = db
-        .query_all_raw(sql.statement(db.get_database_backend()))
-        .await?;
-    let models = M::decode_all(&rows)?;
-    let rows = rows
-        .iter()
-        .zip(models)
-        .map(|(row, model)| Ok((cursor_of(row, ordering)?, model)))
-        .collect::<Result<Vec<_>, DbErr>>()?;
-    Ok(finish(rows, args))
+    let rows = Rows::Sql(
+        db.query_all_raw(sql.statement(db.get_database_backend()))
+            .await?,
+    );
+    Ok(finish(with_cursors(&rows, ordering)?, args))
 }
 
 /// A top-level page's statement up to its conditions: the select, and for a deferred join the
@@ -566,15 +592,15 @@ pub async fn count(db: &impl ConnectionTrait, source: &Source) -> Result<i64, Db
 
 /// The same page of children for many parents: one statement. `parent` is the SQL expression
 /// of the parent key (an integer) in `source`, whose `FROM` filters by `parents` already where
-/// it needs to (a relation's derived tables, see [`super::relations`]).
-pub async fn fetch_children<M: Decode>(
-    db: &impl ConnectionTrait,
+/// it needs to (a relation's derived tables, see [`super::relations`]). Its rows make pages
+/// with [`children_pages`].
+pub fn children_statement(
     source: &Source,
     parent: &str,
     parents: &[i32],
     ordering: &Ordering,
     args: &PageArgs,
-) -> Result<HashMap<i32, Page<M>>, PageFailure> {
+) -> Result<Sql, PageError> {
     let (bounds, descending) = bounds(ordering, args)?;
     let mut sql = Sql::default();
     sql.push("SELECT * FROM (SELECT c.*");
@@ -591,16 +617,24 @@ pub async fn fetch_children<M: Decode>(
     sql.push(") page WHERE page_row <= ")
         .bind(Value::BigInt(Some(args.size as i64 + 1)))
         .push(" ORDER BY page_parent, page_row");
-    let rows = db
-        .query_all_raw(sql.statement(db.get_database_backend()))
-        .await?;
+    Ok(sql)
+}
+
+/// Each parent's page from the rows of [`children_statement`].
+pub fn children_pages<M: Decode>(
+    rows: &Rows,
+    parents: &[i32],
+    ordering: &Ordering,
+    args: &PageArgs,
+) -> Result<HashMap<i32, Page<M>>, DbErr> {
     let mut grouped: HashMap<i32, Vec<(String, M)>> = HashMap::new();
-    for (row, model) in rows.iter().zip(M::decode_all(&rows)?) {
-        let parent: i32 = row.try_get("", "page_parent")?;
-        grouped
-            .entry(parent)
-            .or_default()
-            .push((cursor_of(row, ordering)?, model));
+    if let Some(parent) = rows.position("page_parent") {
+        for (row, entry) in with_cursors::<M>(rows, ordering)?.into_iter().enumerate() {
+            let parent = rows
+                .int(row, parent)?
+                .ok_or_else(|| DbErr::Type("a page's row without its parent".into()))?;
+            grouped.entry(parent).or_default().push(entry);
+        }
     }
     Ok(parents
         .iter()
@@ -608,13 +642,9 @@ pub async fn fetch_children<M: Decode>(
         .collect())
 }
 
-/// How many children each parent has: one `GROUP BY` statement for all parents.
-pub async fn count_children(
-    db: &impl ConnectionTrait,
-    source: &Source,
-    parent: &str,
-    parents: &[i32],
-) -> Result<HashMap<i32, i64>, DbErr> {
+/// How many children each parent has: one `GROUP BY` statement for all parents, read with
+/// [`counts_of`].
+pub fn count_statement(source: &Source, parent: &str, parents: &[i32]) -> Sql {
     let mut sql = Sql::default();
     sql.push(&format!(
         "SELECT {parent} AS page_parent, COUNT(*) AS n FROM "
@@ -626,12 +656,18 @@ pub async fn count_children(
         sql.push(" AND (").append(&source.filter).push(")");
     }
     sql.push(&format!(" GROUP BY {parent}"));
-    let rows = db
-        .query_all_raw(sql.statement(db.get_database_backend()))
-        .await?;
+    sql
+}
+
+/// Each parent's count from the rows of [`count_statement`] (0 for a parent without a row).
+pub fn counts_of(rows: &Rows, parents: &[i32]) -> Result<HashMap<i32, i64>, DbErr> {
     let mut counts: HashMap<i32, i64> = parents.iter().map(|p| (*p, 0)).collect();
-    for row in &rows {
-        counts.insert(row.try_get("", "page_parent")?, row.try_get("", "n")?);
+    if let (Some(parent), Some(n)) = (rows.position("page_parent"), rows.position("n")) {
+        for row in 0..rows.len() {
+            if let (Some(parent), Some(n)) = (rows.int(row, parent)?, rows.big_int(row, n)?) {
+                counts.insert(parent, n);
+            }
+        }
     }
     Ok(counts)
 }

@@ -140,6 +140,20 @@ impl Sql {
         self
     }
 
+    /// The text parts alone, in order: what tells two statements apart when their values do
+    /// not count.
+    pub fn shape(&self) -> String {
+        let mut shape = String::new();
+        for part in &self.parts {
+            match part {
+                Part::Text(text) => shape.push_str(text),
+                Part::InSubquery(inner) => shape.push_str(&inner.shape()),
+                _ => shape.push('?'),
+            }
+        }
+        shape
+    }
+
     /// Nothing pushed yet.
     pub fn is_empty(&self) -> bool {
         self.parts.is_empty()

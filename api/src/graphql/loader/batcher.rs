@@ -37,6 +37,7 @@ use tracing::Instrument;
 
 use super::budget::BudgetExceeded;
 use super::budget::{OutputBudget, Weigh};
+use super::combine::Combiner;
 use crate::metrics::RequestScope;
 
 /// Consecutive quiet yields before a batch is loaded.
@@ -65,6 +66,8 @@ pub struct Waves {
     woken: AtomicBool,
     /// What the operation's answer may still hold (see `budget.rs`).
     pub budget: OutputBudget,
+    /// Gathers each wave's statements into one (PostgreSQL; see `combine.rs`).
+    pub combiner: Option<Arc<Combiner>>,
 }
 
 impl Waves {
@@ -72,9 +75,10 @@ impl Waves {
     /// polled nor woken to be polled, i.e. waiting for data. Loads outside a tracked execution
     /// still batch, by activity alone.
     /// The waves of one operation whose answer may hold `output_limit` bytes (0: no limit).
-    pub fn with_budget(output_limit: u64) -> Self {
+    pub fn with_budget(output_limit: u64, combiner: Option<Arc<Combiner>>) -> Self {
         Self {
             budget: OutputBudget::new(output_limit),
+            combiner,
             ..Self::default()
         }
     }
@@ -108,10 +112,20 @@ impl Waves {
             tokio::pin!(notified);
             notified.as_mut().enable();
             if self.in_flight.load(Ordering::Acquire) > 0 {
+                // Waiting for the running wave, this batch holds none of its statements.
+                if let Some(combiner) = &self.combiner {
+                    combiner.waiting(true);
+                }
                 notified.await;
+                if let Some(combiner) = &self.combiner {
+                    combiner.waiting(false);
+                }
             }
         }
         self.in_flight.fetch_add(1, Ordering::AcqRel);
+        if let Some(combiner) = &self.combiner {
+            combiner.entered();
+        }
     }
 
     /// Waits until no batch is running: a load never registers while a batch is in flight,
@@ -134,6 +148,9 @@ impl Waves {
     }
 
     fn leave(&self) {
+        if let Some(combiner) = &self.combiner {
+            combiner.left();
+        }
         if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.done.notify_waiters();
         }
@@ -256,6 +273,9 @@ impl<T: Send + Sync + 'static> Batcher<T> {
                 let scope = scope.clone();
                 // The span of the resolver that asked: the request's.
                 let span = tracing::Span::current();
+                if let Some(combiner) = &waves.combiner {
+                    combiner.spawned();
+                }
                 tokio::spawn(
                     async move {
                         waves.enter().await;

@@ -6,24 +6,37 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, Iterable, ModelTrait,
-    PrimaryKeyToColumn, QueryFilter, QueryTrait, TryIntoModel, Value,
+    ActiveModelTrait, EntityTrait, IdenStatic, Iterable, ModelTrait, PrimaryKeyToColumn,
+    TryIntoModel, Value,
 };
 
-use super::{LoadError, qualified};
+use super::{Columns, LoadError, Reader, plain_columns, rows_for_keys};
 use crate::service::decode;
-use crate::service::sql::keys_condition;
 
 /// Loads rows of `E` by their integer primary key.
-pub struct ById<E> {
-    db: DatabaseConnection,
+pub struct ById<E: EntityTrait> {
+    reader: Reader,
+    /// `SELECT … WHERE t.id ` (the keys follow); `None` for an entity without a key.
+    select: Option<(String, E::Column)>,
     _entity: PhantomData<fn() -> E>,
 }
 
-impl<E> ById<E> {
-    pub fn new(db: DatabaseConnection) -> Self {
+impl<E: EntityTrait> ById<E> {
+    /// Reads `columns` of `E`.
+    pub fn new(reader: Reader, columns: Columns) -> Self {
+        let select = E::PrimaryKey::iter().next().map(|pk| {
+            let column = pk.into_column();
+            let select = format!(
+                "SELECT {} FROM \"{}\" t WHERE t.\"{}\" ",
+                plain_columns::<E>("t", columns),
+                E::default().table_name(),
+                column.as_str()
+            );
+            (select, column)
+        });
         Self {
-            db,
+            reader,
+            select,
             _entity: PhantomData,
         }
     }
@@ -33,29 +46,21 @@ impl<E> Loader<i32> for ById<E>
 where
     E: EntityTrait,
     E::Model: Clone + Send + Sync + 'static,
+    E::Column: Send + Sync,
     E::ActiveModel: ActiveModelTrait<Entity = E> + TryIntoModel<E::Model>,
 {
     type Value = Arc<E::Model>;
     type Error = LoadError;
 
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Arc<E::Model>>, LoadError> {
-        let Some(pk) = E::PrimaryKey::iter().next() else {
+        let Some((select, column)) = &self.select else {
             return Ok(HashMap::new());
         };
-        let column = pk.into_column();
-        let backend = self.db.get_database_backend();
-        let statement = E::find()
-            .filter(keys_condition(
-                backend,
-                &qualified::<E>(column),
-                keys.iter().copied(),
-            ))
-            .build(backend);
-        let rows = self.db.query_all_raw(statement).await.map_err(Arc::new)?;
+        let rows = rows_for_keys(&self.reader, select, keys, "").await?;
         let rows = decode::models::<E>(&rows).map_err(Arc::new)?;
         Ok(rows
             .into_iter()
-            .filter_map(|row| match row.get(column) {
+            .filter_map(|row| match row.get(*column) {
                 Value::Int(Some(id)) => Some((id, Arc::new(row))),
                 _ => None,
             })

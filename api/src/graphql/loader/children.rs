@@ -1,29 +1,48 @@
-//! Rows by a foreign key: `SELECT … WHERE fk IN (keys) ORDER BY fk, …`, grouped per parent. One
+//! Rows by a foreign key: `SELECT … WHERE fk IN (keys) ORDER BY …`, grouped per parent. One
 //! statement per batch, whatever the number of parents.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ModelTrait, Order,
-    QueryFilter, QueryOrder, QueryTrait, TryIntoModel, Value,
-};
+use sea_orm::{ActiveModelTrait, EntityTrait, IdenStatic, ModelTrait, TryIntoModel, Value};
 
-use super::{LoadError, by_parent, qualified};
+use super::{Columns, LoadError, Reader, by_parent, plain_columns, rows_for_keys};
 use crate::service::decode;
-use crate::service::sql::keys_condition;
 
 /// Loads the rows of `E` whose `column` (a foreign key) is one of the keys, in `order`.
 pub struct Children<E: EntityTrait> {
-    db: DatabaseConnection,
+    reader: Reader,
     column: E::Column,
-    order: Vec<(E::Column, Order)>,
+    /// `SELECT … WHERE t.fk ` (the keys follow).
+    select: String,
+    /// ` ORDER BY t.order` (ascending), or nothing.
+    order: String,
 }
 
 impl<E: EntityTrait> Children<E> {
-    pub fn new(db: DatabaseConnection, column: E::Column, order: Vec<(E::Column, Order)>) -> Self {
-        Self { db, column, order }
+    /// Reads `columns` of the rows of `E` by `column`, in `order` after the parent.
+    pub fn new(
+        reader: Reader,
+        column: E::Column,
+        order: Option<E::Column>,
+        columns: Columns,
+    ) -> Self {
+        let select = format!(
+            "SELECT {} FROM \"{}\" t WHERE t.\"{}\" ",
+            plain_columns::<E>("t", columns),
+            E::default().table_name(),
+            column.as_str()
+        );
+        let order = order
+            .map(|o| format!(" ORDER BY t.\"{}\"", o.as_str()))
+            .unwrap_or_default();
+        Self {
+            reader,
+            column,
+            select,
+            order,
+        }
     }
 }
 
@@ -38,17 +57,7 @@ where
     type Error = LoadError;
 
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Arc<Vec<Arc<E::Model>>>>, LoadError> {
-        let backend = self.db.get_database_backend();
-        let mut query = E::find().filter(keys_condition(
-            backend,
-            &qualified::<E>(self.column),
-            keys.iter().copied(),
-        ));
-        for (column, order) in &self.order {
-            query = query.order_by(*column, order.clone());
-        }
-        let statement = query.build(backend);
-        let rows = self.db.query_all_raw(statement).await.map_err(Arc::new)?;
+        let rows = rows_for_keys(&self.reader, &self.select, keys, &self.order).await?;
         let rows = decode::models::<E>(&rows).map_err(Arc::new)?;
         Ok(by_parent(
             rows.into_iter()

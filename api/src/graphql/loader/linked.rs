@@ -14,15 +14,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, IdenStatic, TryIntoModel};
+use sea_orm::{ActiveModelTrait, EntityTrait, IdenStatic, TryIntoModel};
 
-use super::{Columns, LoadError, by_parent, plain_columns, rows_for_keys};
+use super::{Columns, LoadError, Reader, by_parent, plain_columns, rows_for_keys};
 use crate::service::decode;
 
 /// The records of `T` linked to each parent by a row of `L`, in the order of the link's
 /// column to `T`.
 pub struct Linked<L: EntityTrait, T: EntityTrait> {
-    db: DatabaseConnection,
+    reader: Reader,
     /// `SELECT … WHERE l.parent ` (the keys follow).
     select: String,
     /// ` ORDER BY l.parent, l.target`.
@@ -34,7 +34,7 @@ impl<L: EntityTrait, T: EntityTrait> Linked<L, T> {
     /// `parent`: the link's column naming the parent; `target`: its column naming the record
     /// of `T`, whose key is `key`; `columns`: those of `T` to read.
     pub fn new(
-        db: DatabaseConnection,
+        reader: Reader,
         parent: L::Column,
         target: L::Column,
         key: T::Column,
@@ -49,7 +49,7 @@ impl<L: EntityTrait, T: EntityTrait> Linked<L, T> {
             T::default().table_name(),
         );
         Self {
-            db,
+            reader,
             select,
             order: format!(" ORDER BY l.\"{parent}\", l.\"{target}\""),
             _entities: std::marker::PhantomData,
@@ -68,14 +68,13 @@ where
     type Error = LoadError;
 
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, LoadError> {
-        let rows = rows_for_keys(&self.db, &self.select, keys, &self.order).await?;
+        let rows = rows_for_keys(&self.reader, &self.select, keys, &self.order).await?;
         let models = decode::models::<T>(&rows).map_err(Arc::new)?;
-        let Some(position) = decode::position(&rows, "link_parent") else {
+        let Some(position) = rows.position("link_parent") else {
             return Ok(HashMap::new());
         };
-        let parents = rows
-            .iter()
-            .map(|row| row.try_get_by_index::<i32>(position))
+        let parents = (0..rows.len())
+            .map(|row| rows.int(row, position).map(Option::unwrap_or_default))
             .collect::<Result<Vec<i32>, _>>()
             .map_err(Arc::new)?;
         Ok(by_parent(parents.into_iter().zip(models), keys.len()))

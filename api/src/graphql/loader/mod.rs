@@ -8,6 +8,7 @@ pub mod budget;
 mod by_id;
 mod catalog;
 mod children;
+pub mod combine;
 mod json_size;
 mod linked;
 mod page;
@@ -21,6 +22,9 @@ use async_graphql::parser::types::{
 };
 use entity::*;
 use sea_orm::{DatabaseConnection, DbErr};
+
+use crate::service::decode::Rows;
+pub use combine::Reader;
 
 pub use batcher::{Batcher, Waves};
 pub use by_id::ById;
@@ -58,23 +62,14 @@ fn by_parent<T>(
 /// The rows of `{select}{keys}{tail}`, where `select` ends with the key column (`… WHERE
 /// p.pairing_id `) and the keys go in as one list parameter: one statement per batch.
 async fn rows_for_keys(
-    db: &DatabaseConnection,
+    reader: &Reader,
     select: &str,
     keys: &[i32],
     tail: &str,
-) -> Result<Vec<sea_orm::QueryResult>, LoadError> {
-    use sea_orm::ConnectionTrait;
+) -> Result<Rows, LoadError> {
     let mut sql = crate::service::sql::Sql::default();
     sql.push(select).in_keys(keys.iter().copied()).push(tail);
-    db.query_all_raw(sql.statement(db.get_database_backend()))
-        .await
-        .map_err(Arc::new)
-}
-
-/// `"table"."column"`, as sea-orm's `SELECT` names it.
-fn qualified<E: sea_orm::EntityTrait>(column: E::Column) -> String {
-    use sea_orm::IdenStatic;
-    format!("\"{}\".\"{}\"", E::default().table_name(), column.as_str())
+    reader.rows(sql).await
 }
 
 /// Which columns a request's loaders read, decided once from its document.
@@ -202,9 +197,11 @@ impl Loaders {
     /// The loaders of one operation whose answer may hold `output_limit` bytes (0: no limit),
     /// reading `columns`.
     pub fn new(db: &DatabaseConnection, output_limit: u64, columns: Columns) -> Self {
-        let waves = Arc::new(Waves::with_budget(output_limit));
+        let combiner = combine::Combiner::for_backend(db);
+        let reader = Reader::new(db.clone(), combiner.clone());
+        let waves = Arc::new(Waves::with_budget(output_limit, combiner));
         let make = Make {
-            db,
+            reader: &reader,
             waves: &waves,
             columns,
         };
@@ -214,7 +211,7 @@ impl Loaders {
         use pairing_participant::Column as Participant;
         Self {
             participants_by_pairing: make.batcher(ParticipantsWithPlaces::new(
-                db.clone(),
+                reader.clone(),
                 columns,
                 city.clone(),
                 region.clone(),
@@ -254,7 +251,7 @@ impl Loaders {
                 country::Column::Id,
             ),
             ucap_by_pairing: make.children(ucap::Column::PairingId, None),
-            sections_by_ucap: make.batcher(SectionsWithTypes::new(db.clone(), columns)),
+            sections_by_ucap: make.batcher(SectionsWithTypes::new(reader.clone(), columns)),
             pairings_by_activity: make.children(
                 activity_pairing::Column::ActivityId,
                 Some(activity_pairing::Column::PairingId),
@@ -271,7 +268,7 @@ impl Loaders {
             involvement_pages: make.pages(),
             activity_pages: make.pages(),
             project_pages: make.pages(),
-            counts: make.batcher(Counts::new(db.clone())),
+            counts: make.batcher(Counts::new(reader.clone())),
             sources: SourceCatalog::new(db.clone()),
             waves,
         }
@@ -280,7 +277,7 @@ impl Loaders {
 
 /// Makes the loaders of one request: each batches through the request's waves.
 struct Make<'a> {
-    db: &'a DatabaseConnection,
+    reader: &'a Reader,
     waves: &'a Arc<Waves>,
     columns: Columns,
 }
@@ -289,13 +286,13 @@ impl Make<'_> {
     fn batcher<T: Send + Sync + 'static>(&self, loader: T) -> Batcher<T> {
         Batcher::new(loader, self.waves, MAX_BATCH)
     }
-    fn by_id<E>(&self) -> Batcher<ById<E>>
+    fn by_id<E: sea_orm::EntityTrait>(&self) -> Batcher<ById<E>>
     where
         ById<E>: Send + Sync + 'static,
     {
-        self.batcher(ById::new(self.db.clone()))
+        self.batcher(ById::new(self.reader.clone(), self.columns))
     }
-    /// Rows of `E` by `parent`, in `order` after the parent (ascending).
+    /// Rows of `E` by `parent`, in `order` (ascending).
     fn children<E: sea_orm::EntityTrait>(
         &self,
         parent: E::Column,
@@ -304,11 +301,12 @@ impl Make<'_> {
     where
         Children<E>: Send + Sync + 'static,
     {
-        let order = order
-            .map(|c| (c, sea_orm::Order::Asc))
-            .into_iter()
-            .collect();
-        self.batcher(Children::new(self.db.clone(), parent, order))
+        self.batcher(Children::new(
+            self.reader.clone(),
+            parent,
+            order,
+            self.columns,
+        ))
     }
     fn linked<L: sea_orm::EntityTrait, T: sea_orm::EntityTrait>(
         &self,
@@ -320,7 +318,7 @@ impl Make<'_> {
         Linked<L, T>: Send + Sync + 'static,
     {
         self.batcher(Linked::new(
-            self.db.clone(),
+            self.reader.clone(),
             parent,
             target,
             key,
@@ -331,7 +329,7 @@ impl Make<'_> {
     where
         Pages<M>: Send + Sync + 'static,
     {
-        self.batcher(Pages::new(self.db.clone()))
+        self.batcher(Pages::new(self.reader.clone()))
     }
 }
 

@@ -1,5 +1,5 @@
 //! Nested connections: a page of children for every parent at one level of the query, in one
-//! windowed statement (`service::page::fetch_children`), and their total counts in one
+//! windowed statement (`service::page::children_statement`), and their total counts in one
 //! `GROUP BY` statement. Keys that share a relation and page arguments — the same field at the
 //! same place in the query — are loaded together.
 
@@ -8,11 +8,13 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
-use sea_orm::{DatabaseConnection, DbErr};
+use sea_orm::DbErr;
+
+use super::Reader;
 
 use crate::service::decode::Decode;
 
-use crate::service::page::{self, Page, PageArgs, PageFailure};
+use crate::service::page::{self, Page, PageArgs};
 use crate::service::relations::Rel;
 
 /// A parent's page of a relation.
@@ -28,14 +30,14 @@ pub enum PageLoadError {
 
 /// Loads pages of children of type `M`.
 pub struct Pages<M> {
-    db: DatabaseConnection,
+    reader: Reader,
     _model: PhantomData<fn() -> M>,
 }
 
 impl<M> Pages<M> {
-    pub fn new(db: DatabaseConnection) -> Self {
+    pub fn new(reader: Reader) -> Self {
         Self {
-            db,
+            reader,
             _model: PhantomData,
         }
     }
@@ -53,21 +55,30 @@ where
         for (relation, parent, args) in keys {
             groups.entry((*relation, args)).or_default().push(*parent);
         }
-        let mut out = HashMap::with_capacity(keys.len());
-        for ((relation, args), parents) in groups {
-            let pages = page::fetch_children::<M>(
-                &self.db,
-                &relation.source(&parents),
-                relation.parent,
-                &parents,
-                &relation.ordering(),
-                args,
-            )
+        let groups: Vec<((Rel, &PageArgs), Vec<i32>)> = groups.into_iter().collect();
+        let statements = groups
+            .iter()
+            .map(|((relation, args), parents)| {
+                page::children_statement(
+                    &relation.source(parents),
+                    relation.parent,
+                    parents,
+                    &relation.ordering(),
+                    args,
+                )
+                .map_err(|e| PageLoadError::Args(e.0))
+            })
+            .collect::<Result<Vec<_>, _>>()?;
+        // Every group's statement in one hand-in: with the rest of the wave on PostgreSQL.
+        let results = self
+            .reader
+            .rows_of_each(statements)
             .await
-            .map_err(|e| match e {
-                PageFailure::Args(e) => PageLoadError::Args(e.0),
-                PageFailure::Db(e) => PageLoadError::Db(Arc::new(e)),
-            })?;
+            .map_err(PageLoadError::Db)?;
+        let mut out = HashMap::with_capacity(keys.len());
+        for (((relation, args), parents), rows) in groups.into_iter().zip(results) {
+            let pages = page::children_pages::<M>(&rows, &parents, &relation.ordering(), args)
+                .map_err(|e| PageLoadError::Db(Arc::new(e)))?;
             for (parent, page) in pages {
                 out.insert((relation, parent, args.clone()), page);
             }
@@ -78,12 +89,12 @@ where
 
 /// Loads the number of children per parent of a relation.
 pub struct Counts {
-    db: DatabaseConnection,
+    reader: Reader,
 }
 
 impl Counts {
-    pub fn new(db: DatabaseConnection) -> Self {
-        Self { db }
+    pub fn new(reader: Reader) -> Self {
+        Self { reader }
     }
 }
 
@@ -96,16 +107,17 @@ impl Loader<(Rel, i32)> for Counts {
         for (relation, parent) in keys {
             groups.entry(*relation).or_default().push(*parent);
         }
+        let groups: Vec<(Rel, Vec<i32>)> = groups.into_iter().collect();
+        let statements = groups
+            .iter()
+            .map(|(relation, parents)| {
+                page::count_statement(&relation.source(parents), relation.parent, parents)
+            })
+            .collect();
+        let results = self.reader.rows_of_each(statements).await?;
         let mut out = HashMap::with_capacity(keys.len());
-        for (relation, parents) in groups {
-            let counts = page::count_children(
-                &self.db,
-                &relation.source(&parents),
-                relation.parent,
-                &parents,
-            )
-            .await
-            .map_err(Arc::new)?;
+        for ((relation, parents), rows) in groups.into_iter().zip(results) {
+            let counts = page::counts_of(&rows, &parents).map_err(Arc::new)?;
             out.extend(
                 counts
                     .into_iter()

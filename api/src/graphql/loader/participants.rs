@@ -19,14 +19,15 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::{city, country, pairing_participant, region};
-use sea_orm::DatabaseConnection;
 
-use super::{Batcher, ById, Columns, LoadError, by_parent, prefixed_columns, rows_for_keys};
-use crate::service::decode;
+use super::{
+    Batcher, ById, Columns, LoadError, Reader, by_parent, prefixed_columns, rows_for_keys,
+};
+use crate::service::decode::{self, Rows};
 
 /// Participants by pairing, filling the city, region and country caches on the way.
 pub struct ParticipantsWithPlaces {
-    db: DatabaseConnection,
+    reader: Reader,
     /// `SELECT … WHERE p.pairing_id ` (the keys and the order follow).
     select: String,
     city: Arc<Batcher<ById<city::Entity>>>,
@@ -36,7 +37,7 @@ pub struct ParticipantsWithPlaces {
 
 impl ParticipantsWithPlaces {
     pub fn new(
-        db: DatabaseConnection,
+        reader: Reader,
         columns: Columns,
         city: Arc<Batcher<ById<city::Entity>>>,
         region: Arc<Batcher<ById<region::Entity>>>,
@@ -56,7 +57,7 @@ impl ParticipantsWithPlaces {
             list.join(", ")
         );
         Self {
-            db,
+            reader,
             select,
             city,
             region,
@@ -65,14 +66,15 @@ impl ParticipantsWithPlaces {
     }
 }
 
-/// The rows that hold an entity: its id column (`c_id`, …, found once by name) is not NULL.
-/// (Looking the column up by name in every row was 2% of the pairings table's instructions.)
-fn holding<'r>(rows: &'r [sea_orm::QueryResult], id: &str) -> Vec<&'r sea_orm::QueryResult> {
-    let Some(position) = decode::position(rows, id) else {
+/// The positions of the rows that hold an entity: its id column (`c_id`, …, found once by
+/// name) is not NULL. (Looking the column up by name in every row was 2% of the pairings
+/// table's instructions.)
+fn holding(rows: &Rows, id: &str) -> Vec<usize> {
+    let Some(position) = rows.position(id) else {
         return Vec::new();
     };
-    rows.iter()
-        .filter(|row| matches!(row.try_get_by_index::<Option<i32>>(position), Ok(Some(_))))
+    (0..rows.len())
+        .filter(|row| matches!(rows.int(*row, position), Ok(Some(_))))
         .collect()
 }
 
@@ -82,7 +84,7 @@ impl Loader<i32> for ParticipantsWithPlaces {
 
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, LoadError> {
         let rows = rows_for_keys(
-            &self.db,
+            &self.reader,
             &self.select,
             keys,
             " ORDER BY p.pairing_id, p.position",
@@ -90,15 +92,16 @@ impl Loader<i32> for ParticipantsWithPlaces {
         .await?;
 
         let participants =
-            decode::prefixed::<pairing_participant::Entity, _>(&rows, "p_").map_err(Arc::new)?;
+            decode::prefixed::<pairing_participant::Entity>(&rows, "p_").map_err(Arc::new)?;
         let with_city = holding(&rows, "c_id");
         let with_region = holding(&rows, "r_id");
         let with_country = holding(&rows, "k_id");
-        let cities = decode::prefixed::<city::Entity, _>(&with_city, "c_").map_err(Arc::new)?;
+        let cities =
+            decode::prefixed_at::<city::Entity>(&rows, with_city, "c_").map_err(Arc::new)?;
         let regions =
-            decode::prefixed::<region::Entity, _>(&with_region, "r_").map_err(Arc::new)?;
+            decode::prefixed_at::<region::Entity>(&rows, with_region, "r_").map_err(Arc::new)?;
         let countries =
-            decode::prefixed::<country::Entity, _>(&with_country, "k_").map_err(Arc::new)?;
+            decode::prefixed_at::<country::Entity>(&rows, with_country, "k_").map_err(Arc::new)?;
 
         // Into the caches first: the participants' fields ask for these next.
         self.city

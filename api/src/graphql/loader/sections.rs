@@ -15,9 +15,8 @@ use std::sync::Arc;
 
 use async_graphql::dataloader::Loader;
 use entity::{ucap_section, ucap_section_type};
-use sea_orm::DatabaseConnection;
 
-use super::{Columns, LoadError, prefixed_columns, rows_for_keys};
+use super::{Columns, LoadError, Reader, prefixed_columns, rows_for_keys};
 use crate::service::decode;
 
 /// A section and its type.
@@ -25,13 +24,13 @@ pub type SectionWithType = (Arc<ucap_section::Model>, Arc<ucap_section_type::Mod
 
 /// Sections by UCAP, each with its type, in the types' order.
 pub struct SectionsWithTypes {
-    db: DatabaseConnection,
+    reader: Reader,
     /// `SELECT … WHERE s.ucap_id ` (the keys and the order follow).
     select: String,
 }
 
 impl SectionsWithTypes {
-    pub fn new(db: DatabaseConnection, columns: Columns) -> Self {
+    pub fn new(reader: Reader, columns: Columns) -> Self {
         let mut list = Vec::new();
         prefixed_columns::<ucap_section::Entity>("s", columns, &mut list);
         prefixed_columns::<ucap_section_type::Entity>("t", columns, &mut list);
@@ -40,7 +39,7 @@ impl SectionsWithTypes {
              JOIN ucap_section_type t ON t.id = s.section_type_id WHERE s.ucap_id ",
             list.join(", ")
         );
-        Self { db, select }
+        Self { reader, select }
     }
 }
 
@@ -50,16 +49,14 @@ impl Loader<i32> for SectionsWithTypes {
 
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, LoadError> {
         let rows = rows_for_keys(
-            &self.db,
+            &self.reader,
             &self.select,
             keys,
             " ORDER BY s.ucap_id, t.position, s.id",
         )
         .await?;
-        let sections =
-            decode::prefixed::<ucap_section::Entity, _>(&rows, "s_").map_err(Arc::new)?;
-        let types =
-            decode::prefixed::<ucap_section_type::Entity, _>(&rows, "t_").map_err(Arc::new)?;
+        let sections = decode::prefixed::<ucap_section::Entity>(&rows, "s_").map_err(Arc::new)?;
+        let types = decode::prefixed::<ucap_section_type::Entity>(&rows, "t_").map_err(Arc::new)?;
         // A handful of types shared by every plan: one allocation per type, not per section.
         let mut shared: HashMap<i32, Arc<ucap_section_type::Model>> = HashMap::new();
         let mut grouped: HashMap<i32, Vec<SectionWithType>> = HashMap::with_capacity(keys.len());
