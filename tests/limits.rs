@@ -292,7 +292,7 @@ async fn the_rate_limit_charges_cost_per_client_and_says_when_to_retry() {
         let (status, _, _) = app.request(from([10, 0, 0, 2], &query)).await;
         assert_eq!(status, StatusCode::OK);
         // The refusal is counted.
-        let metrics = app.state.metrics.render(0, &app.db.conn);
+        let metrics = app.state.metrics.render(&Default::default(), &app.db.conn);
         assert!(
             metrics.contains("iuc_rate_limited_total{client=\"anonymous\"} 1"),
             "{metrics}"
@@ -520,6 +520,6 @@ async fn a_panic_in_a_request_is_a_masked_500_and_the_server_keeps_serving() {
         .await
         .unwrap();
     assert_eq!(health.status(), StatusCode::OK);
-    let metrics = app.state.metrics.render(0, &app.db.conn);
+    let metrics = app.state.metrics.render(&Default::default(), &app.db.conn);
     assert!(metrics.contains("iuc_panics_total 1"), "{metrics}");
 }

@@ -395,7 +395,7 @@ async fn a_slow_request_times_out_and_shutdown_lets_in_flight_requests_finish() 
     assert_eq!(status, StatusCode::GATEWAY_TIMEOUT, "{body}");
     let response: Value = serde_json::from_str(&body).unwrap();
     assert_eq!(response["errors"][0]["extensions"]["code"], "TIMEOUT");
-    let metrics = app.state.metrics.render(0, &app.state.db);
+    let metrics = app.state.metrics.render(&Default::default(), &app.state.db);
     assert!(
         metrics
             .contains("iuc_graphql_requests_total{operation=\"anonymous\",outcome=\"timeout\"} 1"),

@@ -133,7 +133,7 @@ fn an_invalid_trusted_proxy_is_a_configuration_error() {
 fn request_lines(app: &TestApp) -> Vec<String> {
     app.state
         .metrics
-        .render(0, &app.db.conn)
+        .render(&Default::default(), &app.db.conn)
         .lines()
         .filter(|l| l.starts_with("iuc_graphql_requests_total{"))
         .map(str::to_owned)

@@ -442,7 +442,7 @@ async fn wait_for_connections(server: &Server, n: u64) {
 async fn wait_for(server: &Server, gauge: &str, n: u64) {
     let metrics = &server.app.state.metrics;
     for _ in 0..500 {
-        let text = metrics.render(0, &server.app.state.db);
+        let text = metrics.render(&Default::default(), &server.app.state.db);
         if text.contains(&format!("\n{gauge} {n}\n")) {
             return;
         }
@@ -450,7 +450,7 @@ async fn wait_for(server: &Server, gauge: &str, n: u64) {
     }
     panic!(
         "{gauge} never became {n}: {}",
-        metrics.render(0, &server.app.state.db)
+        metrics.render(&Default::default(), &server.app.state.db)
     );
 }
 

@@ -224,7 +224,7 @@ async fn readyz(State(state): State<AppState>) -> Response {
 
 /// Prometheus text exposition of the server's metrics (`metrics.rs`).
 async fn metrics(State(state): State<AppState>) -> Response {
-    let body = state.metrics.render(state.statements.get(), &state.db);
+    let body = state.metrics.render(&state.statements, &state.db);
     (
         [(
             header::CONTENT_TYPE,

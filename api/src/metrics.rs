@@ -259,11 +259,15 @@ impl Metrics {
     }
 
     /// The text exposition: these metrics, the total statement counter and the pool's gauges.
-    pub fn render(&self, total_statements: u64, db: &DatabaseConnection) -> String {
+    pub fn render(
+        &self,
+        statements: &crate::db::StatementCounter,
+        db: &DatabaseConnection,
+    ) -> String {
         let mut out = String::new();
         let operations = self.operations.load(Ordering::Relaxed);
         let panics = self.panics.load(Ordering::Relaxed);
-        let scalars: [(&str, &str, &str, u64); 3] = [
+        let scalars: [(&str, &str, &str, u64); 4] = [
             (
                 "iuc_graphql_operations_total",
                 "counter",
@@ -273,8 +277,14 @@ impl Metrics {
             (
                 "iuc_sql_statements_total",
                 "counter",
-                "SQL statements run on the database pool.",
-                total_statements,
+                "SQL statements the server wrote (on PostgreSQL a wave's statements go to the database as one: see iuc_sql_round_trips_total).",
+                statements.get(),
+            ),
+            (
+                "iuc_sql_round_trips_total",
+                "counter",
+                "Statements sent to the database: each combined statement of a wave counts once.",
+                statements.round_trips(),
             ),
             (
                 "iuc_panics_total",

@@ -25,7 +25,7 @@
 //!
 //! Output: one row per scale and pair with requests per second, p50 and p99 (iuc-graph /
 //! PostGraphile), the ratios, CPU ms per request (server, PostgreSQL), iuc-graph's SQL
-//! statements per request, the ceiling and iuc-graph's share of it, and the share of the machine's CPU used by other processes during
+//! statements per request (and in brackets the statements sent: a wave's go as one), the ceiling and iuc-graph's share of it, and the share of the machine's CPU used by other processes during
 //! the slices (other tenants, builds: the figures are worth little when it is high); then each
 //! server's peak resident memory per scale.
 
@@ -63,6 +63,7 @@ struct Side {
     machine_ticks: u64,
     operations: u64,
     statements: u64,
+    round_trips: u64,
 }
 
 /// One printed row: scale, pair, iuc-graph's figures, the peer's.
@@ -77,6 +78,9 @@ struct Figures {
     postgres_ms: f64,
     other_share: f64,
     statements: f64,
+    /// Statements sent to the database per request (a wave's statements go as one on
+    /// PostgreSQL).
+    round_trips: f64,
     /// pgbench's requests per second over iuc-graph's statements for this query (`ceiling.rs`;
     /// iuc-graph's side only).
     ceiling: f64,
@@ -267,6 +271,7 @@ async fn slice_of(
         Some((
             metric(addr, "iuc_graphql_operations_total").await,
             metric(addr, "iuc_sql_statements_total").await,
+            metric(addr, "iuc_sql_round_trips_total").await,
         ))
     } else {
         None
@@ -291,9 +296,10 @@ async fn slice_of(
     side.machine_ticks +=
         (started.elapsed().as_secs_f64() * servers.tick * peer_node::cores() as f64) as u64;
     side.latencies.extend(latencies);
-    if let Some((ops, statements)) = counters {
+    if let Some((ops, statements, trips)) = counters {
         side.operations += metric(addr, "iuc_graphql_operations_total").await - ops;
         side.statements += metric(addr, "iuc_sql_statements_total").await - statements;
+        side.round_trips += metric(addr, "iuc_sql_round_trips_total").await - trips;
     }
 }
 
@@ -318,6 +324,7 @@ fn figures(mut side: Side, tick: f64) -> Figures {
         postgres_ms: ms_per_request(side.postgres_ticks),
         other_share: side.other_ticks as f64 / side.machine_ticks.max(1) as f64,
         statements: side.statements as f64 / side.operations.max(1) as f64,
+        round_trips: side.round_trips as f64 / side.operations.max(1) as f64,
         ceiling: 0.0,
     }
 }
@@ -340,12 +347,12 @@ fn print(plan: &Plan, rows: &[Row], memory: &[(u64, u64, u64)], load: (&str, &st
     println!("{}", peer_data::SUMMARY_SKIPPED);
     println!();
     println!(
-        "| pairings | query | iuc-graph req/s | PostGraphile req/s | ratio | p50 ms iuc / PG | p99 ms iuc / PG | p99 PG/iuc | server CPU ms/req iuc / PG | PostgreSQL CPU ms/req iuc / PG | iuc SQL/req | pgbench ceiling req/s | iuc share of it | other load iuc / PG |"
+        "| pairings | query | iuc-graph req/s | PostGraphile req/s | ratio | p50 ms iuc / PG | p99 ms iuc / PG | p99 PG/iuc | server CPU ms/req iuc / PG | PostgreSQL CPU ms/req iuc / PG | iuc SQL/req (round trips) | pgbench ceiling req/s | iuc share of it | other load iuc / PG |"
     );
     println!("|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
     for (pairings, name, a, b) in rows {
         println!(
-            "| {pairings} | {name} | {:.0} | {:.0} | {:.2} | {:.1} / {:.1} | {:.1} / {:.1} | {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.1} | {:.0} | {:.2} | {:.0}% / {:.0}% |",
+            "| {pairings} | {name} | {:.0} | {:.0} | {:.2} | {:.1} / {:.1} | {:.1} / {:.1} | {:.2} | {:.2} / {:.2} | {:.2} / {:.2} | {:.1} ({:.1}) | {:.0} | {:.2} | {:.0}% / {:.0}% |",
             a.rps,
             b.rps,
             a.rps / b.rps,
@@ -359,6 +366,7 @@ fn print(plan: &Plan, rows: &[Row], memory: &[(u64, u64, u64)], load: (&str, &st
             a.postgres_ms,
             b.postgres_ms,
             a.statements,
+            a.round_trips,
             a.ceiling,
             a.rps / a.ceiling,
             a.other_share * 100.0,
