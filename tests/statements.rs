@@ -68,16 +68,18 @@ async fn a_deep_query_costs_the_same_statements_over_10_and_1000_pairings() {
             s, l,
             "[{backend}] {s} statements over 10 pairings, {l} over 1000"
         );
-        assert_eq!(
-            st, lt,
-            "[{backend}] {st} round trips over 10 pairings, {lt} over 1000"
-        );
         // One per relation level, and one per count: a handful, whatever the data.
         assert!(*l <= 25, "[{backend}] {l} statements for one request");
-        // PostgreSQL: one per wave (SQLite: one per statement).
-        assert!(lt <= l, "[{backend}] {lt} round trips for {l} statements");
+        // Never more round trips than statements. On PostgreSQL a wave's small statements go
+        // as one, large ones (by their estimated values, e.g. 100 parents' participants) on
+        // their own: fewer round trips over 10 pairings than over 1000, never more than the
+        // statements the shape bounds.
+        assert!(
+            st <= s && lt <= l,
+            "[{backend}] {st} and {lt} round trips for {s} and {l} statements"
+        );
         println!(
-            "[{backend}] deep query: {l} statements ({lt} round trips) over 10 and over 1000 pairings"
+            "[{backend}] deep query: {l} statements over 10 and over 1000 pairings, {st} and {lt} round trips"
         );
     }
 }

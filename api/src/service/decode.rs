@@ -364,6 +364,8 @@ where
 pub trait Decode: Sized {
     /// The models in `rows`, one per row.
     fn decode_all(rows: &Rows) -> Result<Vec<Self>, DbErr>;
+    /// The columns of the model's table.
+    fn column_count() -> usize;
 }
 
 impl<M> Decode for M
@@ -374,5 +376,8 @@ where
 {
     fn decode_all(rows: &Rows) -> Result<Vec<M>, DbErr> {
         models::<M::Entity>(rows)
+    }
+    fn column_count() -> usize {
+        <M::Entity as EntityTrait>::Column::iter().count()
     }
 }

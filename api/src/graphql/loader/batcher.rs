@@ -37,7 +37,7 @@ use tracing::Instrument;
 
 use super::budget::BudgetExceeded;
 use super::budget::{OutputBudget, Weigh};
-use super::combine::Combiner;
+use super::combine::{self, Combiner};
 use crate::metrics::RequestScope;
 
 /// Consecutive quiet yields before a batch is loaded.
@@ -149,7 +149,7 @@ impl Waves {
 
     fn leave(&self) {
         if let Some(combiner) = &self.combiner {
-            combiner.left();
+            combiner.left(combine::batch_was_ready());
         }
         if self.in_flight.fetch_sub(1, Ordering::AcqRel) == 1 {
             self.done.notify_waiters();
@@ -277,14 +277,14 @@ impl<T: Send + Sync + 'static> Batcher<T> {
                     combiner.spawned();
                 }
                 tokio::spawn(
-                    async move {
+                    combine::in_batch(async move {
                         waves.enter().await;
                         match scope {
                             Some(scope) => RequestScope::run(scope, batch).await,
                             None => batch.await,
                         }
                         waves.leave();
-                    }
+                    })
                     .instrument(span),
                 )
             },

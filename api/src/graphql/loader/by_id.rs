@@ -10,7 +10,7 @@ use sea_orm::{
     TryIntoModel, Value,
 };
 
-use super::{Columns, LoadError, Reader, plain_columns, rows_for_keys};
+use super::{Columns, LoadError, Reader, column_count, plain_columns, rows_for_keys};
 use crate::service::decode;
 
 /// Loads rows of `E` by their integer primary key.
@@ -18,6 +18,8 @@ pub struct ById<E: EntityTrait> {
     reader: Reader,
     /// `SELECT … WHERE t.id ` (the keys follow); `None` for an entity without a key.
     select: Option<(String, E::Column)>,
+    /// The columns read: the values a key brings.
+    width: usize,
     _entity: PhantomData<fn() -> E>,
 }
 
@@ -37,6 +39,7 @@ impl<E: EntityTrait> ById<E> {
         Self {
             reader,
             select,
+            width: column_count::<E>(columns),
             _entity: PhantomData,
         }
     }
@@ -56,7 +59,7 @@ where
         let Some((select, column)) = &self.select else {
             return Ok(HashMap::new());
         };
-        let rows = rows_for_keys(&self.reader, select, keys, "").await?;
+        let rows = rows_for_keys(&self.reader, select, keys, "", self.width).await?;
         let rows = decode::models::<E>(&rows).map_err(Arc::new)?;
         Ok(rows
             .into_iter()

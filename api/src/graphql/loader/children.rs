@@ -7,7 +7,10 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use sea_orm::{ActiveModelTrait, EntityTrait, IdenStatic, ModelTrait, TryIntoModel, Value};
 
-use super::{Columns, LoadError, Reader, by_parent, plain_columns, rows_for_keys};
+use super::{
+    Columns, LoadError, ROWS_PER_PARENT, Reader, by_parent, column_count, plain_columns,
+    rows_for_keys,
+};
 use crate::service::decode;
 
 /// Loads the rows of `E` whose `column` (a foreign key) is one of the keys, in `order`.
@@ -18,6 +21,8 @@ pub struct Children<E: EntityTrait> {
     select: String,
     /// ` ORDER BY t.order` (ascending), or nothing.
     order: String,
+    /// The values a parent brings, about.
+    per_key: usize,
 }
 
 impl<E: EntityTrait> Children<E> {
@@ -42,6 +47,7 @@ impl<E: EntityTrait> Children<E> {
             column,
             select,
             order,
+            per_key: ROWS_PER_PARENT * column_count::<E>(columns),
         }
     }
 }
@@ -57,7 +63,8 @@ where
     type Error = LoadError;
 
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Arc<Vec<Arc<E::Model>>>>, LoadError> {
-        let rows = rows_for_keys(&self.reader, &self.select, keys, &self.order).await?;
+        let rows =
+            rows_for_keys(&self.reader, &self.select, keys, &self.order, self.per_key).await?;
         let rows = decode::models::<E>(&rows).map_err(Arc::new)?;
         Ok(by_parent(
             rows.into_iter()

@@ -16,7 +16,10 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use sea_orm::{ActiveModelTrait, EntityTrait, IdenStatic, TryIntoModel};
 
-use super::{Columns, LoadError, Reader, by_parent, plain_columns, rows_for_keys};
+use super::{
+    Columns, LoadError, ROWS_PER_PARENT, Reader, by_parent, column_count, plain_columns,
+    rows_for_keys,
+};
 use crate::service::decode;
 
 /// The records of `T` linked to each parent by a row of `L`, in the order of the link's
@@ -27,6 +30,8 @@ pub struct Linked<L: EntityTrait, T: EntityTrait> {
     select: String,
     /// ` ORDER BY l.parent, l.target`.
     order: String,
+    /// The values a parent brings, about.
+    per_key: usize,
     _entities: std::marker::PhantomData<fn() -> (L, T)>,
 }
 
@@ -52,6 +57,7 @@ impl<L: EntityTrait, T: EntityTrait> Linked<L, T> {
             reader,
             select,
             order: format!(" ORDER BY l.\"{parent}\", l.\"{target}\""),
+            per_key: ROWS_PER_PARENT * (column_count::<T>(columns) + 1),
             _entities: std::marker::PhantomData,
         }
     }
@@ -68,7 +74,8 @@ where
     type Error = LoadError;
 
     async fn load(&self, keys: &[i32]) -> Result<HashMap<i32, Self::Value>, LoadError> {
-        let rows = rows_for_keys(&self.reader, &self.select, keys, &self.order).await?;
+        let rows =
+            rows_for_keys(&self.reader, &self.select, keys, &self.order, self.per_key).await?;
         let models = decode::models::<T>(&rows).map_err(Arc::new)?;
         let Some(position) = rows.position("link_parent") else {
             return Ok(HashMap::new());

@@ -61,16 +61,22 @@ fn by_parent<T>(
 
 /// The rows of `{select}{keys}{tail}`, where `select` ends with the key column (`… WHERE
 /// p.pairing_id `) and the keys go in as one list parameter: one statement per batch.
+/// `per_key`: about how many values (rows × columns) a key brings (see `combine.rs`).
 async fn rows_for_keys(
     reader: &Reader,
     select: &str,
     keys: &[i32],
     tail: &str,
+    per_key: usize,
 ) -> Result<Rows, LoadError> {
     let mut sql = crate::service::sql::Sql::default();
     sql.push(select).in_keys(keys.iter().copied()).push(tail);
-    reader.rows(sql).await
+    reader.rows(sql, keys.len().saturating_mul(per_key)).await
 }
+
+/// Rows a parent has, about, in a relation read for many parents (a pairing's participants,
+/// themes, SDGs, a plan's sections): the estimate behind `rows_for_keys`' `per_key`.
+const ROWS_PER_PARENT: usize = 3;
 
 /// Which columns a request's loaders read, decided once from its document.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,6 +128,11 @@ fn shows_omittable(set: &SelectionSet) -> bool {
         Selection::InlineFragment(inline) => shows_omittable(&inline.node.selection_set.node),
         Selection::FragmentSpread(_) => false,
     })
+}
+
+/// How many columns of `E` `columns` keeps.
+fn column_count<E: sea_orm::EntityTrait>(columns: Columns) -> usize {
+    kept::<E>(columns).count()
 }
 
 /// The names of the columns of `E` that `columns` keeps.

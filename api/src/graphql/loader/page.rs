@@ -66,6 +66,12 @@ where
                     &relation.ordering(),
                     args,
                 )
+                .map(|sql| {
+                    (
+                        sql,
+                        parents.len() * (args.size as usize + 1) * M::column_count(),
+                    )
+                })
                 .map_err(|e| PageLoadError::Args(e.0))
             })
             .collect::<Result<Vec<_>, _>>()?;
@@ -111,7 +117,10 @@ impl Loader<(Rel, i32)> for Counts {
         let statements = groups
             .iter()
             .map(|(relation, parents)| {
-                page::count_statement(&relation.source(parents), relation.parent, parents)
+                let sql =
+                    page::count_statement(&relation.source(parents), relation.parent, parents);
+                // A parent and its count per row.
+                (sql, parents.len() * 2)
             })
             .collect();
         let results = self.reader.rows_of_each(statements).await?;

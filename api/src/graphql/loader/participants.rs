@@ -21,7 +21,8 @@ use async_graphql::dataloader::Loader;
 use entity::{city, country, pairing_participant, region};
 
 use super::{
-    Batcher, ById, Columns, LoadError, Reader, by_parent, prefixed_columns, rows_for_keys,
+    Batcher, ById, Columns, LoadError, ROWS_PER_PARENT, Reader, by_parent, prefixed_columns,
+    rows_for_keys,
 };
 use crate::service::decode::{self, Rows};
 
@@ -30,6 +31,8 @@ pub struct ParticipantsWithPlaces {
     reader: Reader,
     /// `SELECT … WHERE p.pairing_id ` (the keys and the order follow).
     select: String,
+    /// The values a pairing brings, about.
+    per_key: usize,
     city: Arc<Batcher<ById<city::Entity>>>,
     region: Arc<Batcher<ById<region::Entity>>>,
     country: Arc<Batcher<ById<country::Entity>>>,
@@ -58,6 +61,7 @@ impl ParticipantsWithPlaces {
         );
         Self {
             reader,
+            per_key: ROWS_PER_PARENT * list.len(),
             select,
             city,
             region,
@@ -88,6 +92,7 @@ impl Loader<i32> for ParticipantsWithPlaces {
             &self.select,
             keys,
             " ORDER BY p.pairing_id, p.position",
+            self.per_key,
         )
         .await?;
 

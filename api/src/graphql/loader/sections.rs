@@ -16,7 +16,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use entity::{ucap_section, ucap_section_type};
 
-use super::{Columns, LoadError, Reader, prefixed_columns, rows_for_keys};
+use super::{Columns, LoadError, ROWS_PER_PARENT, Reader, prefixed_columns, rows_for_keys};
 use crate::service::decode;
 
 /// A section and its type.
@@ -27,6 +27,8 @@ pub struct SectionsWithTypes {
     reader: Reader,
     /// `SELECT … WHERE s.ucap_id ` (the keys and the order follow).
     select: String,
+    /// The values a plan brings, about.
+    per_key: usize,
 }
 
 impl SectionsWithTypes {
@@ -39,7 +41,11 @@ impl SectionsWithTypes {
              JOIN ucap_section_type t ON t.id = s.section_type_id WHERE s.ucap_id ",
             list.join(", ")
         );
-        Self { reader, select }
+        Self {
+            reader,
+            per_key: ROWS_PER_PARENT * list.len(),
+            select,
+        }
     }
 }
 
@@ -53,6 +59,7 @@ impl Loader<i32> for SectionsWithTypes {
             &self.select,
             keys,
             " ORDER BY s.ucap_id, t.position, s.id",
+            self.per_key,
         )
         .await?;
         let sections = decode::prefixed::<ucap_section::Entity>(&rows, "s_").map_err(Arc::new)?;
