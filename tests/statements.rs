@@ -307,3 +307,44 @@ async fn each_wave_of_a_page_is_one_round_trip_on_postgresql() {
         assert_eq!(first, second, "both backends answer alike");
     }
 }
+
+#[tokio::test]
+async fn pages_asked_for_at_once_answer_as_they_do_alone() {
+    // Many requests at once, each with its waves combined (PostgreSQL): every answer is the one
+    // the same request gets alone, whatever the interleaving of the batches.
+    for db in TestDb::all().await {
+        generate(
+            &db.conn,
+            Options {
+                pairings: 40,
+                seed: 11,
+            },
+        )
+        .await
+        .expect("generate");
+        let app = TestApp::new(db);
+        let list = app
+            .data("{ pairings(first: 24) { nodes { slug } } }", json!({}))
+            .await;
+        let slugs: Vec<serde_json::Value> = list["pairings"]["nodes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["slug"].clone())
+            .collect();
+        let mut alone = Vec::new();
+        for slug in &slugs {
+            alone.push(app.data(PAGE, json!({ "slug": slug })).await);
+        }
+        let together = futures_util::future::join_all(
+            slugs
+                .iter()
+                .map(|slug| app.data(PAGE, json!({ "slug": slug }))),
+        )
+        .await;
+        assert_eq!(alone.len(), 24);
+        for (one, many) in alone.iter().zip(&together) {
+            assert_eq!(one, many, "[{:?}]", app.db.backend);
+        }
+    }
+}

@@ -340,3 +340,75 @@ async fn run_alone(db: &DatabaseConnection, sql: &Sql) -> Result<Rows, DbErr> {
     let statement = sql.statement(db.get_database_backend());
     Ok(Rows::Sql(db.query_all_raw(statement).await?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn submission() -> Submission {
+        let (reply, _) = oneshot::channel();
+        let mut sql = Sql::default();
+        sql.push("SELECT 1");
+        Submission {
+            statements: vec![sql],
+            reply,
+        }
+    }
+
+    /// `tasks` spawned, `entered` of them in the wave, `waiting` for the next.
+    fn state(tasks: usize, entered: usize, waiting: usize) -> State {
+        State {
+            tasks,
+            entered,
+            waiting,
+            ..State::default()
+        }
+    }
+
+    fn ready(state: &mut State, with_statements: bool) -> Option<usize> {
+        state.ready += 1;
+        state.pending.extend(with_statements.then(submission));
+        state.complete().map(|wave| wave.len())
+    }
+
+    #[test]
+    fn a_wave_goes_out_when_its_last_batch_is_ready() {
+        let mut wave = state(3, 3, 0);
+        assert_eq!(ready(&mut wave, true), None);
+        assert_eq!(ready(&mut wave, true), None, "one batch is not ready yet");
+        assert_eq!(ready(&mut wave, true), Some(3));
+        assert!(wave.pending.is_empty());
+    }
+
+    #[test]
+    fn a_batch_without_statements_to_combine_completes_the_wave_without_joining_it() {
+        let mut wave = state(3, 3, 0);
+        assert_eq!(ready(&mut wave, true), None);
+        assert_eq!(ready(&mut wave, true), None);
+        assert_eq!(ready(&mut wave, false), Some(2));
+        // Nothing handed in: nothing to send.
+        let mut empty = state(1, 1, 0);
+        assert_eq!(ready(&mut empty, false), None);
+    }
+
+    #[test]
+    fn a_batch_on_its_way_in_is_waited_for_and_one_waiting_for_the_next_wave_is_not() {
+        // Four tasks: two in the wave, one still arriving, one waiting for the next wave.
+        let mut wave = state(4, 2, 1);
+        assert_eq!(ready(&mut wave, true), None);
+        assert_eq!(ready(&mut wave, true), None, "the arriving batch may join");
+        // It enters and hands in its statement: the wave is complete, the waiting one aside.
+        wave.entered += 1;
+        assert_eq!(ready(&mut wave, true), Some(3));
+    }
+
+    #[test]
+    fn a_batch_that_ends_without_reading_completes_the_wave() {
+        let mut wave = state(2, 2, 0);
+        assert_eq!(ready(&mut wave, true), None);
+        // The other batch ends without a statement (e.g. its keys were all cached).
+        wave.tasks -= 1;
+        wave.entered -= 1;
+        assert_eq!(wave.complete().map(|w| w.len()), Some(1));
+    }
+}
