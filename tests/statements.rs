@@ -348,3 +348,98 @@ async fn pages_asked_for_at_once_answer_as_they_do_alone() {
         }
     }
 }
+
+/// A pairing's activities, a page at a time, forwards or backwards (`first`/`after` or
+/// `last`/`before`), as `(slugs, cursor to go on from)`.
+const ACTIVITY_PAGE: &str = r#"query($slug: String!, $first: Int, $after: String, $last: Int, $before: String) {
+  pairing(slug: $slug) { activities(first: $first, after: $after, last: $last, before: $before) {
+    nodes { slug } pageInfo { hasNextPage hasPreviousPage startCursor endCursor } } } }"#;
+
+#[tokio::test]
+async fn one_parents_page_reads_as_many_parents_pages_do() {
+    // One parent's page is a plain `ORDER BY … LIMIT` and several parents' a windowed statement
+    // (`page::children_statement`): walked page by page both ways, one pairing's activities are
+    // its whole list, and each page is the one the same arguments give it among many pairings.
+    for db in TestDb::all().await {
+        generate(
+            &db.conn,
+            Options {
+                pairings: 30,
+                seed: 4,
+            },
+        )
+        .await
+        .expect("generate");
+        let app = TestApp::new(db);
+        let backend = app.db.backend;
+        let all = app
+            .data("{ pairings(first: 30) { nodes { slug activities(first: 100) { nodes { slug } } } } }", json!({}))
+            .await;
+        let nodes = all["pairings"]["nodes"].as_array().unwrap();
+        let busiest = nodes
+            .iter()
+            .max_by_key(|n| n["activities"]["nodes"].as_array().unwrap().len())
+            .unwrap();
+        let expected: Vec<serde_json::Value> =
+            busiest["activities"]["nodes"].as_array().unwrap().clone();
+        assert!(
+            expected.len() >= 5,
+            "[{backend:?}] a pairing with activities"
+        );
+        let slug = &busiest["slug"];
+        for forwards in [true, false] {
+            let mut seen: Vec<serde_json::Value> = Vec::new();
+            let mut cursor = serde_json::Value::Null;
+            loop {
+                let variables = if forwards {
+                    json!({ "slug": slug, "first": 2, "after": cursor })
+                } else {
+                    json!({ "slug": slug, "last": 2, "before": cursor })
+                };
+                let page = &app.data(ACTIVITY_PAGE, variables).await["pairing"]["activities"];
+                let mut slugs = page["nodes"].as_array().unwrap().clone();
+                let info = &page["pageInfo"];
+                if forwards {
+                    seen.extend(slugs);
+                    cursor = info["endCursor"].clone();
+                    if info["hasNextPage"] != json!(true) {
+                        break;
+                    }
+                } else {
+                    slugs.extend(seen);
+                    seen = slugs;
+                    cursor = info["startCursor"].clone();
+                    if info["hasPreviousPage"] != json!(true) {
+                        break;
+                    }
+                }
+                assert!(seen.len() <= expected.len(), "[{backend:?}] pages end");
+            }
+            assert_eq!(seen, expected, "[{backend:?}] forwards: {forwards}");
+        }
+        // The second page among many pairings is each pairing's own second page.
+        let first = app
+            .data(ACTIVITY_PAGE, json!({ "slug": slug, "first": 2 }))
+            .await;
+        let after = &first["pairing"]["activities"]["pageInfo"]["endCursor"];
+        let many = app
+            .data(
+                "query($after: String) { pairings(first: 30) { nodes { slug activities(first: 2, after: $after) { nodes { slug } } } } }",
+                json!({ "after": after }),
+            )
+            .await;
+        for node in many["pairings"]["nodes"].as_array().unwrap() {
+            let alone = app
+                .data(
+                    ACTIVITY_PAGE,
+                    json!({ "slug": node["slug"], "first": 2, "after": after }),
+                )
+                .await;
+            assert_eq!(
+                alone["pairing"]["activities"]["nodes"], node["activities"]["nodes"],
+                "[{backend:?}] {}",
+                node["slug"]
+            );
+        }
+    }
+}

@@ -603,6 +603,23 @@ pub fn children_statement(
 ) -> Result<Sql, PageError> {
     let (bounds, descending) = bounds(ordering, args)?;
     let mut sql = Sql::default();
+    if let [one] = parents {
+        // One parent (a pairing's page): the page itself, without the window. PostgreSQL sorts
+        // the rows once instead of twice around a `WindowAgg` (`EXPLAIN ANALYZE` of a pairing's
+        // activities at 10,000 pairings: 0.07 ms against 0.3 ms once warm).
+        sql.push("SELECT c.*");
+        sort_select(&mut sql, ordering);
+        sql.push(&format!(", {parent} AS page_parent FROM "))
+            .append(&source.from)
+            .push(&format!(" WHERE {parent} "))
+            .in_keys([*one]);
+        push_conditions(&mut sql, source, &bounds, true);
+        sql.push(" ORDER BY ");
+        order_by(&mut sql, ordering, descending);
+        sql.push(" LIMIT ")
+            .bind(Value::BigInt(Some(args.size as i64 + 1)));
+        return Ok(sql);
+    }
     sql.push("SELECT * FROM (SELECT c.*");
     sort_select(&mut sql, ordering);
     sql.push(&format!(
