@@ -364,8 +364,8 @@ where
 pub trait Decode: Sized {
     /// The models in `rows`, one per row.
     fn decode_all(rows: &Rows) -> Result<Vec<Self>, DbErr>;
-    /// The columns of the model's table.
-    fn column_count() -> usize;
+    /// The names of the columns of the model's table.
+    fn column_names() -> Vec<&'static str>;
 }
 
 impl<M> Decode for M
@@ -377,7 +377,9 @@ where
     fn decode_all(rows: &Rows) -> Result<Vec<M>, DbErr> {
         models::<M::Entity>(rows)
     }
-    fn column_count() -> usize {
-        <M::Entity as EntityTrait>::Column::iter().count()
+    fn column_names() -> Vec<&'static str> {
+        <M::Entity as EntityTrait>::Column::iter()
+            .map(|c| c.as_str())
+            .collect()
     }
 }

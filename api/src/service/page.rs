@@ -592,10 +592,11 @@ pub async fn count(db: &impl ConnectionTrait, source: &Source) -> Result<i64, Db
 
 /// The same page of children for many parents: one statement. `parent` is the SQL expression
 /// of the parent key (an integer) in `source`, whose `FROM` filters by `parents` already where
-/// it needs to (a relation's derived tables, see [`super::relations`]). Its rows make pages
-/// with [`children_pages`].
+/// it needs to (a relation's derived tables, see [`super::relations`]). `select`: the columns
+/// of `c` to read (`c."id", …`). Its rows make pages with [`children_pages`].
 pub fn children_statement(
     source: &Source,
+    select: &str,
     parent: &str,
     parents: &[i32],
     ordering: &Ordering,
@@ -607,7 +608,7 @@ pub fn children_statement(
         // One parent (a pairing's page): the page itself, without the window. PostgreSQL sorts
         // the rows once instead of twice around a `WindowAgg` (`EXPLAIN ANALYZE` of a pairing's
         // activities at 10,000 pairings: 0.07 ms against 0.3 ms once warm).
-        sql.push("SELECT c.*");
+        sql.push("SELECT ").push(select);
         sort_select(&mut sql, ordering);
         sql.push(&format!(", {parent} AS page_parent FROM "))
             .append(&source.from)
@@ -620,7 +621,7 @@ pub fn children_statement(
             .bind(Value::BigInt(Some(args.size as i64 + 1)));
         return Ok(sql);
     }
-    sql.push("SELECT * FROM (SELECT c.*");
+    sql.push("SELECT * FROM (SELECT ").push(select);
     sort_select(&mut sql, ordering);
     sql.push(&format!(
         ", {parent} AS page_parent, ROW_NUMBER() OVER (PARTITION BY {parent} ORDER BY "

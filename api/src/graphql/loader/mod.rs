@@ -336,11 +336,11 @@ impl Make<'_> {
             self.columns,
         ))
     }
-    fn pages<M>(&self) -> Batcher<Pages<M>>
+    fn pages<M: crate::service::decode::Decode>(&self) -> Batcher<Pages<M>>
     where
         Pages<M>: Send + Sync + 'static,
     {
-        self.batcher(Pages::new(self.reader.clone()))
+        self.batcher(Pages::new(self.reader.clone(), self.columns))
     }
 }
 

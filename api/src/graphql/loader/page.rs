@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use sea_orm::DbErr;
 
-use super::Reader;
+use super::{Columns, Reader};
 
 use crate::service::decode::Decode;
 
@@ -31,13 +31,24 @@ pub enum PageLoadError {
 /// Loads pages of children of type `M`.
 pub struct Pages<M> {
     reader: Reader,
+    /// The columns read (`c."id", …`: those `Columns` keeps).
+    select: String,
+    /// How many.
+    width: usize,
     _model: PhantomData<fn() -> M>,
 }
 
-impl<M> Pages<M> {
-    pub fn new(reader: Reader) -> Self {
+impl<M: Decode> Pages<M> {
+    pub fn new(reader: Reader, columns: Columns) -> Self {
+        let kept: Vec<String> = M::column_names()
+            .into_iter()
+            .filter(|name| columns.keeps(name))
+            .map(|name| format!("c.\"{name}\""))
+            .collect();
         Self {
             reader,
+            width: kept.len(),
+            select: kept.join(", "),
             _model: PhantomData,
         }
     }
@@ -61,17 +72,13 @@ where
             .map(|((relation, args), parents)| {
                 page::children_statement(
                     &relation.source(parents),
+                    &self.select,
                     relation.parent,
                     parents,
                     &relation.ordering(),
                     args,
                 )
-                .map(|sql| {
-                    (
-                        sql,
-                        parents.len() * (args.size as usize + 1) * M::column_count(),
-                    )
-                })
+                .map(|sql| (sql, parents.len() * (args.size as usize + 1) * self.width))
                 .map_err(|e| PageLoadError::Args(e.0))
             })
             .collect::<Result<Vec<_>, _>>()?;
