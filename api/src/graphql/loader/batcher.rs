@@ -157,6 +157,15 @@ impl Waves {
     }
 }
 
+/// Leaves the wave when dropped: when its batch ends, or unwinds.
+struct Leaving<'a>(&'a Waves);
+
+impl Drop for Leaving<'_> {
+    fn drop(&mut self) {
+        self.0.leave();
+    }
+}
+
 /// A DataLoader with per-request caching and batching in waves.
 pub struct Batcher<T> {
     inner: DataLoader<Measured<T>, HashMapCache>,
@@ -279,11 +288,13 @@ impl<T: Send + Sync + 'static> Batcher<T> {
                 tokio::spawn(
                     combine::in_batch(async move {
                         waves.enter().await;
+                        // Leaves also if the batch panics: the wave's other batches (and a
+                        // combined statement waiting for this one) go on.
+                        let _leaving = Leaving(&waves);
                         match scope {
                             Some(scope) => RequestScope::run(scope, batch).await,
                             None => batch.await,
                         }
-                        waves.leave();
                     })
                     .instrument(span),
                 )
@@ -405,6 +416,44 @@ mod tests {
             self.asked.fetch_add(keys.len(), Ordering::SeqCst);
             Ok(keys.iter().map(|k| (*k, k * 2)).collect())
         }
+    }
+
+    /// Panics on every load.
+    struct Panicker;
+
+    impl Loader<i32> for Panicker {
+        type Value = i32;
+        type Error = Arc<sea_orm::DbErr>;
+
+        async fn load(&self, _: &[i32]) -> Result<HashMap<i32, i32>, Self::Error> {
+            panic!("a loader's bug");
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_that_panics_leaves_its_wave_and_the_next_waves_still_load() {
+        let waves = Arc::new(Waves::default());
+        let doubler = Batcher::new(Doubler::default(), &waves, 100);
+        let panicker = Batcher::new(Panicker, &waves, 100);
+        let panicking = tokio::spawn({
+            let waves = waves.clone();
+            async move {
+                let _ = panicker.load_one(1).await;
+                drop(waves);
+            }
+        });
+        let within = Duration::from_secs(5);
+        let (doubled, _) = tokio::time::timeout(within, async {
+            tokio::join!(doubler.load_one(2), panicking)
+        })
+        .await
+        .expect("the wave ends");
+        assert_eq!(doubled.unwrap(), Some(4));
+        // A later wave is not held by the batch that panicked.
+        let later = tokio::time::timeout(within, doubler.load_one(3))
+            .await
+            .expect("the next wave runs");
+        assert_eq!(later.unwrap(), Some(6));
     }
 
     #[tokio::test]
