@@ -15,8 +15,8 @@ use sea_orm::{
 /// prove that a request's statements are bounded by the query's shape.
 ///
 /// On PostgreSQL the statements of a wave go to the database as one (`graphql::loader::combine`):
-/// `get` counts the statements the loaders wrote (the same on both backends), `round_trips`
-/// the statements the database was sent.
+/// `get` counts the statements the loaders wrote (what SQLite is sent one by one),
+/// `round_trips` the statements the database was sent.
 #[derive(Debug, Clone, Default)]
 pub struct StatementCounter {
     statements: Arc<AtomicU64>,

@@ -364,8 +364,8 @@ where
 pub trait Decode: Sized {
     /// The models in `rows`, one per row.
     fn decode_all(rows: &Rows) -> Result<Vec<Self>, DbErr>;
-    /// The names of the columns of the model's table.
-    fn column_names() -> Vec<&'static str>;
+    /// The model's entity (its table and columns).
+    type Entity: EntityTrait;
 }
 
 impl<M> Decode for M
@@ -374,12 +374,8 @@ where
     M::Entity: EntityTrait<Model = M>,
     <M::Entity as EntityTrait>::ActiveModel: ActiveModelTrait<Entity = M::Entity> + TryIntoModel<M>,
 {
+    type Entity = M::Entity;
     fn decode_all(rows: &Rows) -> Result<Vec<M>, DbErr> {
         models::<M::Entity>(rows)
-    }
-    fn column_names() -> Vec<&'static str> {
-        <M::Entity as EntityTrait>::Column::iter()
-            .map(|c| c.as_str())
-            .collect()
     }
 }

@@ -232,22 +232,6 @@ fn keys_json(keys: &[i32]) -> String {
     text
 }
 
-/// `column IN keys` for a sea-orm query (the loaders): [`Sql::in_keys`], rendered for `backend`
-/// (its placeholders are `$1` on PostgreSQL, as sea-query's custom expressions want them).
-pub fn keys_condition(
-    backend: DbBackend,
-    column: &str,
-    keys: impl IntoIterator<Item = i32>,
-) -> sea_orm::sea_query::SimpleExpr {
-    let mut sql = Sql::default();
-    sql.push(column).push(" ").in_keys(keys);
-    let statement = sql.statement(backend);
-    sea_orm::sea_query::Expr::cust_with_values(
-        statement.sql,
-        statement.values.map(|v| v.0).unwrap_or_default(),
-    )
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -395,21 +379,6 @@ mod tests {
             "x = ? AND id IN (SELECT value FROM json_each(?))"
         );
         assert_eq!(values(&sqlite)[1], Value::String(Some("[]".to_owned())));
-    }
-
-    #[test]
-    fn key_conditions_bind_their_list_in_sea_orm_queries() {
-        use sea_orm::{EntityTrait, QueryFilter, QueryTrait};
-        for (backend, placeholder) in [(DbBackend::Postgres, "$1"), (DbBackend::Sqlite, "?")] {
-            let statement = entity::city::Entity::find()
-                .filter(keys_condition(backend, "\"city\".\"id\"", [7, 8]))
-                .build(backend);
-            assert!(statement.sql.contains(placeholder), "{}", statement.sql);
-            assert_eq!(
-                statement.values.unwrap().0,
-                vec![Value::String(Some("[7,8]".to_owned()))]
-            );
-        }
     }
 
     #[test]

@@ -34,9 +34,9 @@
 //! batch that entered the wave is ready (it handed its statements in, or has none to combine),
 //! no batch is on its way into the wave, and the only batches left are waiting for the wave to
 //! end (they belong to the next one). Whoever makes that true (the last to be ready, or the last
-//! to end or to start waiting) runs the statement. The counts are exact, not timed, so the
-//! number of statements stays a function of the query's shape (the statement-count tests
-//! assert it on both backends).
+//! to end or to start waiting) runs the statement. The counts are exact, not timed: the round
+//! trips of a request are at most its statements, which the query's shape bounds
+//! (`tests/statements.rs` asserts both).
 
 use std::cell::Cell;
 use std::sync::{Arc, Mutex};

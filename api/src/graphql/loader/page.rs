@@ -10,7 +10,7 @@ use std::sync::Arc;
 use async_graphql::dataloader::Loader;
 use sea_orm::DbErr;
 
-use super::{Columns, Reader};
+use super::{Columns, Reader, column_count, plain_columns};
 
 use crate::service::decode::Decode;
 
@@ -40,15 +40,10 @@ pub struct Pages<M> {
 
 impl<M: Decode> Pages<M> {
     pub fn new(reader: Reader, columns: Columns) -> Self {
-        let kept: Vec<String> = M::column_names()
-            .into_iter()
-            .filter(|name| columns.keeps(name))
-            .map(|name| format!("c.\"{name}\""))
-            .collect();
         Self {
             reader,
-            width: kept.len(),
-            select: kept.join(", "),
+            width: column_count::<M::Entity>(columns),
+            select: plain_columns::<M::Entity>("c", columns),
             _model: PhantomData,
         }
     }
